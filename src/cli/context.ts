@@ -1,0 +1,22 @@
+// What a command may touch from the outside world: environment and output streams (injected so tests can run commands in-process).
+import type { Writable } from 'node:stream';
+
+export interface CliContext {
+  env: NodeJS.ProcessEnv;
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream;
+  /** Resolves when the user asks to stop (first SIGINT/SIGTERM); long-running commands listen to it. */
+  signal: AbortSignal;
+}
+
+export const DEFAULT_BROKERS = '127.0.0.1:9092';
+
+/** Bootstrap servers from --brokers, else KAFKA_BROKERS, else 127.0.0.1:9092. */
+export function resolveBrokers(flag: string | undefined, env: NodeJS.ProcessEnv): string[] {
+  const raw = flag ?? env.KAFKA_BROKERS ?? DEFAULT_BROKERS;
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

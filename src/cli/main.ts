@@ -1,0 +1,37 @@
+// Entry point of the `lagless` binary: the only place that reads process globals, handles signals and sets the exit code.
+import { runCli } from './program.ts';
+
+const [major] = process.versions.node.split('.').map(Number);
+if ((major ?? 0) < 24) {
+  process.stderr.write(
+    `error: Lagless needs Node.js 24 or newer, this is ${process.version}.\n` +
+      `Run it through npm (npx lagless ..., npm run ...), which uses the Node 24 that "npm install" put in node_modules/.bin.\n`,
+  );
+  process.exit(1);
+}
+
+// First SIGINT/SIGTERM: ask the running command to stop gracefully. Second: exit at once.
+const stop = new AbortController();
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals) => {
+  signals += 1;
+  if (signals === 1) {
+    stop.abort(sig);
+    return;
+  }
+  process.stderr.write(`\n${sig} again: exiting now.\n`);
+  process.exit(130);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await runCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  signal: stop.signal,
+});
+process.exitCode = code;
+// Let pending output flush, then leave even if a library left a handle open.
+setTimeout(() => process.exit(code), 50).unref();

@@ -1,0 +1,62 @@
+// Builds the `lagless` command tree and runs it: maps errors to exit codes 0 (ok), 1 (runtime failure), 2 (usage).
+import { Command, CommanderError } from 'commander';
+import { LaglessError, UsageError } from '../errors/index.ts';
+import type { CliContext } from './context.ts';
+import { commands } from './commands/index.ts';
+
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('lagless')
+    .description('Serverless-style Kafka stream processing: image URLs in, colour palettes out, compute that follows the load.')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    });
+  for (const register of commands) register(program, ctx);
+  // Exit codes are decided in runCli, never by commander calling process.exit.
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) override(sub);
+  };
+  override(program);
+  return program;
+}
+
+/** Runs the CLI with argv (without node and script) and resolves to the exit code. */
+export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.OK;
+  } catch (err) {
+    return reportError(err, ctx);
+  }
+}
+
+function reportError(err: unknown, ctx: CliContext): number {
+  if (err instanceof CommanderError) {
+    // Help and version are not failures; commander already printed the message for real errors.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+    if (err.exitCode === 0) return ExitCode.OK;
+    return ExitCode.USAGE;
+  }
+  if (err instanceof UsageError) {
+    ctx.stderr.write(`error: ${err.message}\n(run with --help for usage)\n`);
+    return ExitCode.USAGE;
+  }
+  if (err instanceof LaglessError) {
+    ctx.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    if (ctx.env.LAGLESS_DEBUG && err.cause) ctx.stderr.write(`caused by: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
+    return ExitCode.FAILURE;
+  }
+  const e = err as Error;
+  ctx.stderr.write(`error: ${e?.message ?? String(err)}\n`);
+  if (ctx.env.LAGLESS_DEBUG) ctx.stderr.write(`${e?.stack ?? ''}\n`);
+  return ExitCode.FAILURE;
+}
+
+import pkg from '../../package.json' with { type: 'json' };
+const VERSION: string = pkg.version;

@@ -1,0 +1,2 @@
+// Small shared primitives with no dependencies on the rest of Lagless.
+export { parseDuration, formatDuration } from './duration.ts';

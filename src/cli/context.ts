@@ -20,3 +20,6 @@ export function resolveBrokers(flag: string | undefined, env: NodeJS.ProcessEnv)
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** A command module adds one top-level command (and its subcommands) to the program. */
+export type RegisterCommand = (program: import('commander').Command, ctx: CliContext) => void;

@@ -1,7 +1,8 @@
 // The list of top-level commands; each module adds one command (and its subcommands) to the program.
-import type { Command } from 'commander';
-import type { CliContext } from '../context.ts';
+import { register as kafka } from './kafka.ts';
+import { register as topics } from './topics.ts';
+import type { RegisterCommand } from '../context.ts';
 
-export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+export type { RegisterCommand } from '../context.ts';
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [kafka, topics];

@@ -1,0 +1,295 @@
+// Starts, stops and inspects a local single-node Apache Kafka (KRaft) broker run with Java, for development, tests and the demo.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LaglessError } from '../errors/index.ts';
+import { checkBrokers } from '../kafka/index.ts';
+import { LOG4J2_YAML, newClusterId, serverProperties } from './config.ts';
+import { defaultDataDir, registryFile } from './paths.ts';
+import { findJava, provisionKafka } from './provision.ts';
+
+export interface BrokerOptions {
+  /** Client port on 127.0.0.1. Default 9092. */
+  port?: number;
+  /** Data directory (logs, config, state). Default ~/.lagless/kafka/<port>. */
+  dataDir?: string;
+  /** Maximum JVM heap. Default "1g" (env LAGLESS_KAFKA_HEAP). */
+  heap?: string;
+  /** How long to wait for the broker to answer. Default 90 s. */
+  readyTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: (message: string) => void;
+}
+
+export const defaultBrokerOptions = { port: 9092, heap: '1g', readyTimeoutMs: 90_000 } as const;
+
+export interface BrokerState {
+  pid: number;
+  port: number;
+  controllerPort: number;
+  version: string;
+  dataDir: string;
+  clusterId: string;
+  startedAt: string;
+}
+
+export interface StartResult {
+  state: BrokerState;
+  bootstrap: string;
+  alreadyRunning: boolean;
+  /** The jars were downloaded by this call (first run). */
+  downloaded: boolean;
+  /** Milliseconds spent provisioning (resolve or cache check) and starting. */
+  provisionMs: number;
+  startMs: number;
+}
+
+export interface BrokerStatus {
+  running: boolean;
+  /** Answers Kafka requests (only checked when running). */
+  reachable: boolean;
+  state?: BrokerState;
+  bootstrap?: string;
+  /** Last lines of broker.log when the broker is not running but has a log. */
+  logTail?: string;
+}
+
+const STATE_FILE = 'lagless-broker.json';
+
+function resolveDir(port: number, dataDir: string | undefined, env: NodeJS.ProcessEnv): string {
+  return resolve(dataDir ?? defaultDataDir(port, env));
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is alive and is the Kafka JVM of this data directory (guards against pid reuse). */
+async function isOurBroker(state: BrokerState): Promise<boolean> {
+  try {
+    process.kill(state.pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const cmdline = (await readFile(`/proc/${state.pid}/cmdline`, 'utf8')).split('\0');
+    return cmdline.includes('kafka.Kafka') && cmdline.includes(join(state.dataDir, 'server.properties'));
+  } catch {
+    // No /proc (not Linux): trust the live pid.
+    return true;
+  }
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => res(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const addr = srv.address();
+      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+async function tail(file: string, lines = 15): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Finds the state of the broker for a port or data directory (via the per-port registry when no directory is given). */
+async function findState(port: number, dataDir: string | undefined, env: NodeJS.ProcessEnv): Promise<BrokerState | undefined> {
+  if (dataDir) return readJson<BrokerState>(join(resolve(dataDir), STATE_FILE));
+  const pointer = await readJson<{ dataDir: string }>(registryFile(port, env));
+  const dir = pointer?.dataDir ?? defaultDataDir(port, env);
+  return readJson<BrokerState>(join(dir, STATE_FILE));
+}
+
+/**
+ * Starts the broker and waits until it answers Kafka requests. Starting a broker that already runs is harmless:
+ * it reports the running one. The first start downloads Kafka's jars with Maven (then cached) and formats the data directory.
+ */
+export async function startBroker(options: BrokerOptions = {}): Promise<StartResult> {
+  const env = options.env ?? process.env;
+  const port = options.port ?? defaultBrokerOptions.port;
+  const dataDir = resolveDir(port, options.dataDir, env);
+  const progress = options.onProgress ?? (() => {});
+  const bootstrap = `127.0.0.1:${port}`;
+  const t0 = performance.now();
+
+  const existing = await findState(port, options.dataDir, env);
+  if (existing && (await isOurBroker(existing))) {
+    if (existing.port !== port) {
+      throw new LaglessError('USAGE', `the broker of ${existing.dataDir} already runs on port ${existing.port}; stop it first to use port ${port}`);
+    }
+    return { state: existing, bootstrap, alreadyRunning: true, downloaded: false, provisionMs: 0, startMs: 0 };
+  }
+  if (!(await portIsFree(port))) {
+    throw new LaglessError(
+      'IO',
+      `port ${port} on 127.0.0.1 is already in use by another program (not a broker started by Lagless from ${dataDir}). ` +
+        `Choose another with --port, or stop that program.`,
+    );
+  }
+
+  const java = await findJava(env);
+  const install = await provisionKafka({ env, onProgress: progress });
+  const t1 = performance.now();
+
+  await mkdir(dataDir, { recursive: true });
+  const logDirs = join(dataDir, 'logs');
+  const props = join(dataDir, 'server.properties');
+  const log4j = join(dataDir, 'log4j2.yaml');
+  const previous = await readJson<BrokerState>(join(dataDir, STATE_FILE));
+  const formatted = existsSync(join(logDirs, 'meta.properties'));
+  // The controller port is part of the quorum's identity: keep it across restarts of a formatted directory.
+  let controllerPort = formatted && previous ? previous.controllerPort : await freePort();
+  if (controllerPort === port || !(await portIsFree(controllerPort))) {
+    if (formatted) {
+      throw new LaglessError('IO', `the controller port ${controllerPort} of ${dataDir} is in use; stop the program using it or use a new --data-dir`);
+    }
+    controllerPort = await freePort();
+  }
+  await writeFile(props, serverProperties({ port, controllerPort, logDirs }));
+  await writeFile(log4j, LOG4J2_YAML);
+  const classpath = join(install.libDir, '*');
+  const jvmBase = ['-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
+  let clusterId = previous?.clusterId ?? '';
+  if (!formatted) {
+    clusterId = newClusterId();
+    progress(`Formatting KRaft data directory ${logDirs} (cluster id ${clusterId})`);
+    await runToEnd(java.java, [...jvmBase, 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', props], env);
+  } else if (!clusterId) {
+    const meta = await readFile(join(logDirs, 'meta.properties'), 'utf8').catch(() => '');
+    clusterId = /cluster\.id=(.+)/.exec(meta)?.[1]?.trim() ?? '';
+  }
+
+  const heap = options.heap ?? env.LAGLESS_KAFKA_HEAP ?? defaultBrokerOptions.heap;
+  const logFile = join(dataDir, 'broker.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawn(
+    java.java,
+    [`-Xmx${heap}`, '-Xms256m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', ...jvmBase, 'kafka.Kafka', props],
+    { detached: true, stdio: ['ignore', fd, fd], env, cwd: dataDir },
+  );
+  closeSync(fd);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new LaglessError('INTERNAL', `could not start ${java.java}`);
+
+  const state: BrokerState = { pid, port, controllerPort, version: install.version, dataDir, clusterId, startedAt: new Date().toISOString() };
+  await writeFile(join(dataDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+  await mkdir(dirname(registryFile(port, env)), { recursive: true });
+  await writeFile(registryFile(port, env), JSON.stringify({ dataDir, pid }) + '\n');
+
+  progress(`Starting Kafka ${install.version} (pid ${pid}), waiting for ${bootstrap}...`);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? defaultBrokerOptions.readyTimeoutMs);
+  for (;;) {
+    if (exited !== undefined) {
+      throw new LaglessError('KAFKA', `the Kafka broker exited during start-up (code ${exited}). Last lines of ${logFile}:\n${await tail(logFile)}`);
+    }
+    try {
+      await checkBrokers({ brokers: [bootstrap], timeoutMs: 1000 });
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+        throw new LaglessError('KAFKA', `the Kafka broker did not answer on ${bootstrap} in time. Last lines of ${logFile}:\n${await tail(logFile)}`);
+      }
+      await sleep(200);
+    }
+  }
+  const t2 = performance.now();
+  return { state, bootstrap, alreadyRunning: false, downloaded: install.downloaded, provisionMs: t1 - t0, startMs: t2 - t1 };
+}
+
+async function runToEnd(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const out = await new Promise<{ code: number; output: string }>((res) => {
+    const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    c.stdout.on('data', (d: Buffer) => (output += d));
+    c.stderr.on('data', (d: Buffer) => (output += d));
+    c.on('error', (e) => res({ code: -1, output: String(e) }));
+    c.on('close', (code) => res({ code: code ?? -1, output }));
+  });
+  if (out.code !== 0) {
+    throw new LaglessError('KAFKA', `${args.includes('format') ? 'formatting the data directory' : cmd} failed: ${out.output.trim().split('\n').slice(-5).join('\n')}`);
+  }
+}
+
+export interface StopOptions {
+  port?: number;
+  dataDir?: string;
+  /** Time to wait for a clean shutdown before SIGKILL. Default 30 s. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StopResult {
+  wasRunning: boolean;
+  state?: BrokerState;
+  /** True when the broker had to be killed after the timeout. */
+  killed: boolean;
+}
+
+/** Stops the broker cleanly (SIGTERM: Kafka flushes and closes its logs), SIGKILL only after the timeout. */
+export async function stopBroker(options: StopOptions = {}): Promise<StopResult> {
+  const env = options.env ?? process.env;
+  const port = options.port ?? defaultBrokerOptions.port;
+  const state = await findState(port, options.dataDir, env);
+  if (!state || !(await isOurBroker(state))) {
+    if (state) await rm(registryFile(state.port, env), { force: true });
+    return { wasRunning: false, state, killed: false };
+  }
+  process.kill(state.pid, 'SIGTERM');
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let killed = false;
+  while (await isOurBroker(state)) {
+    if (Date.now() > deadline && !killed) {
+      process.kill(state.pid, 'SIGKILL');
+      killed = true;
+    }
+    await sleep(100);
+  }
+  await rm(registryFile(state.port, env), { force: true });
+  return { wasRunning: true, state, killed };
+}
+
+/** Whether the broker for a port (or data directory) runs and answers. */
+export async function brokerStatus(options: { port?: number; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BrokerStatus> {
+  const env = options.env ?? process.env;
+  const port = options.port ?? defaultBrokerOptions.port;
+  const state = await findState(port, options.dataDir, env);
+  if (!state || !(await isOurBroker(state))) {
+    const logTail = state ? await tail(join(state.dataDir, 'broker.log'), 5) : undefined;
+    return { running: false, reachable: false, state, ...(logTail ? { logTail } : {}) };
+  }
+  const bootstrap = `127.0.0.1:${state.port}`;
+  const reachable = await checkBrokers({ brokers: [bootstrap], timeoutMs: 2000 }).then(
+    () => true,
+    () => false,
+  );
+  return { running: true, reachable, state, bootstrap };
+}

@@ -1,0 +1,73 @@
+// The files a local single-node KRaft broker needs: server.properties (combined broker+controller on 127.0.0.1) and a log4j2 config.
+import { randomBytes } from 'node:crypto';
+
+export interface BrokerConfigInput {
+  port: number;
+  controllerPort: number;
+  logDirs: string;
+}
+
+/** A single-node (combined broker + controller) KRaft configuration bound to 127.0.0.1 only. */
+export function serverProperties(c: BrokerConfigInput): string {
+  const lines: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${c.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${c.port},CONTROLLER://127.0.0.1:${c.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${c.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': c.logDirs,
+    'num.partitions': 1,
+    // One node: every internal topic has one replica.
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 8,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'transaction.state.log.num.partitions': 4,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    // A development broker: join groups at once, and make topic creation explicit so typos fail loudly.
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': 'false',
+    'log.retention.hours': 168,
+  };
+  return (
+    '# Written by "lagless kafka start"; regenerated at every start.\n' +
+    Object.entries(lines)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') +
+    '\n'
+  );
+}
+
+export const LOG4J2_YAML = `# Written by "lagless kafka start": broker logs go to stdout, which is broker.log in the data directory.
+Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.request.logger
+        level: WARN
+      - name: org.apache.kafka.common.config
+        level: WARN
+      - name: kafka.server.KafkaConfig
+        level: WARN
+`;
+
+/** A random Kafka cluster id: 16 bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    // An id starting with "-" would be read as a flag by the storage tool.
+    if (!id.startsWith('-')) return id;
+  }
+}

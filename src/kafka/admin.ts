@@ -1,0 +1,117 @@
+// Cluster checks and topic administration used by the CLI, the runtime and the tests.
+import type { Admin } from '@platformatic/kafka';
+import { LaglessError, UsageError } from '../errors/index.ts';
+import { createAdmin, type KafkaConnectionOptions } from './client.ts';
+import { findKafkaErrorId, toLaglessError, unreachableError } from './errors.ts';
+
+export interface ClusterInfo {
+  clusterId: string;
+  brokers: { id: number; host: string; port: number }[];
+  controllerId: number;
+}
+
+/** Asks the cluster for its metadata once, quickly; throws BROKER_UNREACHABLE naming the address and `lagless kafka start`. */
+export async function checkBrokers(opts: KafkaConnectionOptions & { timeoutMs?: number }): Promise<ClusterInfo> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const admin = createAdmin({ ...opts, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+  try {
+    const md = await admin.metadata({ topics: [] });
+    return {
+      clusterId: md.id,
+      controllerId: md.controllerId,
+      brokers: [...md.brokers.entries()].map(([id, b]) => ({ id, host: b.host, port: b.port })),
+    };
+  } catch (err) {
+    throw unreachableError(opts.brokers, err);
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor?: number;
+  /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
+  configs?: Record<string, string>;
+}
+
+export interface EnsureTopicResult {
+  name: string;
+  partitions: number;
+  created: boolean;
+}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export function validateTopicName(name: string): void {
+  if (!TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    throw new UsageError(`invalid topic name "${name}": use 1 to 249 characters of a-z, A-Z, 0-9, ".", "_" and "-"`);
+  }
+}
+
+/** Partition counts of existing topics (absent names are omitted). */
+export async function describeTopics(admin: Admin, names: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (names.length === 0) return out;
+  const existing = new Set(await admin.listTopics({ includeInternals: true }));
+  const present = names.filter((n) => existing.has(n));
+  if (present.length === 0) return out;
+  const md = await admin.metadata({ topics: present, forceUpdate: true });
+  for (const [name, t] of md.topics) out.set(name, t.partitionsCount);
+  return out;
+}
+
+/**
+ * Creates a topic, or accepts an existing one with the same partition count (created=false).
+ * An existing topic with another partition count is an error: Lagless never silently changes partitioning.
+ */
+export async function ensureTopic(admin: Admin, spec: TopicSpec, brokers: string[]): Promise<EnsureTopicResult> {
+  validateTopicName(spec.name);
+  const check = async (): Promise<EnsureTopicResult | undefined> => {
+    const existing = (await describeTopics(admin, [spec.name])).get(spec.name);
+    if (existing === undefined) return undefined;
+    if (existing !== spec.partitions) {
+      throw new LaglessError(
+        'KAFKA',
+        `topic "${spec.name}" already exists with ${existing} partitions, not ${spec.partitions}. ` +
+          `Use another name, or ask for ${existing} partitions.`,
+      );
+    }
+    return { name: spec.name, partitions: existing, created: false };
+  };
+  try {
+    const before = await check();
+    if (before) return before;
+    await admin.createTopics({
+      topics: [spec.name],
+      partitions: spec.partitions,
+      replicas: spec.replicationFactor ?? 1,
+      configs: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+    });
+    return { name: spec.name, partitions: spec.partitions, created: true };
+  } catch (err) {
+    if (findKafkaErrorId(err, 'TOPIC_ALREADY_EXISTS')) {
+      // Created concurrently by someone else: judge it like any existing topic.
+      const after = await check();
+      if (after) return after;
+    }
+    throw toLaglessError(err, brokers, `creating topic "${spec.name}"`);
+  }
+}
+
+export interface TopicListing {
+  name: string;
+  partitions: number;
+}
+
+/** All topics with their partition counts, sorted by name; internal topics (__*) only when asked. */
+export async function listTopics(admin: Admin, brokers: string[], includeInternal = false): Promise<TopicListing[]> {
+  try {
+    const names = (await admin.listTopics({ includeInternals: includeInternal })).filter((n) => includeInternal || !n.startsWith('__'));
+    const counts = await describeTopics(admin, names);
+    return names.map((name) => ({ name, partitions: counts.get(name) ?? 0 })).sort((a, b) => a.name.localeCompare(b.name));
+  } catch (err) {
+    throw toLaglessError(err, brokers, 'listing topics');
+  }
+}

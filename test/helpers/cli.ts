@@ -1,0 +1,55 @@
+// Runs the real `lagless` CLI as a subprocess (Node 24, src/cli/main.ts) and collects its exit code and output.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRunOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/** Runs `lagless <args>` to completion. */
+export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliResult> {
+  const child = startCli(args, opts);
+  return waitCli(child, opts.timeoutMs ?? 120_000);
+}
+
+/** Starts `lagless <args>` and returns the child (for long-running commands: signal it, then waitCli). */
+export function startCli(args: string[], opts: CliRunOptions = {}): ChildProcess & { output: { stdout: string; stderr: string } } {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd ?? process.cwd(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  }) as ChildProcess & { output: { stdout: string; stderr: string } };
+  child.output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d: Buffer) => (child.output.stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (child.output.stderr += d.toString()));
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
+  else child.stdin!.end();
+  return child;
+}
+
+export function waitCli(child: ChildProcess & { output: { stdout: string; stderr: string } }, timeoutMs = 120_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`lagless did not finish within ${timeoutMs} ms\nstdout: ${child.output.stdout}\nstderr: ${child.output.stderr}`));
+    }, timeoutMs);
+    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: child.output.stdout, stderr: child.output.stderr });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode as NodeJS.Signals | null);
+    else child.once('close', done);
+  });
+}

@@ -1,6 +1,8 @@
 // `npm test`: typecheck, start one Kafka broker for the whole run (unless KAFKA_BROKERS answers), run node:test, stop the broker.
+// As root, the whole run happens inside a fresh network namespace that has only loopback: no test can reach another host.
 // Usage: npm test [-- <test files or dirs>...]   (default: every test/**/*.test.ts)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,31 @@ import { checkBrokers } from '../src/kafka/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
+
+// Re-run this script inside a new network namespace (loopback only) when we can; LAGLESS_TEST_NETNS names it for tests.
+if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1') {
+  const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
+  if (canNetns) {
+    const ns = `lagless-test-${process.pid}`;
+    const ip = (...a: string[]) => spawnSync('ip', a, { stdio: 'inherit' }).status === 0;
+    if (ip('netns', 'add', ns) && ip('-n', ns, 'link', 'set', 'lo', 'up')) {
+      console.log(`# running the tests inside network namespace ${ns} (loopback only)`);
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, new URL(import.meta.url).pathname, ...args], {
+        stdio: 'inherit',
+        env: { ...process.env, LAGLESS_TEST_NETNS: ns },
+      });
+      const forward = (sig: NodeJS.Signals) => child.kill(sig);
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      const code = await new Promise<number>((r) => child.on('close', (c, sig) => r(c ?? (sig ? 1 : 0))));
+      ip('netns', 'delete', ns);
+      process.exit(code);
+    }
+    console.log('# could not create a network namespace: running the tests in the current one');
+  } else {
+    console.log('# not root or no iproute2: running the tests without a network namespace of their own');
+  }
+}
 
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve) => {
@@ -69,7 +96,14 @@ const cleanup = async () => {
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
-const files = args.length ? args : ['test/**/*.test.ts'];
+// node --test takes files and globs, not directories.
+const files = (args.length ? args : ['test']).map((a) => {
+  try {
+    return statSync(join(root, a)).isDirectory() ? `${a.replace(/\/$/, '')}/**/*.test.ts` : a;
+  } catch {
+    return a;
+  }
+});
 const code = await run(
   process.execPath,
   ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.LAGLESS_TEST_CONCURRENCY ?? 2}`, '--test-timeout=600000', ...files],

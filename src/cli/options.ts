@@ -37,3 +37,28 @@ export function addBrokersOption(cmd: Command): Command {
     new Option('--brokers <host:port,...>', 'Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)'),
   );
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A byte size parser: "512", "20MB", "256MiB", "1g". */
+export function sizeArg(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) throw new InvalidArgumentError(`expected a size such as 512KB, 20MB or 1GiB, got "${value}".`);
+  const n = Math.round(Number(m[1]) * unit);
+  if (n < 1) throw new InvalidArgumentError(`expected a positive size, got "${value}".`);
+  return n;
+}
+
+/** A parser for one of a fixed set of words. */
+export function choiceArg<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}".`);
+    return value as T;
+  };
+}
+
+/** Collects a repeatable option into an array (also splitting commas). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}

@@ -1,0 +1,25 @@
+import { Transformer } from './src/runtime/index.ts';
+import { createNoopJob } from './src/jobs/index.ts';
+import { createAdmin, ensureTopic, createProducer } from './src/kafka/index.ts';
+const brokers = ['127.0.0.1:9092'];
+const sfx = Date.now();
+const [from, to, dlq] = [`in-${sfx}`, `out-${sfx}`, `dlq-${sfx}`];
+const admin = createAdmin({ brokers });
+for (const t of [from, to, dlq]) await ensureTopic(admin, { name: t, partitions: 8 }, brokers);
+await admin.close();
+const N = 20000;
+const p = createProducer({ brokers });
+let t0 = performance.now();
+for (let i = 0; i < N; i += 1000) await p.send({ messages: Array.from({ length: 1000 }, (_, j) => ({ topic: from, key: `id${i + j}`, value: JSON.stringify({ id: `id${i + j}`, url: 'x' }) })) });
+await p.close();
+console.log('produced', N, Math.round(performance.now() - t0), 'ms');
+const tr = new Transformer(createNoopJob(), { brokers, from, to, dlq, group: `g-${sfx}` });
+tr.on('warning', (e) => console.log('warn', e.message));
+tr.on('rebalance', (r) => console.log('rebalance', r));
+t0 = performance.now();
+await tr.start();
+while (tr.stats().succeeded < N) { await new Promise(r => setTimeout(r, 200)); }
+const el = performance.now() - t0;
+console.log('done', tr.stats(), Math.round(N / el * 1000), 'rec/s');
+await tr.close();
+console.log('closed', Math.round(performance.now() - t0 - el), 'ms');

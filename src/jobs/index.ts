@@ -1,0 +1,1 @@
+export { createNoopJob } from './noop.ts';

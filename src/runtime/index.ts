@@ -1,0 +1,15 @@
+// The stream-processing runtime: a consumer-group member that runs a job per record, in parallel, losing nothing.
+export {
+  Transformer,
+  defaultTransformerOptions,
+  validateTransformerOptions,
+  type TransformerOptions,
+  type TransformerInit,
+  type TransformerStats,
+  type TransformerEvents,
+  type RecordOutcome,
+} from './transformer.ts';
+export type { Job, JobInput, JobOutput, JobContext } from './job.ts';
+export { deadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
+export type { Ordering } from './window.ts';
+export { OutputSink, type OutgoingRecord, type SinkOptions } from './sink.ts';

@@ -1,0 +1,155 @@
+// A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until closed.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StringProducer } from '../kafka/index.ts';
+import { describeKafkaError } from '../kafka/index.ts';
+
+export interface OutgoingRecord {
+  topic: string;
+  key: string | undefined;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface SinkOptions {
+  /** Records per produce request at most. Default 500. */
+  maxBatch: number;
+  /**
+   * Produce requests in flight at once. Records accumulate while they are busy (group commit). Default 1: with an
+   * idempotent producer, a failed request followed by a successful one would break sequence numbers.
+   */
+  maxConcurrentSends: number;
+  /** Consecutive failed requests after which the producer is replaced by a new one (new producer id). Default 3. */
+  recreateAfterFailures: number;
+  /** First delay after a failed produce request; doubles up to maxRetryDelayMs. Default 250 ms. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+  /** Called when a produce request fails (it is retried); the runtime reports it. */
+  onError?: (error: Error, attempt: number) => void;
+}
+
+export const defaultSinkOptions: SinkOptions = { maxBatch: 500, maxConcurrentSends: 1, recreateAfterFailures: 3, retryDelayMs: 250, maxRetryDelayMs: 10_000 };
+
+interface Pending {
+  record: OutgoingRecord;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Group-commit producer: while requests are in flight, new records queue and leave together in the next request.
+ * No timer-based linger: an idle sink sends at once, a busy one batches by itself.
+ */
+export class OutputSink {
+  readonly #createProducer: () => StringProducer;
+  #producer: StringProducer;
+  #consecutiveFailures = 0;
+  readonly #options: SinkOptions;
+  #queue: Pending[] = [];
+  #sending = 0;
+  #closed = false;
+  #aborted: Error | undefined;
+  #idleWaiters: (() => void)[] = [];
+  /** Records acknowledged by the broker. */
+  acknowledged = 0;
+  /** Produce requests that failed and were retried. */
+  failedRequests = 0;
+
+  /** `createProducer` is called once now, and again to replace a producer that keeps failing (e.g. after a broker restart). */
+  constructor(createProducer: () => StringProducer, options: Partial<SinkOptions> = {}) {
+    this.#createProducer = createProducer;
+    this.#producer = createProducer();
+    this.#options = { ...defaultSinkOptions, ...options };
+  }
+
+  /** Records waiting or in flight. */
+  get pending(): number {
+    return this.#queue.length + this.#inFlightRecords;
+  }
+  #inFlightRecords = 0;
+
+  /** Resolves when the broker has acknowledged the record. Rejects only if the sink is destroyed first. */
+  send(record: OutgoingRecord): Promise<void> {
+    if (this.#aborted) return Promise.reject(this.#aborted);
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ record, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#sending < this.#options.maxConcurrentSends && this.#queue.length > 0 && !this.#aborted) {
+      const batch = this.#queue.splice(0, this.#options.maxBatch);
+      this.#sending += 1;
+      this.#inFlightRecords += batch.length;
+      void this.#sendBatch(batch).finally(() => {
+        this.#sending -= 1;
+        this.#inFlightRecords -= batch.length;
+        this.#pump();
+        if (this.pending === 0) for (const w of this.#idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  async #sendBatch(batch: Pending[]): Promise<void> {
+    let attempt = 0;
+    for (;;) {
+      if (this.#aborted) {
+        for (const p of batch) p.reject(this.#aborted);
+        return;
+      }
+      try {
+        await this.#producer.send({
+          messages: batch.map(({ record }) => ({
+            topic: record.topic,
+            value: record.value,
+            ...(record.key !== undefined ? { key: record.key } : {}),
+            ...(record.headers ? { headers: new Map(Object.entries(record.headers)) } : {}),
+          })),
+        });
+        this.acknowledged += batch.length;
+        this.#consecutiveFailures = 0;
+        for (const p of batch) p.resolve();
+        return;
+      } catch (err) {
+        attempt += 1;
+        this.failedRequests += 1;
+        this.#consecutiveFailures += 1;
+        if (this.#consecutiveFailures % this.#options.recreateAfterFailures === 0) {
+          const old = this.#producer;
+          this.#producer = this.#createProducer();
+          void old.close(true).catch(() => {});
+        }
+        this.#options.onError?.(new Error(`producing ${batch.length} record(s) failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`, { cause: err }), attempt);
+        const delay = Math.min(this.#options.maxRetryDelayMs, this.#options.retryDelayMs * 2 ** Math.min(attempt - 1, 16));
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Resolves when every record sent so far is acknowledged. */
+  flush(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops retrying: pending sends reject with `reason` (their records stay uncommitted and are redone later). */
+  abort(reason: Error): void {
+    this.#aborted = reason;
+    for (const p of this.#queue.splice(0)) p.reject(reason);
+  }
+
+  /** Flushes, then closes the producer. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.flush();
+    await this.#producer.close().catch(() => {});
+  }
+
+  /** Closes the producer at once; unacknowledged records are rejected (and redone after a restart). */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    this.abort(new Error('output sink destroyed'));
+    await this.#producer.close(true).catch(() => {});
+  }
+}

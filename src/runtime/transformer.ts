@@ -1,0 +1,435 @@
+// The runtime: one consumer-group member that runs a job per record with many records in flight, produces results, dead-letters failures, and commits only what is done.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Message, MessagesStream } from '@platformatic/kafka';
+import { LaglessError, UsageError } from '../errors/index.ts';
+import { createConsumer, createProducer, describeKafkaError, type StringConsumer } from '../kafka/index.ts';
+import { deadLetter, toRecordError } from './dead-letter.ts';
+import type { Job, JobInput } from './job.ts';
+import { OffsetWindow, OrderingGate, type Ordering } from './window.ts';
+import { OutputSink } from './sink.ts';
+
+export interface TransformerOptions {
+  brokers: string[];
+  /** Input topic. */
+  from: string;
+  /** Output topic. */
+  to: string;
+  /** Dead-letter topic. */
+  dlq: string;
+  /** Consumer group: processes in the same group share the partitions. */
+  group: string;
+  /** Client id. Default "lagless-<host>-<pid>". */
+  clientId: string;
+  /** unordered (default): any record may run at any time; key: one at a time per key, in offset order; partition: one at a time per partition (the seed's behaviour). */
+  ordering: Ordering;
+  /**
+   * Records fetched and not yet committed, at most. Fetching stops when the window is full, so memory stays flat
+   * whatever the backlog, and after a crash at most this many records are processed twice. Default 1000.
+   */
+  maxInFlight: number;
+  /** Attempts per record for retryable failures (timeouts, 5xx, 429, connection errors). Default 3. */
+  attempts: number;
+  /** Backoff before retry n is random in [0, min(retryMaxMs, retryBaseMs * 2^(n-1))] (full jitter), at least Retry-After. Default 500 ms. */
+  retryBaseMs: number;
+  /** Default 30 s. */
+  retryMaxMs: number;
+  /** How often done offsets are committed. Default 1000 ms. */
+  commitIntervalMs: number;
+  /** On shutdown, how long in-flight records may take to finish before they are abandoned (and redone later). Default 30 s. */
+  drainTimeoutMs: number;
+  /** Group session timeout: how soon a crashed member's partitions move to others. Default 10 s. */
+  sessionTimeoutMs: number;
+  /** Default 1 s. */
+  heartbeatIntervalMs: number;
+  /** Default 30 s. */
+  rebalanceTimeoutMs: number;
+  /** Default 500 ms. */
+  fetchMaxWaitMs: number;
+  /** Default 4 MiB. */
+  fetchMaxBytes: number;
+}
+
+export const defaultTransformerOptions = {
+  clientId: `lagless-${hostname()}-${process.pid}`,
+  ordering: 'unordered',
+  maxInFlight: 1000,
+  attempts: 3,
+  retryBaseMs: 500,
+  retryMaxMs: 30_000,
+  commitIntervalMs: 1000,
+  drainTimeoutMs: 30_000,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1000,
+  rebalanceTimeoutMs: 30_000,
+  fetchMaxWaitMs: 500,
+  fetchMaxBytes: 4 * 1024 * 1024,
+} as const satisfies Partial<TransformerOptions>;
+
+export type TransformerInit = Pick<TransformerOptions, 'brokers' | 'from' | 'to' | 'dlq' | 'group'> & Partial<TransformerOptions>;
+
+/** Counters since start; gauges are current values. */
+export interface TransformerStats {
+  /** Records taken from the input (duplicates from redelivery excluded). */
+  received: number;
+  /** Records whose output was acknowledged. */
+  succeeded: number;
+  /** Records whose dead letter was acknowledged. */
+  deadLettered: number;
+  /** Retries scheduled. */
+  retries: number;
+  /** Redelivered records skipped because they were already in the window. */
+  duplicatesSkipped: number;
+  /** Records abandoned because their partition was revoked or the runtime stopped (they will be redone). */
+  abandoned: number;
+  /** Offsets committed (commit requests that succeeded). */
+  commits: number;
+  /** Gauge: records started and not finished. */
+  inFlight: number;
+  /** Gauge: records in the window (fetched, not committed). */
+  windowSize: number;
+  /** Gauge: the intake is paused because the window is full. */
+  paused: boolean;
+  /** Gauge: partitions assigned to this member. */
+  assigned: { topic: string; partition: number }[];
+  /** Sum of processing time (start to acknowledged output) over finished records, ms. */
+  busyMs: number;
+  /** Job-specific gauges. */
+  job: Record<string, number>;
+}
+
+export type RecordOutcome =
+  | { kind: 'ok'; input: JobInput; durationMs: number; attempts: number }
+  | { kind: 'dead'; input: JobInput; durationMs: number; attempts: number; code: string; message: string };
+
+export interface TransformerEvents {
+  record: [RecordOutcome];
+  retry: [{ input: JobInput; attempt: number; delayMs: number; code: string; message: string }];
+  rebalance: [{ assigned: number[]; revoked: number[]; generation: number }];
+  commit: [{ offsets: { partition: number; offset: bigint }[] }];
+  /** Something went wrong and is being handled (retried, reconnected); the CLI logs it. */
+  warning: [Error];
+}
+
+interface Running {
+  input: JobInput;
+  abort: AbortController;
+  started: number;
+}
+
+/**
+ * One member of a consumer group. Records of a partition are processed concurrently (unless `ordering` says
+ * otherwise); a partition's offset is committed only up to the first record that is not done, where done means its
+ * output or its dead letter is acknowledged by the broker. Nothing is lost: a crash at any moment redoes at most
+ * `maxInFlight` records.
+ */
+export class Transformer extends EventEmitter<TransformerEvents> {
+  readonly options: TransformerOptions;
+  readonly #job: Job;
+  #consumer: StringConsumer | undefined;
+  #stream: MessagesStream<string, string, string, string> | undefined;
+  readonly #sink: OutputSink;
+  readonly #window = new OffsetWindow();
+  readonly #gate: OrderingGate;
+  readonly #running = new Set<Running>();
+  #assigned = new Set<number>();
+  #leaderEpochs = new Map<number, number>();
+  #committed = new Map<number, bigint>();
+  #commitTimer: NodeJS.Timeout | undefined;
+  #committing: Promise<void> | undefined;
+  #paused = false;
+  #closing: Promise<void> | undefined;
+  #destroyed = false;
+  #started = false;
+  #drainWaiters: (() => void)[] = [];
+  #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, commits: 0, busyMs: 0 };
+
+  constructor(job: Job, init: TransformerInit) {
+    super();
+    this.options = validateTransformerOptions({ ...defaultTransformerOptions, ...init });
+    this.#job = job;
+    this.#gate = new OrderingGate(this.options.ordering);
+    this.#sink = new OutputSink(() => createProducer({ brokers: this.options.brokers, clientId: `${this.options.clientId}-out` }), {
+      onError: (err) => this.emit('warning', err),
+    });
+  }
+
+  /** Joins the group and starts processing. Resolves once the first assignment is known. */
+  async start(): Promise<void> {
+    if (this.#started) throw new LaglessError('INTERNAL', 'the transformer was already started');
+    this.#started = true;
+    await this.#connect();
+    this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
+    this.#commitTimer.unref();
+  }
+
+  async #connect(): Promise<void> {
+    const o = this.options;
+    const consumer = createConsumer({
+      brokers: o.brokers,
+      clientId: o.clientId,
+      groupId: o.group,
+      extra: {
+        sessionTimeout: o.sessionTimeoutMs,
+        heartbeatInterval: o.heartbeatIntervalMs,
+        rebalanceTimeout: o.rebalanceTimeoutMs,
+        maxWaitTime: o.fetchMaxWaitMs,
+        maxBytes: o.fetchMaxBytes,
+        // A small buffer in the client: our own window is the real bound.
+        highWaterMark: 64,
+      },
+    });
+    this.#consumer = consumer;
+    consumer.on('consumer:group:rebalance', () => void this.#commit());
+    consumer.on('consumer:group:join', (p) => this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? []));
+    consumer.on('consumer:heartbeat:error', (p) => this.emit('warning', new Error(`group heartbeat failed: ${describeKafkaError(p.error)}`)));
+    const stream = await consumer.consume({ topics: [o.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    this.#stream = stream;
+    stream.on('data', (m) => this.#onMessage(m));
+    stream.on('error', (err) => this.emit('warning', new Error(`consumer stream error: ${describeKafkaError(err)}`)));
+    this.#onAssignment(consumer.generationId, consumer.assignments ?? []);
+  }
+
+  #onAssignment(generation: number, assignments: { topic: string; partitions: number[] }[]): void {
+    const next = new Set<number>();
+    for (const a of assignments) if (a.topic === this.options.from) for (const p of a.partitions) next.add(p);
+    const revoked = [...this.#assigned].filter((p) => !next.has(p));
+    const added = [...next].filter((p) => !this.#assigned.has(p));
+    if (revoked.length === 0 && added.length === 0 && generation !== 0) return;
+    // Commit what is done in revoked partitions (safe: only finished records are below the offset), then drop them.
+    if (revoked.length) void this.#commit(revoked);
+    for (const p of revoked) this.#revoke(p);
+    this.#assigned = next;
+    this.emit('rebalance', { assigned: [...next].sort((a, b) => a - b), revoked, generation });
+  }
+
+  #revoke(partition: number): void {
+    for (const r of this.#running) {
+      if (r.input.partition === partition) r.abort.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
+    }
+    const dropped = this.#window.drop(partition);
+    this.#gate.drop(partition);
+    this.#stats.abandoned += dropped;
+    this.#leaderEpochs.delete(partition);
+    this.#committed.delete(partition);
+    this.#updateFlow();
+  }
+
+  #onMessage(m: Message<string, string, string, string>): void {
+    if (this.#closing || this.#destroyed) return;
+    // Records of partitions we no longer own may still sit in the client's buffer: the new owner processes them.
+    if (m.topic !== this.options.from || !this.#assigned.has(m.partition)) return;
+    if (!this.#window.register(m.partition, m.offset)) {
+      // Redelivered after a rebalance refresh: already in the window.
+      this.#stats.duplicatesSkipped += 1;
+      return;
+    }
+    this.#leaderEpochs.set(m.partition, m.leaderEpoch ?? -1);
+    this.#stats.received += 1;
+    const input: JobInput = {
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key ?? undefined,
+      value: m.value ?? '',
+      timestamp: m.timestamp,
+    };
+    this.#gate.submit(input.partition, input.key, input.offset, () => void this.#process(input));
+    this.#updateFlow();
+  }
+
+  /** Pauses the intake when the window is full, resumes it when there is room again. */
+  #updateFlow(): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    const size = this.#window.size;
+    // A window half full of finished records is freed by committing now rather than at the next tick.
+    if (size >= this.options.maxInFlight / 2 && !this.#commitPending) this.#commitSoon();
+    if (!this.#paused && size >= this.options.maxInFlight) {
+      this.#paused = true;
+      stream.pause();
+    } else if (this.#paused && size < this.options.maxInFlight && !this.#closing && !this.#destroyed) {
+      this.#paused = false;
+      stream.resume();
+    }
+  }
+
+  async #process(input: JobInput): Promise<void> {
+    const running: Running = { input, abort: new AbortController(), started: performance.now() };
+    this.#running.add(running);
+    const signal = running.abort.signal;
+    let attempt = 0;
+    let outcome: RecordOutcome | undefined;
+    try {
+      for (;;) {
+        attempt += 1;
+        try {
+          const out = await this.#job.run(input, { attempt, signal });
+          if (signal.aborted) return;
+          await this.#sink.send({ topic: this.options.to, key: out.key, value: out.value });
+          outcome = { kind: 'ok', input, durationMs: performance.now() - running.started, attempts: attempt };
+          break;
+        } catch (err) {
+          if (signal.aborted || this.#destroyed) return;
+          const error = toRecordError(err);
+          if (error.retryable && attempt < this.options.attempts) {
+            const delayMs = this.#backoff(attempt, error.retryAfterMs);
+            this.#stats.retries += 1;
+            this.emit('retry', { input, attempt, delayMs, code: error.code, message: error.message });
+            try {
+              await sleep(delayMs, undefined, { signal });
+            } catch {
+              return;
+            }
+            continue;
+          }
+          try {
+            await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(deadLetter(input, error, attempt)) });
+          } catch {
+            return;
+          }
+          outcome = { kind: 'dead', input, durationMs: performance.now() - running.started, attempts: attempt, code: error.code, message: error.message };
+          break;
+        }
+      }
+    } finally {
+      this.#running.delete(running);
+      if (!outcome) {
+        // Abandoned (revoked or destroyed): not done, so never committed; the next owner redoes it.
+        if (!this.#destroyed && this.#assigned.has(input.partition)) this.#stats.abandoned += 1;
+      } else if (this.#assigned.has(input.partition) && this.#window.complete(input.partition, input.offset)) {
+        if (outcome.kind === 'ok') this.#stats.succeeded += 1;
+        else this.#stats.deadLettered += 1;
+        this.#stats.busyMs += outcome.durationMs;
+        this.emit('record', outcome);
+      }
+      this.#gate.done(input.partition, input.key, input.offset);
+      this.#updateFlow();
+      if (this.#running.size === 0) for (const w of this.#drainWaiters.splice(0)) w();
+    }
+  }
+
+  #backoff(attempt: number, retryAfterMs: number | undefined): number {
+    const cap = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
+    const jittered = Math.random() * cap;
+    return Math.max(jittered, retryAfterMs ?? 0);
+  }
+
+  #commitPending = false;
+  #commitSoon(): void {
+    this.#commitPending = true;
+    setImmediate(() => {
+      void this.#commit().finally(() => {
+        this.#commitPending = false;
+      });
+    });
+  }
+
+  /** Commits, for each owned partition (or the given ones), the offset after the last contiguous done record. */
+  #commit(only?: number[]): Promise<void> {
+    const run = async () => {
+      const consumer = this.#consumer;
+      if (!consumer) return;
+      const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
+      for (const p of only ?? [...this.#assigned]) {
+        const next = this.#window.committable(p);
+        if (next === undefined || next === this.#committed.get(p)) continue;
+        offsets.push({ topic: this.options.from, partition: p, offset: next, leaderEpoch: this.#leaderEpochs.get(p) ?? -1 });
+      }
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commit({ offsets });
+        for (const o of offsets) this.#committed.set(o.partition, o.offset);
+        this.#window.committed(offsets.map((o) => [o.partition, o.offset] as const));
+        this.#stats.commits += 1;
+        this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
+        this.#updateFlow();
+      } catch (err) {
+        // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
+        this.emit('warning', new Error(`commit failed (will retry): ${describeKafkaError(err)}`));
+      }
+    };
+    // One commit at a time, in order.
+    const prev = this.#committing ?? Promise.resolve();
+    const next = prev.then(run, run);
+    this.#committing = next;
+    return next;
+  }
+
+  stats(): TransformerStats {
+    return {
+      ...this.#stats,
+      inFlight: this.#running.size,
+      windowSize: this.#window.size,
+      paused: this.#paused,
+      assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
+      job: this.#job.stats?.() ?? {},
+    };
+  }
+
+  /**
+   * Graceful stop: no new records, in-flight records get `drainTimeoutMs` to finish, outputs are flushed, done offsets
+   * committed, and the member leaves the group. Calling it twice returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#stream?.pause();
+    const drained = this.#running.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.#drainWaiters.push(r));
+    const timedOut = await Promise.race([drained.then(() => false), sleep(this.options.drainTimeoutMs, true, { ref: false })]);
+    if (timedOut) {
+      for (const r of this.#running) r.abort.abort(new LaglessError('INTERNAL', 'drain timeout'));
+      this.emit('warning', new Error(`drain timeout: ${this.#running.size} record(s) abandoned; they will be redone by the next owner`));
+    }
+    await Promise.race([this.#sink.flush(), sleep(this.options.drainTimeoutMs, undefined, { ref: false })]);
+    if (this.#commitTimer) clearInterval(this.#commitTimer);
+    await this.#commit();
+    await this.#stream?.close().catch(() => {});
+    await this.#consumer?.close().catch(() => {});
+    await this.#sink.close();
+    await this.#job.close();
+  }
+
+  /** Immediate stop: nothing more is committed; unfinished records are redone by the next owner. */
+  async destroy(): Promise<void> {
+    this.#destroyed = true;
+    if (this.#commitTimer) clearInterval(this.#commitTimer);
+    for (const r of this.#running) r.abort.abort(new LaglessError('INTERNAL', 'destroyed'));
+    await this.#sink.destroy();
+    await this.#stream?.close().catch(() => {});
+    await this.#consumer?.close(true).catch(() => {});
+    await this.#job.close().catch(() => {});
+  }
+}
+
+export function validateTransformerOptions(o: TransformerOptions): TransformerOptions {
+  const fail = (field: string, msg: string) => {
+    throw new UsageError(`transformer option ${field} ${msg}`);
+  };
+  if (!Array.isArray(o.brokers) || o.brokers.length === 0) fail('brokers', 'must list at least one host:port');
+  for (const f of ['from', 'to', 'dlq', 'group'] as const) if (typeof o[f] !== 'string' || o[f] === '') fail(f, 'must be a non-empty string');
+  if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
+  if (!['unordered', 'key', 'partition'].includes(o.ordering)) fail('ordering', `must be unordered, key or partition, got "${o.ordering}"`);
+  const ints: [keyof TransformerOptions, number][] = [
+    ['maxInFlight', 1],
+    ['attempts', 1],
+    ['retryBaseMs', 0],
+    ['retryMaxMs', 0],
+    ['commitIntervalMs', 10],
+    ['drainTimeoutMs', 0],
+    ['sessionTimeoutMs', 1000],
+    ['heartbeatIntervalMs', 100],
+    ['rebalanceTimeoutMs', 1000],
+    ['fetchMaxWaitMs', 0],
+    ['fetchMaxBytes', 1024],
+  ];
+  for (const [k, min] of ints) {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(k, `must be an integer >= ${min}, got ${String(v)}`);
+  }
+  return o;
+}

@@ -1,0 +1,189 @@
+// The runtime against the real broker: every record ends as an output or a dead letter, ordering modes hold, the window bounds the intake, members share and hand over partitions.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { LaglessError, UnrecoverableError } from '../../src/errors/index.ts';
+import { createNoopJob } from '../../src/jobs/index.ts';
+import { Transformer, type Job, type TransformerInit } from '../../src/runtime/index.ts';
+import { consumeAll, createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+
+async function topics(t: import('node:test').TestContext, partitions: number) {
+  const from = await createTopic(t, uniqueName('in'), partitions);
+  const to = await createTopic(t, uniqueName('out'), partitions);
+  const dlq = await createTopic(t, uniqueName('dlq'), partitions);
+  return { from, to, dlq, group: uniqueName('group') };
+}
+
+function records(n: number, prefix = 'r') {
+  return Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: JSON.stringify({ id: `${prefix}${i}`, url: `http://127.0.0.1/${i}.jpg` }) }));
+}
+
+async function until(cond: () => boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function start(t: import('node:test').TestContext, job: Job, init: Omit<TransformerInit, 'brokers'>) {
+  const tr = new Transformer(job, { brokers: testBrokers(), commitIntervalMs: 200, ...init });
+  t.after(() => tr.destroy());
+  return tr;
+}
+
+test('noop job: every record reaches the output once, and the group commits the end offsets', async (t) => {
+  const tp = await topics(t, 8);
+  const input = records(5000);
+  await produce(tp.from, input);
+  const tr = start(t, createNoopJob(), tp);
+  await tr.start();
+  await until(() => tr.stats().succeeded === input.length, 60_000, 'all records');
+  await tr.close();
+  const out = await consumeAll(tp.to, { count: input.length });
+  assert.deepEqual(out.map((r) => r.key).sort(), input.map((r) => r.key).sort());
+  assert.equal(new Set(out.map((r) => r.key)).size, input.length, 'no duplicates without failures');
+  // A new member of the same group starts after the last record: nothing is redone.
+  const again = start(t, createNoopJob(), tp);
+  await again.start();
+  await sleep(1500);
+  assert.equal(again.stats().received, 0, 'committed offsets cover every record');
+});
+
+test('failures: permanent errors become dead letters with their code, transient ones are retried', async (t) => {
+  const tp = await topics(t, 4);
+  const seen = new Map<string, number>();
+  const job: Job = {
+    name: 'flaky',
+    async run(input, ctx) {
+      const { id } = JSON.parse(input.value) as { id: string };
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      const n = Number(id.slice(1));
+      if (n % 10 === 1) throw new UnrecoverableError('bad record', 'NOT_AN_IMAGE');
+      if (n % 10 === 2 && ctx.attempt < 2) throw new LaglessError('TIMEOUT', 'slow', { retryable: true });
+      if (n % 10 === 3) throw new LaglessError('HTTP_STATUS', 'always 503', { retryable: true });
+      if (n % 10 === 4) throw new Error('a bug in the job');
+      return { key: id, value: id };
+    },
+    close: async () => {},
+  };
+  const input = records(200);
+  await produce(tp.from, input);
+  const tr = start(t, job, { ...tp, retryBaseMs: 10, retryMaxMs: 50, attempts: 3 });
+  await tr.start();
+  await until(() => tr.stats().succeeded + tr.stats().deadLettered === 200, 60_000, 'all records done');
+  await tr.close();
+  const out = await consumeAll(tp.to, { count: 140 });
+  const dead = await consumeAll(tp.dlq, { count: 60 });
+  assert.equal(out.length, 140);
+  assert.equal(dead.length, 60);
+  const byId = new Map(dead.map((d) => [d.key, JSON.parse(d.value)]));
+  const d1 = byId.get('r1');
+  assert.equal(d1.error.code, 'NOT_AN_IMAGE');
+  assert.equal(d1.attempts, 1, 'permanent errors are not retried');
+  assert.equal(d1.id, 'r1');
+  assert.equal(d1.url, 'http://127.0.0.1/1.jpg');
+  assert.equal(d1.original, input[1]!.value);
+  assert.equal(d1.source.topic, tp.from);
+  assert.equal(typeof d1.source.partition, 'number');
+  assert.equal(typeof d1.source.offset, 'number');
+  assert.ok(!Number.isNaN(Date.parse(d1.failedAt)));
+  assert.equal(byId.get('r3').error.code, 'HTTP_STATUS');
+  assert.equal(byId.get('r3').attempts, 3, 'transient errors are retried up to --attempts');
+  assert.equal(byId.get('r4').error.code, 'JOB_FAILED');
+  assert.ok(!byId.has('r2'), 'a transient failure that recovers is an output');
+  assert.equal(seen.get('r2'), 2);
+  assert.ok(out.some((o) => o.key === 'r2'));
+});
+
+test('ordering key: records of one key run one at a time in offset order; unordered overlaps them', async (t) => {
+  for (const ordering of ['key', 'partition'] as const) {
+    const tp = await topics(t, 2);
+    const active = new Map<string, number>();
+    const order = new Map<string, number[]>();
+    let maxSameKey = 0;
+    let maxPerPartition = 0;
+    const perPartition = new Map<number, number>();
+    const job: Job = {
+      name: 'order',
+      async run(input) {
+        const { k, i } = JSON.parse(input.value) as { k: string; i: number };
+        active.set(k, (active.get(k) ?? 0) + 1);
+        perPartition.set(input.partition, (perPartition.get(input.partition) ?? 0) + 1);
+        maxSameKey = Math.max(maxSameKey, active.get(k)!);
+        maxPerPartition = Math.max(maxPerPartition, perPartition.get(input.partition)!);
+        await sleep(Math.random() * 5);
+        order.set(k, [...(order.get(k) ?? []), i]);
+        active.set(k, active.get(k)! - 1);
+        perPartition.set(input.partition, perPartition.get(input.partition)! - 1);
+        return { key: k, value: String(i) };
+      },
+      close: async () => {},
+    };
+    const input = Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 5}`, value: JSON.stringify({ k: `k${i % 5}`, i }) }));
+    await produce(tp.from, input);
+    const tr = start(t, job, { ...tp, ordering });
+    await tr.start();
+    await until(() => tr.stats().succeeded === 300, 60_000, 'all records');
+    await tr.close();
+    assert.equal(maxSameKey, 1, `${ordering}: never two records of one key at once`);
+    for (const [, seq] of order) assert.deepEqual(seq, [...seq].sort((a, b) => a - b), `${ordering}: offset order per key`);
+    if (ordering === 'partition') assert.equal(maxPerPartition, 1, 'partition: one record per partition at a time');
+    else assert.ok(maxPerPartition > 1, 'key: different keys of one partition run in parallel');
+  }
+});
+
+test('window: with a job that does not finish, intake stops at --max-in-flight records', async (t) => {
+  const tp = await topics(t, 4);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let started = 0;
+  const job: Job = {
+    name: 'stuck',
+    async run(input) {
+      started += 1;
+      await gate;
+      return { key: input.key, value: input.value };
+    },
+    close: async () => {},
+  };
+  await produce(tp.from, records(3000));
+  const tr = start(t, job, { ...tp, maxInFlight: 100 });
+  await tr.start();
+  await until(() => started >= 100, 30_000, '100 records started');
+  await sleep(1500);
+  const s = tr.stats();
+  assert.equal(s.received, 100, 'no record beyond the window is taken');
+  assert.equal(s.windowSize, 100);
+  assert.equal(s.paused, true);
+  release();
+  await until(() => tr.stats().succeeded === 3000, 60_000, 'all records after release');
+  assert.ok(tr.stats().windowSize <= 100);
+});
+
+test('two members share the partitions; when one leaves, the other takes over and no record is missing', async (t) => {
+  const tp = await topics(t, 8);
+  const slow = (): Job => ({
+    name: 'slow',
+    async run(input) {
+      await sleep(10);
+      return { key: input.key, value: input.value };
+    },
+    close: async () => {},
+  });
+  const input = records(4000);
+  await produce(tp.from, input);
+  // One record per partition at a time: slow enough that both members get work before the input runs out.
+  const a = start(t, slow(), { ...tp, clientId: 'member-a', ordering: 'partition' });
+  const b = start(t, slow(), { ...tp, clientId: 'member-b', ordering: 'partition' });
+  await a.start();
+  await b.start();
+  await until(() => a.stats().assigned.length > 0 && b.stats().assigned.length > 0 && a.stats().assigned.length + b.stats().assigned.length === 8, 30_000, 'both members assigned');
+  await until(() => a.stats().succeeded + b.stats().succeeded > 1000, 60_000, 'progress');
+  await a.close();
+  await until(() => b.stats().assigned.length === 8, 30_000, 'b takes all partitions');
+  const out = await consumeAll(tp.to, { idleMs: 4000, timeoutMs: 90_000 });
+  const ids = new Set(out.map((r) => r.key));
+  for (const r of input) assert.ok(ids.has(r.key), `${r.key} is missing`);
+  assert.ok(a.stats().succeeded > 0 && b.stats().succeeded > 0, 'both members did work');
+});

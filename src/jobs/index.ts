@@ -1,1 +1,2 @@
+// Built-in jobs: palette (image URL to colour palette) and noop (passthrough, for overhead measurements).
 export { createNoopJob } from './noop.ts';

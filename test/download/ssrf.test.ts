@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { SsrfCase, SsrfResult } from './fixtures/ssrf-runner.ts';
@@ -123,10 +125,24 @@ function requirePrivileges(): void {
   }
 }
 
-function runInNamespace(ns: string, cases: SsrfCase[]): Promise<SsrfResult[]> {
+/** A self-signed certificate for public.test (the control's name), so https goes through the guard too. */
+function makeCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'public.test.crt');
+  const key = join(dir, 'public.test.key');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=public.test', '-addext', 'subjectAltName=DNS:public.test', '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error('the SSRF table test needs the `openssl` command (Debian: apt-get install openssl) for its test certificate', { cause: err });
+  }
+  return { cert, key };
+}
+
+function runInNamespace(ns: string, cases: SsrfCase[], tls: { cert: string; key: string }): Promise<SsrfResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, RUNNER, '--netns', ns], {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, RUNNER, '--netns', ns, '--tls', tls.cert, tls.key], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.cert },
       timeout: 180_000,
     });
     let stdout = '';
@@ -150,7 +166,9 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
   requirePrivileges();
   const ns = `lagless-ssrf-${process.pid}-${randomBytes(3).toString('hex')}`;
   const etc = `/etc/netns/${ns}`;
+  const tmp = mkdtempSync(join(tmpdir(), 'lagless-ssrf-'));
   t.after(() => {
+    rmSync(tmp, { recursive: true, force: true });
     try {
       sh('ip', ['netns', 'del', ns]);
     } catch {
@@ -159,6 +177,7 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
     rmSync(etc, { recursive: true, force: true });
   });
 
+  const tls = makeCertificate(tmp);
   sh('ip', ['netns', 'add', ns]);
   sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   // A veth pair with both ends inside the namespace: a test interface, and no route to anywhere else.
@@ -181,6 +200,9 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
     { name: 'control decimal', url: 'http://3405803786/' },
     { name: 'control name', url: 'http://public.test/' },
     { name: 'control redirect to itself', url: redirect(`http://${CONTROL}/final`) },
+    // https: the socket goes to the checked IP while SNI and the certificate check still use the name.
+    { name: 'control https name', url: 'https://public.test/' },
+    { name: 'control https, certificate for another name', url: `https://${CONTROL}/` },
     { name: 'allowHosts entry', url: 'http://127.0.0.1:8080/', options: { allowHosts: ['127.0.0.1:8080'] } },
     { name: 'allowHosts other port', url: 'http://127.0.0.1/', options: { allowHosts: ['127.0.0.1:8080'] } },
     { name: 'redirect to file', url: redirect('file:///etc/passwd') },
@@ -192,7 +214,7 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
     // NAT64 carrying a public address is not blocked; the namespace has no route for it, so the connect fails.
     { name: 'nat64 public', url: 'http://[64:ff9b::cb00:710a]/' },
   ];
-  const results = new Map((await runInNamespace(ns, cases)).map((r) => [r.name, r]));
+  const results = new Map((await runInNamespace(ns, cases, tls)).map((r) => [r.name, r]));
   const get = (name: string): SsrfResult => {
     const r = results.get(name);
     assert.ok(r, `no result for ${name}`);
@@ -222,7 +244,7 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
     if (row.url.startsWith('http:')) assert.match(r.body ?? '', /^INTERNAL SECRET from /, describe(r));
   }
 
-  for (const name of ['control literal', 'control decimal', 'control name', 'control redirect to itself']) {
+  for (const name of ['control literal', 'control decimal', 'control name', 'control redirect to itself', 'control https name']) {
     const r = get(name);
     assert.equal(r.code, null, describe(r));
     assert.equal(r.status, 200);
@@ -230,6 +252,9 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
     assert.ok((r.accepted[CONTROL] ?? 0) >= 1, describe(r));
     assert.equal(total(r.accepted, CONTROL), 0, describe(r));
   }
+  const wrongName = get('control https, certificate for another name');
+  assert.equal(wrongName.code, 'CONNECT_FAILED', describe(wrongName));
+  assert.match(wrongName.message ?? '', /TLS/, describe(wrongName));
   assert.match(get('allowHosts entry').body ?? '', /INTERNAL SECRET from 127\.0\.0\.1/);
   assert.equal(get('allowHosts other port').code, 'BLOCKED_ADDRESS');
   assert.equal(get('redirect to file').code, 'INVALID_URL');

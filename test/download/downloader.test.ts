@@ -4,7 +4,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import { createDownloader, download, type DownloadOptions } from '../../src/download/index.ts';
 import { LaglessError, UsageError } from '../../src/errors/index.ts';
-import { closedPort, rejection, startServer, type TestServer } from './helpers.ts';
+import { closedPort, rejection, startServer, type TestServer } from '../helpers/http.ts';
 import type { TestContext } from 'node:test';
 
 function downloaderFor(t: TestContext, server: TestServer, options: Partial<DownloadOptions> = {}) {

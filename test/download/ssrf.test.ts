@@ -185,6 +185,8 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
   sh('ip', ['-n', ns, 'link', 'set', 'lgl0', 'up']);
   sh('ip', ['-n', ns, 'link', 'set', 'lgl1', 'up']);
   for (const a of NAMESPACE_V4) sh('ip', ['-n', ns, 'addr', 'add', `${a}/32`, 'dev', 'lgl0']);
+  // 203.0.113.0/24 is on-link, but only .10 exists: connecting to .99 waits for an ARP answer that never comes.
+  sh('ip', ['-n', ns, 'route', 'add', '203.0.113.0/24', 'dev', 'lgl0']);
   for (const a of NAMESPACE_V6) sh('ip', ['-n', ns, '-6', 'addr', 'add', `${a}/128`, 'dev', 'lgl0', 'nodad']);
   // `ip netns exec` bind-mounts these over /etc/hosts and /etc/resolv.conf inside the namespace only.
   mkdirSync(etc, { recursive: true });
@@ -211,6 +213,7 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
     // DNS rebinding: the guard's lookup says public, the system resolver (/etc/hosts) now says private. The socket
     // must go to the address the guard checked; a connector that re-resolved the name would land on 10.0.0.1.
     { name: 'rebinding', url: 'http://rebind.test/', guardLookup: { 'rebind.test': CONTROL } },
+    { name: 'connect timeout', url: 'http://203.0.113.99/', options: { connectTimeoutMs: 300 } },
     // NAT64 carrying a public address is not blocked; the namespace has no route for it, so the connect fails.
     { name: 'nat64 public', url: 'http://[64:ff9b::cb00:710a]/' },
   ];
@@ -263,6 +266,9 @@ test('SSRF table in a network namespace: hostile forms blocked before any connec
   const rebinding = get('rebinding');
   assert.equal(rebinding.body, CONTROL_BODY, describe(rebinding));
   assert.deepEqual(rebinding.accepted, { [CONTROL]: 1 }, describe(rebinding));
+  const slow = get('connect timeout');
+  assert.equal(slow.code, 'TIMEOUT', describe(slow));
+  assert.match(slow.message ?? '', /connectTimeoutMs/, describe(slow));
   const nat64 = get('nat64 public');
   assert.equal(nat64.code, 'CONNECT_FAILED', describe(nat64));
   assert.equal(nat64.connectAttempts, 1);

@@ -1,4 +1,4 @@
-// Test helpers: a real HTTP server on 127.0.0.1, port 0, that counts the connections it accepts.
+// Test helpers for HTTP: a real server on 127.0.0.1, port 0, that counts the connections it accepts; a closed port.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';

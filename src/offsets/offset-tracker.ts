@@ -97,6 +97,18 @@ export class OffsetTracker {
     return n;
   }
 
+  /** Registered records not yet covered by a commit, over all partitions: the records a crash now would redo. */
+  uncommitted(): number {
+    let n = 0;
+    for (const { offsets } of this.#partitions.values()) n += offsets.uncommitted;
+    return n;
+  }
+
+  /** The highest offset registered in a partition, if it is tracked (to skip records fetched again after a rebalance). */
+  lastRegistered(topic: string, partition: number): bigint | undefined {
+    return this.#partitions.get(keyOf(topic, partition))?.offsets.lastRegistered;
+  }
+
   /** The partitions tracked now. */
   partitions(): TopicPartition[] {
     return [...this.#partitions.values()].map((s) => s.tp);

@@ -24,6 +24,8 @@ interface Entry extends OffsetTicket {
  */
 export class PartitionOffsets {
   #pending = new Fifo<Entry>();
+  /** Every registered offset not yet covered by a commit (done or not): the records a crash now would redo. */
+  #uncommitted = new Fifo<bigint>();
   #inFlight = 0;
   #lastRegistered: bigint | undefined;
   #committed: bigint | undefined;
@@ -44,6 +46,11 @@ export class PartitionOffsets {
   /** Records held: not done, or done but behind an unfinished one. */
   get held(): number {
     return this.#pending.length;
+  }
+
+  /** Records registered and not yet covered by a commit (done or not): what a crash now would process again. */
+  get uncommitted(): number {
+    return this.#uncommitted.length;
   }
 
   /** The last committed offset recorded by markCommitted() (or given at construction). */
@@ -67,6 +74,7 @@ export class PartitionOffsets {
     this.#floor ??= offset;
     const entry: Entry = { offset, done: false, owner: this };
     this.#pending.push(entry);
+    this.#uncommitted.push(offset);
     this.#lastRegistered = offset;
     this.#inFlight++;
     return entry;
@@ -99,5 +107,6 @@ export class PartitionOffsets {
   markCommitted(offset: bigint): void {
     if (this.#committed === undefined || offset > this.#committed) this.#committed = offset;
     if (this.#floor === undefined || offset > this.#floor) this.#floor = offset;
+    while (this.#uncommitted.length > 0 && this.#uncommitted.peek()! < this.#committed!) this.#uncommitted.shift();
   }
 }

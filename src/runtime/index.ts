@@ -8,8 +8,8 @@ export {
   type TransformerStats,
   type TransformerEvents,
   type RecordOutcome,
+  type Ordering,
 } from './transformer.ts';
 export type { Job, JobInput, JobOutput, JobContext } from './job.ts';
 export { deadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
-export type { Ordering } from './window.ts';
 export { OutputSink, type OutgoingRecord, type SinkOptions } from './sink.ts';

@@ -5,10 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, MessagesStream } from '@platformatic/kafka';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { createConsumer, createProducer, describeKafkaError, type StringConsumer } from '../kafka/index.ts';
+import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
+import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, toRecordError } from './dead-letter.ts';
 import type { Job, JobInput } from './job.ts';
-import { OffsetWindow, OrderingGate, type Ordering } from './window.ts';
 import { OutputSink } from './sink.ts';
+
+export type Ordering = OrderingMode;
 
 export interface TransformerOptions {
   brokers: string[];
@@ -112,10 +115,15 @@ export interface TransformerEvents {
   warning: [Error];
 }
 
-interface Running {
-  input: JobInput;
-  abort: AbortController;
-  started: number;
+/** A fetched record on its way through the runtime. */
+interface Item {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string | undefined;
+  readonly input: JobInput;
+  readonly ticket: RecordTicket;
+  abort?: AbortController;
+  started?: number;
 }
 
 /**
@@ -130,9 +138,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #consumer: StringConsumer | undefined;
   #stream: MessagesStream<string, string, string, string> | undefined;
   readonly #sink: OutputSink;
-  readonly #window = new OffsetWindow();
-  readonly #gate: OrderingGate;
-  readonly #running = new Set<Running>();
+  readonly #tracker = new OffsetTracker();
+  readonly #scheduler: OrderingScheduler<Item>;
+  readonly #running = new Set<Item>();
+  readonly #retry: RetryOptions;
   #assigned = new Set<number>();
   #leaderEpochs = new Map<number, number>();
   #committed = new Map<number, bigint>();
@@ -149,7 +158,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     super();
     this.options = validateTransformerOptions({ ...defaultTransformerOptions, ...init });
     this.#job = job;
-    this.#gate = new OrderingGate(this.options.ordering);
+    this.#scheduler = new OrderingScheduler<Item>(this.options.ordering);
+    this.#retry = {
+      attempts: this.options.attempts,
+      backoff: exponentialBackoff({ baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs, jitter: 'full' }),
+    };
     this.#sink = new OutputSink(() => createProducer({ brokers: this.options.brokers, clientId: `${this.options.clientId}-out` }), {
       onError: (err) => this.emit('warning', err),
     });
@@ -206,11 +219,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   #revoke(partition: number): void {
     for (const r of this.#running) {
-      if (r.input.partition === partition) r.abort.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
+      if (r.partition === partition) r.abort?.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
     }
-    const dropped = this.#window.drop(partition);
-    this.#gate.drop(partition);
-    this.#stats.abandoned += dropped;
+    // Records waiting behind others in their lane never started: the next owner gets them.
+    this.#scheduler.revoke(this.options.from, partition);
+    const { abandoned } = this.#tracker.revoke(this.options.from, partition);
+    this.#stats.abandoned += abandoned;
     this.#leaderEpochs.delete(partition);
     this.#committed.delete(partition);
     this.#updateFlow();
@@ -220,11 +234,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#closing || this.#destroyed) return;
     // Records of partitions we no longer own may still sit in the client's buffer: the new owner processes them.
     if (m.topic !== this.options.from || !this.#assigned.has(m.partition)) return;
-    if (!this.#window.register(m.partition, m.offset)) {
-      // Redelivered after a rebalance refresh: already in the window.
+    const last = this.#tracker.lastRegistered(m.topic, m.partition);
+    if (last !== undefined && m.offset <= last) {
+      // Fetched again after a rebalance refresh: already in the window.
       this.#stats.duplicatesSkipped += 1;
       return;
     }
+    const ticket = this.#tracker.register(m.topic, m.partition, m.offset);
     this.#leaderEpochs.set(m.partition, m.leaderEpoch ?? -1);
     this.#stats.received += 1;
     const input: JobInput = {
@@ -235,7 +251,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       value: m.value ?? '',
       timestamp: m.timestamp,
     };
-    this.#gate.submit(input.partition, input.key, input.offset, () => void this.#process(input));
+    const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
+    if (this.#scheduler.submit(item)) void this.#process(item);
     this.#updateFlow();
   }
 
@@ -243,7 +260,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #updateFlow(): void {
     const stream = this.#stream;
     if (!stream) return;
-    const size = this.#window.size;
+    const size = this.#tracker.uncommitted();
     // A window half full of finished records is freed by committing now rather than at the next tick.
     if (size >= this.options.maxInFlight / 2 && !this.#commitPending) this.#commitSoon();
     if (!this.#paused && size >= this.options.maxInFlight) {
@@ -255,10 +272,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
   }
 
-  async #process(input: JobInput): Promise<void> {
-    const running: Running = { input, abort: new AbortController(), started: performance.now() };
-    this.#running.add(running);
-    const signal = running.abort.signal;
+  async #process(item: Item): Promise<void> {
+    const input = item.input;
+    const abort = new AbortController();
+    const started = performance.now();
+    item.abort = abort;
+    item.started = started;
+    this.#running.add(item);
+    const signal = abort.signal;
     let attempt = 0;
     let outcome: RecordOutcome | undefined;
     try {
@@ -268,13 +289,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           const out = await this.#job.run(input, { attempt, signal });
           if (signal.aborted) return;
           await this.#sink.send({ topic: this.options.to, key: out.key, value: out.value });
-          outcome = { kind: 'ok', input, durationMs: performance.now() - running.started, attempts: attempt };
+          outcome = { kind: 'ok', input, durationMs: performance.now() - started, attempts: attempt };
           break;
         } catch (err) {
           if (signal.aborted || this.#destroyed) return;
           const error = toRecordError(err);
-          if (error.retryable && attempt < this.options.attempts) {
-            const delayMs = this.#backoff(attempt, error.retryAfterMs);
+          const delayMs = retryDelay(error, attempt, this.#retry);
+          if (delayMs !== undefined) {
             this.#stats.retries += 1;
             this.emit('retry', { input, attempt, delayMs, code: error.code, message: error.message });
             try {
@@ -289,31 +310,23 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           } catch {
             return;
           }
-          outcome = { kind: 'dead', input, durationMs: performance.now() - running.started, attempts: attempt, code: error.code, message: error.message };
+          outcome = { kind: 'dead', input, durationMs: performance.now() - started, attempts: attempt, code: error.code, message: error.message };
           break;
         }
       }
     } finally {
-      this.#running.delete(running);
-      if (!outcome) {
-        // Abandoned (revoked or destroyed): not done, so never committed; the next owner redoes it.
-        if (!this.#destroyed && this.#assigned.has(input.partition)) this.#stats.abandoned += 1;
-      } else if (this.#assigned.has(input.partition) && this.#window.complete(input.partition, input.offset)) {
+      this.#running.delete(item);
+      // done() refuses tickets of a partition revoked since: an abandoned or late record is never marked done.
+      if (outcome && this.#tracker.done(item.ticket)) {
         if (outcome.kind === 'ok') this.#stats.succeeded += 1;
         else this.#stats.deadLettered += 1;
         this.#stats.busyMs += outcome.durationMs;
         this.emit('record', outcome);
       }
-      this.#gate.done(input.partition, input.key, input.offset);
+      for (const next of this.#scheduler.complete(item)) void this.#process(next);
       this.#updateFlow();
       if (this.#running.size === 0) for (const w of this.#drainWaiters.splice(0)) w();
     }
-  }
-
-  #backoff(attempt: number, retryAfterMs: number | undefined): number {
-    const cap = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
-    const jittered = Math.random() * cap;
-    return Math.max(jittered, retryAfterMs ?? 0);
   }
 
   #commitPending = false;
@@ -332,16 +345,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       const consumer = this.#consumer;
       if (!consumer) return;
       const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
-      for (const p of only ?? [...this.#assigned]) {
-        const next = this.#window.committable(p);
-        if (next === undefined || next === this.#committed.get(p)) continue;
-        offsets.push({ topic: this.options.from, partition: p, offset: next, leaderEpoch: this.#leaderEpochs.get(p) ?? -1 });
+      for (const c of this.#tracker.committable()) {
+        if (only && !only.includes(c.partition)) continue;
+        offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
       }
       if (offsets.length === 0) return;
       try {
         await consumer.commit({ offsets });
         for (const o of offsets) this.#committed.set(o.partition, o.offset);
-        this.#window.committed(offsets.map((o) => [o.partition, o.offset] as const));
+        this.#tracker.markCommitted(offsets);
         this.#stats.commits += 1;
         this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
         this.#updateFlow();
@@ -361,7 +373,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     return {
       ...this.#stats,
       inFlight: this.#running.size,
-      windowSize: this.#window.size,
+      windowSize: this.#tracker.uncommitted(),
       paused: this.#paused,
       assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
       job: this.#job.stats?.() ?? {},
@@ -382,7 +394,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const drained = this.#running.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.#drainWaiters.push(r));
     const timedOut = await Promise.race([drained.then(() => false), sleep(this.options.drainTimeoutMs, true, { ref: false })]);
     if (timedOut) {
-      for (const r of this.#running) r.abort.abort(new LaglessError('INTERNAL', 'drain timeout'));
+      for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
       this.emit('warning', new Error(`drain timeout: ${this.#running.size} record(s) abandoned; they will be redone by the next owner`));
     }
     await Promise.race([this.#sink.flush(), sleep(this.options.drainTimeoutMs, undefined, { ref: false })]);
@@ -398,7 +410,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   async destroy(): Promise<void> {
     this.#destroyed = true;
     if (this.#commitTimer) clearInterval(this.#commitTimer);
-    for (const r of this.#running) r.abort.abort(new LaglessError('INTERNAL', 'destroyed'));
+    for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'destroyed'));
     await this.#sink.destroy();
     await this.#stream?.close().catch(() => {});
     await this.#consumer?.close(true).catch(() => {});

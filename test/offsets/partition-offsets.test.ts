@@ -127,3 +127,44 @@ test('property: the committable offset never passes an unfinished record, only m
     { numRuns: 500 },
   );
 });
+
+test('uncommitted counts every registered record until a commit covers it, done or not', () => {
+  const p = new PartitionOffsets(100n);
+  const tickets = [100n, 101n, 103n, 104n].map((o) => p.register(o));
+  assert.equal(p.uncommitted, 4);
+  p.done(tickets[0]!);
+  p.done(tickets[1]!);
+  assert.equal(p.uncommitted, 4, 'done but not committed: a crash would redo them');
+  assert.equal(p.committable(), 103n);
+  p.markCommitted(103n);
+  assert.equal(p.uncommitted, 2);
+  p.done(tickets[3]!);
+  p.markCommitted(103n);
+  assert.equal(p.uncommitted, 2, 'a record behind an unfinished one stays uncommitted');
+  p.done(tickets[2]!);
+  p.markCommitted(p.committable()!);
+  assert.equal(p.uncommitted, 0);
+});
+
+test('property: uncommitted equals the registered offsets at or above the committed offset', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean()), { maxLength: 200 }), (steps) => {
+      const p = new PartitionOffsets();
+      const registered: bigint[] = [];
+      const open: ReturnType<PartitionOffsets['register']>[] = [];
+      let next = 0n;
+      for (const [gap, finish, commit] of steps) {
+        next += BigInt(gap);
+        open.push(p.register(next));
+        registered.push(next);
+        if (finish && open.length) p.done(open.splice(Math.floor(open.length / 2), 1)[0]!);
+        if (commit) {
+          const c = p.committable();
+          if (c !== undefined) p.markCommitted(c);
+        }
+        const committed = p.committed;
+        assert.equal(p.uncommitted, registered.filter((o) => committed === undefined || o >= committed).length);
+      }
+    }),
+  );
+});

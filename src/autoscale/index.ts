@@ -1,0 +1,7 @@
+// Autoscaling: a pure policy that turns measured rates and lag into a number of workers or replicas, and download concurrency.
+export { decide, initialScalingState, ScalingActions, ServiceSources } from './policy.ts';
+export type { ScalingAction, ScalingDecision, ScalingDetail, ScalingMetrics, ScalingState, ServiceSource } from './policy.ts';
+export { defaultScalingOptions, resolveScalingOptions, validateScalingOptions } from './options.ts';
+export type { ScalingOptions } from './options.ts';
+export { defaultDownloadConcurrencyOptions, suggestDownloads, validateDownloadConcurrencyOptions } from './downloads.ts';
+export type { DownloadConcurrencyOptions } from './downloads.ts';

@@ -1,0 +1,283 @@
+// The autoscaling policy: a pure function from measured rates, lag and the previous state to the wanted number of units.
+import type { ScalingOptions } from './options.ts';
+
+/**
+ * What the caller measured, once per tick (e.g. every second). Rates are records/s over a recent window (the tick or
+ * a few ticks). For worker threads a "unit" is one worker; for replicas it is one process and the service rate is
+ * that of a whole replica (its workers × the service rate per worker). Non-finite or negative rates count as 0.
+ */
+export interface ScalingMetrics {
+  /** Time of the measurement, ms on any monotonic clock. The policy never reads a clock itself. */
+  now: number;
+  /** Records/s entering the assigned partitions (growth of their log-end offsets). */
+  arrivalRate: number;
+  /** Records/s finished (processed or dead-lettered). */
+  completionRate: number;
+  /**
+   * Records/s that ONE busy unit completes: tasks finished / busy-seconds. Undefined or 0 before any task finished:
+   * the policy then derives it from completionRate / (utilization × current), or uses the last value it saw, then
+   * `servicePerUnitPrior`, and otherwise scales on utilisation and backlog alone.
+   */
+  servicePerUnit?: number | undefined;
+  /** Records behind: log-end offset minus committed offset, summed over the assigned partitions (what Kafka reports). */
+  lag: number;
+  /**
+   * Records the runtime holds: fetched and not yet committed (downloading, queued, running, done but not yet
+   * committable). They are part of `lag`; `lag − inFlight` is the backlog still waiting in Kafka.
+   */
+  inFlight: number;
+  /** Busy fraction of the active units over the last tick, 0..1. */
+  utilization: number;
+  /** Units active now (started and working). */
+  current: number;
+}
+
+/** What the policy remembers between ticks. Plain data: it can be logged, published and compared. */
+export interface ScalingState {
+  /** The count wanted by the last decision. */
+  readonly desired: number;
+  /** When `desired` last changed, ms. */
+  readonly since: number;
+  /** When the current uninterrupted surplus began, or undefined if there is none. */
+  readonly surplusSince: number | undefined;
+  /** Largest count needed (at scaleDownUtilization) during the current surplus: the floor of the next scale-down. */
+  readonly surplusNeed: number;
+  /** Last measured or derived service rate per unit, used while no new measurement arrives (e.g. all units idle). */
+  readonly servicePerUnit: number | undefined;
+  /** The lag of the previous tick, to say whether it is rising. */
+  readonly lastLag: number | undefined;
+}
+
+export const ScalingActions = ['up', 'down', 'hold'] as const;
+export type ScalingAction = (typeof ScalingActions)[number];
+
+/** Where the service rate used by a decision came from. */
+export const ServiceSources = ['measured', 'derived', 'remembered', 'prior', 'unknown'] as const;
+export type ServiceSource = (typeof ServiceSources)[number];
+
+/** The numbers a decision used, for logs, `lagless status` and tests. */
+export interface ScalingDetail {
+  action: ScalingAction;
+  /** Records/s per busy unit used, or undefined when unknown (then the policy scaled on utilisation). */
+  servicePerUnit: number | undefined;
+  serviceSource: ServiceSource;
+  /** lag − inFlight: records waiting in Kafka. */
+  backlog: number;
+  /** Records/s wanted: arrivalRate + backlog / catchUp. Undefined when the service rate is unknown. */
+  demand: number | undefined;
+  /** Records/s the current units complete when fully busy: current × servicePerUnit. */
+  capacity: number | undefined;
+  /** Units the demand keeps fully busy (fractional): demand / servicePerUnit, or utilization × current. */
+  busyUnits: number;
+  /** Units needed at targetUtilization, before min/max and the speed limit. */
+  needUp: number;
+  /** Units needed at scaleDownUtilization (never fewer than the busy units measured now), before min/max. */
+  needDown: number;
+  /** Most units this decision could add (upscaling speed). */
+  stepLimit: number;
+  /** How long the current surplus has lasted, ms (0 if none). */
+  surplusMs: number;
+  /**
+   * Records/s the wanted count is meant to sustain: min(demand, desired × servicePerUnit), or the larger of the
+   * arrival and completion rates when the service rate is unknown. Feed it to `suggestDownloads`.
+   */
+  targetRate: number;
+}
+
+export interface ScalingDecision {
+  /** Units wanted now, within minUnits..maxUnits. */
+  desired: number;
+  /** One readable line, e.g. `scale up 1→3: lag 900 rising, arrival 140/s > capacity 60/s, need 5 workers`. */
+  reason: string;
+  /** True when `desired` differs from the previous decision's: log the reason once, on change. */
+  changed: boolean;
+  /** Pass this to the next call. */
+  state: ScalingState;
+  detail: ScalingDetail;
+}
+
+/** The state before the first decision: `units` active (default minUnits), no surplus, nothing measured yet. */
+export function initialScalingState(options: ScalingOptions, now: number, units: number = options.minUnits): ScalingState {
+  return {
+    desired: Math.min(options.maxUnits, Math.max(options.minUnits, Math.round(units))),
+    since: now,
+    surplusSince: undefined,
+    surplusNeed: 0,
+    servicePerUnit: undefined,
+    lastLag: undefined,
+  };
+}
+
+// A derived service rate is only trusted when the units were busy enough for the ratio to mean something.
+const MIN_UTILIZATION_TO_DERIVE = 0.1;
+// ceil() of values such as 3.0000000000000004 (float noise from rate arithmetic) must stay 3.
+const ceil = (x: number): number => Math.max(0, Math.ceil(x - 1e-9));
+// Inputs are measurements: NaN, negative or absurd values are clamped so that no decision divides into Infinity.
+const MAX_RATE = 1e12;
+const MIN_SERVICE_RATE = 1e-6;
+const rate = (v: number | undefined): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(v, MAX_RATE) : 0);
+const serviceRate = (v: number | undefined): number | undefined => (rate(v) >= MIN_SERVICE_RATE ? rate(v) : undefined);
+
+/**
+ * Decides how many units to run. Pure and deterministic: the same inputs give the same decision, nothing is read
+ * from the clock or the environment, and the inputs are not modified. `options` must be valid
+ * (`resolveScalingOptions`). With a service rate s:
+ *
+ *   demand   = arrivalRate + max(0, lag − inFlight) / catchUp
+ *   needUp   = max(ceil(arrivalRate / (s × targetUtilization)), ceil(demand / s))
+ *   needDown = max(ceil(demand / (s × scaleDownUtilization)), ceil(utilization × current / scaleDownUtilization))
+ *
+ * Up: at once when needUp > current, by at most max(1, ceil(upscalingSpeed × current)) units per decision (units
+ * asked for earlier and still starting are kept while needed). Down: only once needDown < current has held for idleTimeout
+ * without a break, straight to the largest needDown seen during that time. Between the two thresholds the count
+ * holds (hysteresis). Always within minUnits..maxUnits.
+ */
+export function decide(metrics: ScalingMetrics, state: ScalingState, options: ScalingOptions): ScalingDecision {
+  const o = options;
+  const now = metrics.now;
+  if (!Number.isFinite(now)) throw new RangeError(`metrics.now must be a finite number of ms, got ${now}`);
+  if (!Number.isFinite(metrics.current) || metrics.current < 0) {
+    throw new RangeError(`metrics.current must be a number of units >= 0, got ${metrics.current}`);
+  }
+  const current = Math.round(metrics.current);
+  const arrival = rate(metrics.arrivalRate);
+  const completion = rate(metrics.completionRate);
+  const lag = rate(metrics.lag);
+  const utilization = Math.min(1, rate(metrics.utilization));
+  const backlog = Math.max(0, lag - rate(metrics.inFlight));
+
+  // The service rate: a fresh measurement beats a derived one, which beats memory, which beats the prior.
+  const derived = current > 0 && utilization >= MIN_UTILIZATION_TO_DERIVE ? serviceRate(completion / (utilization * current)) : undefined;
+  let s: number | undefined;
+  let source: ServiceSource;
+  if ((s = serviceRate(metrics.servicePerUnit)) !== undefined) source = 'measured';
+  else if ((s = derived) !== undefined) source = 'derived';
+  else if ((s = serviceRate(state.servicePerUnit)) !== undefined) source = 'remembered';
+  else if ((s = serviceRate(o.servicePerUnitPrior)) !== undefined) source = 'prior';
+  else source = 'unknown';
+
+  const measuredBusy = utilization * current;
+  let demand: number | undefined;
+  let busyUnits: number;
+  let needUp: number;
+  let needDown: number;
+  if (s !== undefined) {
+    demand = arrival + backlog / (o.catchUpMs / 1000);
+    busyUnits = demand / s;
+    // Headroom is kept for the steady arrivals; draining a backlog may use it. Otherwise the lag left by a rebalance
+    // (which every scale event of replicas causes) would ask for another scale event, and so on.
+    needUp = Math.max(ceil(arrival / s / o.targetUtilization), ceil(busyUnits));
+    // Units still busy (e.g. on records already fetched) are not surplus, whatever the rates say.
+    needDown = Math.max(ceil(busyUnits / o.scaleDownUtilization), ceil(measuredBusy / o.scaleDownUtilization));
+  } else {
+    // No service rate yet: scale like HPA on utilisation, and like Ray on queued work (each waiting record asks
+    // for a unit, within the speed limit) when the units are saturated. Never scale down with a backlog.
+    busyUnits = measuredBusy;
+    needUp = ceil(measuredBusy / o.targetUtilization);
+    if (backlog > 0 && (current === 0 || utilization >= o.targetUtilization)) needUp = Math.max(needUp, current + ceil(backlog));
+    needDown = ceil(measuredBusy / o.scaleDownUtilization);
+    if (backlog > 0) needDown = Math.max(needDown, current);
+  }
+
+  const lo = o.minUnits;
+  const hi = o.maxUnits;
+  const stepLimit = Math.max(1, ceil(o.upscalingSpeed * current));
+  const upTarget = Math.min(hi, Math.max(lo, needUp));
+
+  let desired = current;
+  let action: ScalingAction = 'hold';
+  let why: string;
+  let surplusSince: number | undefined;
+  let surplusNeed = 0;
+
+  if (current > hi) {
+    desired = hi;
+    action = 'down';
+    why = `above the maximum ${hi}`;
+  } else if (current < lo) {
+    desired = Math.max(lo, Math.min(upTarget, current + stepLimit));
+    action = 'up';
+    why = `below the minimum ${lo}`;
+  } else if (upTarget > current) {
+    // The step counts from the units working now, like Ray's limit on pending launches; units asked for earlier
+    // and still starting are kept while they are needed.
+    desired = Math.min(upTarget, Math.max(current + stepLimit, state.desired));
+    action = 'up';
+    why = desired < upTarget ? `upscaling speed allows +${stepLimit}` : '';
+  } else if (needDown < current && current > lo) {
+    surplusSince = state.surplusSince ?? now;
+    surplusNeed = Math.max(state.surplusSince === undefined ? 0 : state.surplusNeed, needDown);
+    const idleMs = now - surplusSince;
+    if (idleMs >= o.idleTimeoutMs) {
+      desired = Math.min(current, Math.max(lo, surplusNeed));
+      action = desired < current ? 'down' : 'hold';
+      why = `idle for ${fmtSeconds(idleMs)}`;
+      surplusSince = undefined;
+      surplusNeed = 0;
+    } else {
+      why = `idle for ${fmtSeconds(idleMs)} of ${fmtSeconds(o.idleTimeoutMs)}`;
+    }
+  } else {
+    why = current === hi && needUp > hi ? 'at the maximum' : current === lo && needDown < current ? 'at the minimum' : '';
+  }
+
+  const surplusMs = surplusSince === undefined ? 0 : now - surplusSince;
+  const targetRate = s !== undefined && demand !== undefined ? Math.min(demand, desired * s) : Math.max(arrival, completion);
+  const detail: ScalingDetail = {
+    action,
+    servicePerUnit: s,
+    serviceSource: source,
+    backlog,
+    demand,
+    capacity: s === undefined ? undefined : current * s,
+    busyUnits,
+    needUp,
+    needDown,
+    stepLimit,
+    surplusMs,
+    targetRate,
+  };
+  const changed = desired !== state.desired;
+  const nextState: ScalingState = {
+    desired,
+    since: changed ? now : state.since,
+    surplusSince,
+    surplusNeed,
+    servicePerUnit: source === 'measured' || source === 'derived' ? s : state.servicePerUnit,
+    lastLag: lag,
+  };
+  const reason = formatReason(action, current, desired, why, { lag, lastLag: state.lastLag, arrival, utilization, detail }, o);
+  return { desired, reason, changed, state: nextState, detail };
+}
+
+interface ReasonFacts {
+  lag: number;
+  lastLag: number | undefined;
+  arrival: number;
+  utilization: number;
+  detail: ScalingDetail;
+}
+
+function formatReason(action: ScalingAction, current: number, desired: number, why: string, f: ReasonFacts, o: ScalingOptions): string {
+  const head =
+    action !== 'hold' ? `scale ${action} ${current}→${desired}` : desired === current ? `hold ${current}` : `hold ${current}→${desired}`;
+  const d = f.detail;
+  const facts: string[] = [];
+  if (why) facts.push(why);
+  if (f.lag > 0) {
+    const trend = f.lastLag === undefined || f.lag === f.lastLag ? '' : f.lag > f.lastLag ? ' rising' : ' falling';
+    facts.push(`lag ${fmtCount(f.lag)}${trend}`);
+  }
+  if (d.capacity !== undefined) {
+    facts.push(`arrival ${fmtRate(f.arrival)} ${f.arrival > d.capacity ? '>' : '≤'} capacity ${fmtRate(d.capacity)}`);
+    facts.push(`need ${fmtUnits(d.busyUnits)} ${o.unitName}`);
+  } else {
+    facts.push(`service rate unknown, utilisation ${Math.round(f.utilization * 100)}%`);
+  }
+  return `${head}: ${facts.join(', ')}`;
+}
+
+const fmtSeconds = (ms: number): string => `${Math.round(ms / 100) / 10}s`;
+const fmtCount = (n: number): string => String(Math.round(n));
+const fmtRate = (r: number): string => `${r >= 10 ? Math.round(r) : Math.round(r * 10) / 10}/s`;
+const fmtUnits = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));

@@ -17,7 +17,7 @@ export interface ScalingOptions {
   idleTimeoutMs: number;
   /**
    * A backlog waiting in Kafka should be drained within this time: it adds `backlog / catchUp` to the demanded rate.
-   * Shorter drains faster but adds more units for a short while. For replicas keep it at least 5× the rebalance
+   * Shorter drains faster but adds more units for a short while. For replicas keep it at least 6× the rebalance
    * pause (about 30 s), or the lag a rebalance leaves behind asks for the next scale event. Default 10 000 ms.
    */
   catchUpMs: number;

@@ -69,7 +69,7 @@ export interface ScalingDetail {
   capacity: number | undefined;
   /** Units the demand keeps fully busy (fractional): demand / servicePerUnit, or utilization × current. */
   busyUnits: number;
-  /** Units needed at targetUtilization, before min/max and the speed limit. */
+  /** Units needed: the arrivals at targetUtilization or the demand at 100%, whichever is more; before min/max and speed. */
   needUp: number;
   /** Units needed at scaleDownUtilization (never fewer than the busy units measured now), before min/max. */
   needDown: number;
@@ -128,9 +128,9 @@ const serviceRate = (v: number | undefined): number | undefined => (rate(v) >= M
  *   needDown = max(ceil(demand / (s × scaleDownUtilization)), ceil(utilization × current / scaleDownUtilization))
  *
  * Up: at once when needUp > current, by at most max(1, ceil(upscalingSpeed × current)) units per decision (units
- * asked for earlier and still starting are kept while needed). Down: only once needDown < current has held for idleTimeout
- * without a break, straight to the largest needDown seen during that time. Between the two thresholds the count
- * holds (hysteresis). Always within minUnits..maxUnits.
+ * asked for earlier and still starting are kept while needed). Down: only once needDown < current has held for
+ * idleTimeout without a break, straight to the largest needDown seen during that time. Between the two thresholds
+ * the count holds (hysteresis). Always within minUnits..maxUnits.
  */
 export function decide(metrics: ScalingMetrics, state: ScalingState, options: ScalingOptions): ScalingDecision {
   const o = options;
@@ -259,8 +259,7 @@ interface ReasonFacts {
 }
 
 function formatReason(action: ScalingAction, current: number, desired: number, why: string, f: ReasonFacts, o: ScalingOptions): string {
-  const head =
-    action !== 'hold' ? `scale ${action} ${current}→${desired}` : desired === current ? `hold ${current}` : `hold ${current}→${desired}`;
+  const head = action === 'hold' ? `hold ${current}` : `scale ${action} ${current}→${desired}`;
   const d = f.detail;
   const facts: string[] = [];
   if (why) facts.push(why);

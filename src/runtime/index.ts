@@ -8,6 +8,7 @@ export {
   type TransformerStats,
   type TransformerEvents,
   type RecordOutcome,
+  type LagSample,
   type Ordering,
 } from './transformer.ts';
 export type { Job, JobInput, JobOutput, JobContext } from './job.ts';

@@ -102,6 +102,16 @@ export interface TransformerStats {
   job: Record<string, number>;
 }
 
+export interface LagSample {
+  /** Date.now() when sampled. */
+  at: number;
+  partitions: { partition: number; logEnd: bigint; committed: bigint; lag: bigint }[];
+  /** Sum of the log-end offsets of the assigned partitions (its growth over time is the arrival rate). */
+  logEnd: bigint;
+  /** Sum of the lags. */
+  lag: bigint;
+}
+
 export type RecordOutcome =
   | { kind: 'ok'; input: JobInput; durationMs: number; attempts: number }
   | { kind: 'dead'; input: JobInput; durationMs: number; attempts: number; code: string; message: string };
@@ -367,6 +377,37 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const next = prev.then(run, run);
     this.#committing = next;
     return next;
+  }
+
+  /**
+   * Log-end and committed offsets of the assigned partitions, and their difference (the lag that Kafka tools and
+   * KEDA report). One ListOffsets and one OffsetFetch request.
+   */
+  async sampleLag(): Promise<LagSample> {
+    const consumer = this.#consumer;
+    const partitions = [...this.#assigned].sort((a, b) => a - b);
+    const at = Date.now();
+    if (!consumer || partitions.length === 0) return { at, partitions: [], logEnd: 0n, lag: 0n };
+    const topic = this.options.from;
+    const [ends, commits] = await Promise.all([
+      consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions } }),
+      consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
+    ]);
+    const endArr = ends.get(topic) ?? [];
+    const comArr = commits.get(topic) ?? [];
+    let lag = 0n;
+    let logEnd = 0n;
+    const rows = partitions.map((p) => {
+      const end = endArr[p] ?? 0n;
+      const ours = this.#committed.get(p);
+      const fetched = comArr[p] ?? -1n;
+      const committed = ours !== undefined && ours > fetched ? ours : fetched;
+      const l = committed < 0n ? end : end - committed;
+      lag += l > 0n ? l : 0n;
+      logEnd += end;
+      return { partition: p, logEnd: end, committed, lag: l > 0n ? l : 0n };
+    });
+    return { at, partitions: rows, logEnd, lag };
   }
 
   stats(): TransformerStats {

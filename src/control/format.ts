@@ -1,0 +1,60 @@
+// Renders a GroupStatus as a one-screen report in the spirit of `ray status`.
+import { formatDuration } from '../common/index.ts';
+import type { GroupStatus } from './reader.ts';
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+export function formatGroupStatus(s: GroupStatus): string {
+  const out: string[] = [];
+  out.push(`======== Lagless status: group ${s.group} (${s.at}) ========`);
+  out.push(`Group state (broker): ${s.state}; ${s.brokerMembers.length} consumer(s) in the group`);
+  out.push('');
+  out.push('Processes');
+  const live = s.members.filter((m) => m.live);
+  if (s.members.length === 0) out.push(' (no process has published a status for this group)');
+  else {
+    out.push(
+      table(
+        ['MEMBER', 'ROLE', 'HOST', 'PID', 'WORKERS', 'IN FLIGHT', 'IN/s', 'OUT/s', 'DEAD/s', 'PARTITIONS', 'SEEN'],
+        s.members.map((m) => [
+          m.member,
+          m.role,
+          m.host,
+          m.pid,
+          m.role === 'supervisor' ? `${m.replicas?.running ?? 0} replicas` : `${m.workers.busy}/${m.workers.active}/${m.workers.max}`,
+          m.inFlight,
+          m.rates.in.toFixed(1),
+          m.rates.out.toFixed(1),
+          m.rates.dead.toFixed(1),
+          m.role === 'supervisor' ? '-' : m.assigned.join(',') || '-',
+          m.live ? `${formatDuration(m.ageMs)} ago` : `STALE ${formatDuration(m.ageMs)}`,
+        ]),
+      ),
+    );
+    out.push(' (WORKERS = busy/active/max CPU workers)');
+  }
+  out.push('');
+  out.push('Partitions');
+  if (s.partitions.length === 0) out.push(' (no partition: the group has no commits and no members)');
+  else
+    out.push(
+      table(
+        ['TOPIC', 'PARTITION', 'LOG END', 'COMMITTED', 'LAG', 'OWNER'],
+        s.partitions.map((p) => [p.topic, p.partition, p.logEnd, p.committed ?? '-', p.lag, p.owner ?? '-']),
+      ),
+    );
+  out.push('');
+  out.push('Totals');
+  out.push(` lag ${s.totalLag} record(s); arrival ${s.rates.arrival.toFixed(1)}/s; in ${s.rates.in.toFixed(1)}/s; out ${s.rates.out.toFixed(1)}/s; dead letters ${s.rates.dead.toFixed(1)}/s`);
+  out.push(` ${live.filter((m) => m.role === 'replica').length} live replica(s); workers ${s.workers.busy} busy / ${s.workers.active} active / ${s.workers.max} max; ${s.inFlight} record(s) in flight`);
+  out.push('');
+  out.push('Autoscaler');
+  const wish = [s.wish.replicas !== undefined ? `${s.wish.replicas} replica(s)` : '', s.wish.workers !== undefined ? `${s.wish.workers} worker(s)` : ''].filter(Boolean).join(', ');
+  out.push(` wants: ${wish || '(no live process reports a wish)'}`);
+  for (const r of s.wish.reasons) out.push(` ${r}`);
+  return out.join('\n') + '\n';
+}

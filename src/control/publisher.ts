@@ -1,0 +1,77 @@
+// Publishes this process's status to the compacted status topic every few seconds, and a tombstone when it stops.
+import type { Admin } from '@platformatic/kafka';
+import { createProducer, ensureTopic, type StringProducer } from '../kafka/index.ts';
+import { statusKey, type MemberStatus } from './status-record.ts';
+
+/** Creates the compacted status topic if needed (one partition: it only holds the latest status of each process). */
+export async function ensureStatusTopic(admin: Admin, topic: string, brokers: string[]): Promise<void> {
+  await ensureTopic(
+    admin,
+    {
+      name: topic,
+      partitions: 1,
+      configs: { 'cleanup.policy': 'compact', 'segment.ms': '600000', 'min.cleanable.dirty.ratio': '0.1', 'delete.retention.ms': '600000' },
+    },
+    brokers,
+  );
+}
+
+export interface StatusPublisherOptions {
+  brokers: string[];
+  topic: string;
+  clientId: string;
+  intervalMs: number;
+  /** Builds the current status; called at every interval. */
+  snapshot: () => MemberStatus | Promise<MemberStatus>;
+  onError?: (err: Error) => void;
+}
+
+export class StatusPublisher {
+  readonly #o: StatusPublisherOptions;
+  readonly #producer: StringProducer;
+  #timer: NodeJS.Timeout | undefined;
+  #last: MemberStatus | undefined;
+  #publishing: Promise<void> = Promise.resolve();
+  #closed: Promise<void> | undefined;
+
+  constructor(options: StatusPublisherOptions) {
+    this.#o = options;
+    // Status is advisory: no idempotence needed, and losing one update is harmless.
+    this.#producer = createProducer({ brokers: options.brokers, clientId: `${options.clientId}-status`, idempotent: false });
+  }
+
+  start(): void {
+    void this.publish();
+    this.#timer = setInterval(() => void this.publish(), this.#o.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Publishes one status now (serialised with the periodic ones). */
+  publish(): Promise<void> {
+    this.#publishing = this.#publishing.then(async () => {
+      try {
+        const s = await this.#o.snapshot();
+        this.#last = s;
+        await this.#producer.send({ messages: [{ topic: this.#o.topic, key: statusKey(s.group, s.member), value: JSON.stringify(s) }] });
+      } catch (err) {
+        this.#o.onError?.(err as Error);
+      }
+    });
+    return this.#publishing;
+  }
+
+  /** Stops publishing and writes a tombstone so the member disappears from `lagless status`. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#timer) clearInterval(this.#timer);
+      await this.#publishing;
+      if (this.#last) {
+        await this.#producer
+          .send({ messages: [{ topic: this.#o.topic, key: statusKey(this.#last.group, this.#last.member), value: undefined as unknown as string }] })
+          .catch((err: Error) => this.#o.onError?.(err));
+      }
+      await this.#producer.close().catch(() => {});
+    })();
+    return this.#closed;
+  }
+}

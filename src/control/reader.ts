@@ -1,0 +1,156 @@
+// Reads a group's state for `lagless status`: members' published statuses, the broker's view of the group, and per-partition lag.
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
+import { randomBytes } from 'node:crypto';
+import { createAdmin, describeTopics, toLaglessError } from '../kafka/index.ts';
+import { isLive, parseStatus, type MemberStatus } from './status-record.ts';
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  logEnd: number;
+  committed: number | null;
+  lag: number;
+  /** Client id of the member that owns it, per the broker. */
+  owner: string | null;
+}
+
+export interface BrokerMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  partitions: { topic: string; partition: number }[];
+}
+
+export interface GroupStatus {
+  group: string;
+  at: string;
+  /** Broker's group state: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead... */
+  state: string;
+  brokerMembers: BrokerMember[];
+  /** Latest published statuses of this group's processes (live and stale). */
+  members: (MemberStatus & { live: boolean; ageMs: number })[];
+  partitions: PartitionLag[];
+  totalLag: number;
+  /** Sums over live replicas. */
+  rates: { in: number; out: number; dead: number; arrival: number };
+  workers: { active: number; max: number; busy: number };
+  inFlight: number;
+  /** The autoscaler's wish: replicas from a live supervisor, else workers summed over replicas. */
+  wish: { replicas?: number; workers?: number; reasons: string[] };
+}
+
+/** Reads every status in the (compacted, one-partition) status topic: the latest value per key, tombstones removing keys. */
+export async function readStatuses(brokers: string[], topic: string, timeoutMs = 10_000): Promise<MemberStatus[]> {
+  const admin = createAdmin({ brokers, clientId: 'lagless-status' });
+  let end: bigint;
+  try {
+    if (!(await describeTopics(admin, [topic])).has(topic)) return [];
+    const res = await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
+    end = res[0]?.partitions[0]?.offset ?? 0n;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+  if (end === 0n) return [];
+  const groupId = `lagless-status-reader-${randomBytes(4).toString('hex')}`;
+  const consumer = new Consumer({ groupId, clientId: 'lagless-status', bootstrapBrokers: brokers, deserializers: stringDeserializers, autocommit: false, maxWaitTime: 100 });
+  const latest = new Map<string, MemberStatus>();
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest' });
+    const deadline = Date.now() + timeoutMs;
+    const it = stream[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([it.next(), new Promise<'timeout'>((r) => setTimeout(r, Math.max(1, deadline - Date.now()), 'timeout').unref())]);
+      if (next === 'timeout' || next.done) break;
+      const m = next.value;
+      const s = parseStatus(m.value);
+      if (s) latest.set(m.key, s);
+      else latest.delete(m.key);
+      if (m.offset + 1n >= end) break;
+    }
+    await stream.close().catch(() => {});
+  } finally {
+    await consumer.close(true).catch(() => {});
+    // Leave no reader group behind.
+    const cleanup = createAdmin({ brokers, clientId: 'lagless-status' });
+    await cleanup.deleteGroups({ groups: [groupId] }).catch(() => {});
+    await cleanup.close().catch(() => {});
+  }
+  return [...latest.values()];
+}
+
+/** The group as the broker and its members see it. */
+export async function readGroupStatus(opts: { brokers: string[]; group: string; statusTopic: string; now?: number }): Promise<GroupStatus> {
+  const { brokers, group } = opts;
+  const now = opts.now ?? Date.now();
+  const statuses = (await readStatuses(brokers, opts.statusTopic)).filter((s) => s.group === group);
+  const admin = createAdmin({ brokers, clientId: 'lagless-status' });
+  try {
+    const described = (await admin.describeGroups({ groups: [group] })).get(group);
+    const brokerMembers: BrokerMember[] = [...(described?.members.values() ?? [])].map((m) => ({
+      memberId: m.id,
+      clientId: m.clientId,
+      host: m.clientHost,
+      partitions: [...(m.assignments?.values() ?? [])].flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition }))),
+    }));
+    const owners = new Map<string, string>();
+    for (const m of brokerMembers) for (const p of m.partitions) owners.set(`${p.topic}/${p.partition}`, m.clientId);
+
+    const committed = new Map<string, bigint>();
+    const topics = new Set<string>(statuses.filter((s) => s.role === 'replica').map((s) => s.input));
+    for (const m of brokerMembers) for (const p of m.partitions) topics.add(p.topic);
+    const offsets = await admin.listConsumerGroupOffsets({ groups: [group] });
+    for (const g of offsets) for (const t of g.topics) {
+      topics.add(t.name);
+      for (const p of t.partitions) committed.set(`${t.name}/${p.partitionIndex}`, p.committedOffset);
+    }
+    const counts = await describeTopics(admin, [...topics]);
+    const partitions: PartitionLag[] = [];
+    if (counts.size > 0) {
+      const listed = await admin.listOffsets({
+        topics: [...counts].map(([name, n]) => ({ name, partitions: Array.from({ length: n }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) })),
+      });
+      for (const t of listed) for (const p of t.partitions) {
+        const key = `${t.name}/${p.partitionIndex}`;
+        const c = committed.get(key);
+        const has = c !== undefined && c >= 0n;
+        partitions.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          logEnd: Number(p.offset),
+          committed: has ? Number(c) : null,
+          lag: Math.max(0, Number(p.offset) - (has ? Number(c) : 0)),
+          owner: owners.get(key) ?? null,
+        });
+      }
+    }
+    partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    const members = statuses
+      .map((s) => ({ ...s, live: isLive(s, now), ageMs: now - Date.parse(s.at) }))
+      .sort((a, b) => a.role.localeCompare(b.role) || a.member.localeCompare(b.member));
+    const live = members.filter((m) => m.live && m.role === 'replica');
+    const sum = (f: (m: MemberStatus) => number) => live.reduce((acc, m) => acc + f(m), 0);
+    const supervisor = members.find((m) => m.live && m.role === 'supervisor');
+    const reasons = members.filter((m) => m.live && m.wish).map((m) => `${m.member}: ${m.wish!.reason}`);
+    return {
+      group,
+      at: new Date(now).toISOString(),
+      state: described?.state ?? 'Dead',
+      brokerMembers,
+      members,
+      partitions,
+      totalLag: partitions.reduce((a, p) => a + p.lag, 0),
+      rates: { in: sum((m) => m.rates.in), out: sum((m) => m.rates.out), dead: sum((m) => m.rates.dead), arrival: sum((m) => m.rates.arrival) },
+      workers: { active: sum((m) => m.workers.active), max: sum((m) => m.workers.max), busy: sum((m) => m.workers.busy) },
+      inFlight: sum((m) => m.inFlight),
+      wish: {
+        ...(supervisor?.wish?.replicas !== undefined ? { replicas: supervisor.wish.replicas } : {}),
+        ...(live.some((m) => m.wish?.workers !== undefined) ? { workers: sum((m) => m.wish?.workers ?? m.workers.active) } : {}),
+        reasons,
+      },
+    };
+  } catch (err) {
+    throw toLaglessError(err, brokers, `reading group "${group}"`);
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}

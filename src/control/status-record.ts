@@ -1,0 +1,54 @@
+// The status every Lagless process publishes to the compacted status topic, and how to tell live members from stale ones.
+
+/** Default compacted topic holding the latest status of every process, keyed by "<group>/<member>". */
+export const DEFAULT_STATUS_TOPIC = 'lagless.status';
+
+export interface MemberStatus {
+  v: 1;
+  group: string;
+  /** The Kafka client id of the process (unique per process). */
+  member: string;
+  /** A replica processes records; a supervisor starts and stops replicas. */
+  role: 'replica' | 'supervisor';
+  host: string;
+  pid: number;
+  version: string;
+  job: string;
+  input: string;
+  startedAt: string;
+  /** When this status was published. */
+  at: string;
+  /** How often it is published, ms: a status older than 3 intervals is stale. */
+  intervalMs: number;
+  workers: { active: number; max: number; busy: number };
+  downloads: { active: number; max: number };
+  inFlight: number;
+  window: number;
+  /** Records per second over the last interval. */
+  rates: { in: number; out: number; dead: number; arrival: number };
+  totals: { ok: number; dead: number; retries: number };
+  assigned: number[];
+  lag: number;
+  /** The autoscaler's current wish for this process (workers) and, for a supervisor, for the group (replicas). */
+  wish?: { workers?: number; replicas?: number; reason: string };
+  replicas?: { running: number; min: number; max: number; pids: number[] };
+}
+
+export function statusKey(group: string, member: string): string {
+  return `${group}/${member}`;
+}
+
+/** A status is live when it was published within three of its intervals. */
+export function isLive(s: MemberStatus, now = Date.now()): boolean {
+  return now - Date.parse(s.at) <= 3 * s.intervalMs + 1000;
+}
+
+export function parseStatus(value: string | undefined | null): MemberStatus | undefined {
+  if (!value) return undefined;
+  try {
+    const v = JSON.parse(value) as MemberStatus;
+    return v && v.v === 1 && typeof v.group === 'string' && typeof v.member === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,3 +5,4 @@ export { defaultScalingOptions, resolveScalingOptions, validateScalingOptions } 
 export type { ScalingOptions } from './options.ts';
 export { defaultDownloadConcurrencyOptions, suggestDownloads, validateDownloadConcurrencyOptions } from './downloads.ts';
 export type { DownloadConcurrencyOptions } from './downloads.ts';
+export { Autoscaler, type AutoscalerOptions, type ScalingSample } from './controller.ts';

@@ -432,13 +432,18 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   async #close(): Promise<void> {
     this.#stream?.pause();
+    // One deadline for both phases (finishing records, then flushing their outputs), so that an orchestrator's grace
+    // period only needs to exceed drainTimeoutMs plus the commit and the group leave.
+    const deadline = performance.now() + this.options.drainTimeoutMs;
+    const left = () => Math.max(0, deadline - performance.now());
     const drained = this.#running.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.#drainWaiters.push(r));
-    const timedOut = await Promise.race([drained.then(() => false), sleep(this.options.drainTimeoutMs, true, { ref: false })]);
+    const timedOut = await Promise.race([drained.then(() => false), sleep(left(), true, { ref: false })]);
     if (timedOut) {
+      const n = this.#running.size;
       for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
-      this.emit('warning', new Error(`drain timeout: ${this.#running.size} record(s) abandoned; they will be redone by the next owner`));
+      this.emit('warning', new Error(`drain timeout: ${n} record(s) abandoned; they will be redone by the next owner`));
     }
-    await Promise.race([this.#sink.flush(), sleep(this.options.drainTimeoutMs, undefined, { ref: false })]);
+    await Promise.race([this.#sink.flush(), sleep(left(), undefined, { ref: false })]);
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     await this.#commit();
     await this.#stream?.close().catch(() => {});

@@ -20,7 +20,7 @@ const K8S = 'deploy/kubernetes/';
  * --drain-timeout again for the output flush (src/runtime/transformer.ts, #close), then commits and leaves the group.
  * If the lead bounds both phases by one deadline, DRAIN_PHASES becomes 1.
  */
-const DRAIN_PHASES = 2;
+const DRAIN_PHASES = 1;
 /** Commit, leave the group, close the clients: a few broker round trips, with room for a slow broker. */
 const COMMIT_LEAVE_MS = 10_000;
 /** Memory sizing rule written next to the limits in deployment.yaml (an estimate, kept honest by this test). */

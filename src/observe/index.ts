@@ -1,0 +1,3 @@
+// Observability for orchestrators: liveness/readiness probes and Prometheus metrics over HTTP.
+export { startObserveServer, type ObserveServer, type ObserveServerOptions } from './server.ts';
+export { createMetricsRegistry, type MetricsSource } from './metrics.ts';

@@ -1,0 +1,53 @@
+// Prometheus metrics of a Lagless process, read from the runtime's stats at scrape time (no timers, no logging).
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What a process exposes; every field is read at scrape time. */
+export interface MetricsSource {
+  group: string;
+  topic: string;
+  stats: () => {
+    received: number;
+    succeeded: number;
+    deadLettered: number;
+    retries: number;
+    inFlight: number;
+    windowSize: number;
+    job: Record<string, number>;
+  };
+  /** Lag of the group on the input topic, as last sampled (records). */
+  lag: () => number | undefined;
+  /** The autoscaler's wish: workers in this process, replicas for the group (group-wide, the same in every pod). */
+  desiredWorkers: () => number | undefined;
+  desiredReplicas: () => number | undefined;
+}
+
+export function createMetricsRegistry(src: MetricsSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'lagless_process_' });
+  const labels = { group: src.group, topic: src.topic };
+  const gauge = (name: string, help: string, read: () => number | undefined, extra: Record<string, string> = {}) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: Object.keys({ ...labels, ...extra }),
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v !== undefined && Number.isFinite(v)) this.set({ ...labels, ...extra }, v);
+      },
+    });
+  // Totals are exposed as gauges of monotonically increasing values: prom-client counters cannot be set from a snapshot.
+  gauge('lagless_records_received_total', 'Records taken from the input topic', () => src.stats().received);
+  gauge('lagless_records_succeeded_total', 'Records whose output was acknowledged', () => src.stats().succeeded);
+  gauge('lagless_records_dead_lettered_total', 'Records whose dead letter was acknowledged', () => src.stats().deadLettered);
+  gauge('lagless_record_retries_total', 'Retries of transient failures', () => src.stats().retries);
+  gauge('lagless_in_flight', 'Records started and not finished', () => src.stats().inFlight);
+  gauge('lagless_window', 'Records fetched and not yet committed', () => src.stats().windowSize);
+  gauge('lagless_consumer_lag', 'Log-end offset minus committed offset, summed over the partitions of this member', () => src.lag());
+  gauge('lagless_workers_active', 'CPU workers allowed to run now', () => src.stats().job.workers);
+  gauge('lagless_workers_max', 'CPU workers at most', () => src.stats().job.maxWorkers);
+  gauge('lagless_downloads_active', 'Downloads in flight', () => src.stats().job.downloadsActive);
+  gauge('lagless_desired_workers', "The autoscaler's wish for CPU workers in this process", () => src.desiredWorkers());
+  gauge('lagless_desired_replicas', "The autoscaler's wish for replicas of the group (for KEDA's Prometheus trigger)", () => src.desiredReplicas());
+  return registry;
+}

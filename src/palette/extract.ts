@@ -1,0 +1,92 @@
+// extractPalette: bytes in, colorthief palette out, in exact mode (bit-for-bit Python colorthief 0.2.1) or fast mode.
+import { LaglessError } from '../errors/index.ts';
+import { decodeDownscaled, decodeFull, isCmyk, probeImage, type DecodedPixels, type ImageInfo } from './decode.ts';
+import { addSamples } from './histogram.ts';
+import { HISTOGRAM_SIZE, quantize, type Rgb } from './mmcq.ts';
+import { PaletteMode, validatePaletteOptions, type PaletteOptions } from './options.ts';
+
+export interface PaletteResult {
+  /** colours as [r, g, b], in colorthief's order (largest count x volume first) */
+  palette: Rgb[];
+  /** the same colours as "#rrggbb" */
+  hex: string[];
+  /** size of the image (first frame), not of a downscaled decode */
+  width: number;
+  height: number;
+  mode: PaletteMode;
+}
+
+export function toHex([r, g, b]: Rgb): string {
+  return '#' + ((1 << 24) | (r << 16) | (g << 8) | b).toString(16).slice(1);
+}
+
+/** The palette of an image. Rejects with a LaglessError: NOT_AN_IMAGE, DECODE_FAILED, TOO_MANY_PIXELS, NO_PIXELS or USAGE. */
+export async function extractPalette(bytes: Uint8Array, options: Partial<PaletteOptions> = {}): Promise<PaletteResult> {
+  const opts = validatePaletteOptions(options);
+  if (!(bytes instanceof Uint8Array)) throw new LaglessError('NOT_AN_IMAGE', `expected the image as a Buffer or Uint8Array, got ${typeof bytes}`);
+  const limits = { maxPixels: opts.maxPixels };
+  const info = await probeImage(bytes, limits);
+
+  const histo = new Uint32Array(HISTOGRAM_SIZE);
+  // 16-bit greyscale: exact mode copies Pillow, which clips every value above 255 (the picture turns
+  // white); fast mode scales to 8 bits, which is what the picture looks like. The one deliberate difference.
+  const grey16 = opts.mode === PaletteMode.EXACT ? 'clip' : 'scale';
+  let samples: number;
+  if (opts.mode === PaletteMode.EXACT || !needsDownscale(info, opts)) {
+    samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
+  } else {
+    samples = addSamples(histo, ...(await decodeFast(bytes, info, opts)));
+    if (samples === 0) {
+      // Averaging can erase the few usable pixels of a nearly white or transparent image: sample like exact mode before giving up.
+      samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
+    }
+  }
+  if (samples === 0) {
+    throw new LaglessError('NO_PIXELS', 'no usable pixel: every sampled pixel is white (r, g and b above 250) or transparent (alpha below 125)');
+  }
+  const palette = quantize(histo, opts.colors);
+  return { palette, hex: palette.map(toHex), width: info.width, height: info.height, mode: opts.mode };
+}
+
+/** Fast mode processes an image exactly like exact mode when exact mode would sample no more than fastPixels pixels. */
+function needsDownscale(info: ImageInfo, opts: PaletteOptions): boolean {
+  return Math.ceil((info.width * info.height) / opts.quality) > opts.fastPixels;
+}
+
+/** Decodes for fast mode; returns the pixels and the sampling step that yields about fastPixels samples. */
+async function decodeFast(bytes: Uint8Array, info: ImageInfo, opts: PaletteOptions): Promise<[DecodedPixels, number]> {
+  const limits = { maxPixels: opts.maxPixels };
+  const plan = info.format === 'jpeg' && !isCmyk(info) ? jpegShrinkPlan(info.width, info.height, opts.fastPixels) : undefined;
+  if (plan) return [await decodeDownscaled(bytes, info, limits, plan.width, plan.height), 1];
+  // No useful shrink-on-load: the full decode is the cost either way, and a strided read is cheaper than a resize.
+  const pixels = await decodeFull(bytes, info, limits, 'scale');
+  return [pixels, strideFor(pixels.pixelCount, pixels.width, opts.fastPixels)];
+}
+
+/**
+ * The JPEG decode size for fast mode: libjpeg's DCT scaling (1/8 or 1/4) as far as it keeps at least
+ * `budget` pixels. sharp picks scale s only when the requested shrink is at least s + 1 (it lowers the
+ * scale at exactly s to dodge libjpeg rounding), so we ask for W/9 (scale 1/8) or W/5 (scale 1/4) and
+ * libvips finishes with a nearest-neighbour step that keeps most decoded pixels. 1/2 is not worth it:
+ * measured slower than a full decode because of the resize it needs.
+ */
+export function jpegShrinkPlan(width: number, height: number, budget: number): { width: number; height: number } | undefined {
+  for (const ask of [9, 5]) {
+    const w = Math.floor(width / ask);
+    const h = Math.floor(height / ask);
+    if (w >= 1 && h >= 1 && w * h >= budget) return { width: w, height: h };
+  }
+  return undefined;
+}
+
+/** A step giving about `budget` samples, nudged so consecutive rows are not sampled at the same columns. */
+export function strideFor(pixelCount: number, width: number, budget: number): number {
+  let step = Math.max(1, Math.ceil(pixelCount / budget));
+  while (step > 1 && gcd(step, width) > 1) step++;
+  return step;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}

@@ -1,0 +1,20 @@
+// The palette engine: colorthief 0.2.1 palettes from image bytes, exact (bit-for-bit) or fast, on this thread or a worker.
+export { extractPalette, toHex, type PaletteResult } from './extract.ts';
+export { PaletteMode, defaultPaletteOptions, validatePaletteOptions, type PaletteOptions } from './options.ts';
+export { expectedColorCount, type Rgb } from './mmcq.ts';
+export { SUPPORTED_FORMATS } from './decode.ts';
+export { paletteDistance, ciede2000, srgbToLab, type PaletteDistance } from './distance.ts';
+export {
+  decodeWorkerResult,
+  serializePaletteError,
+  type PaletteTask,
+  type PaletteWorkerResult,
+  type SerializedPaletteError,
+} from './worker-result.ts';
+
+/**
+ * The worker entry for a piscina pool: `new Piscina({ filename: paletteWorkerUrl.href })`, then
+ * `decodeWorkerResult(await pool.run({ bytes, options }, { transferList: [bytes.buffer] }))`.
+ * Transfer only a buffer the caller owns whole (not a slice of a pooled Buffer).
+ */
+export const paletteWorkerUrl: URL = new URL('./worker.ts', import.meta.url);

@@ -1,0 +1,13 @@
+// Piscina worker entry: runs extractPalette on a worker thread and answers with a structured-clone-safe result.
+import { extractPalette } from './extract.ts';
+import { serializePaletteError, type PaletteTask, type PaletteWorkerResult } from './worker-result.ts';
+
+/** Never throws: errors come back as { ok: false, error: { code, message, retryable } } (see decodeWorkerResult). */
+export default async function paletteWorker(task: PaletteTask): Promise<PaletteWorkerResult> {
+  try {
+    const result = await extractPalette(task.bytes, task.options ?? {});
+    return { ok: true, result };
+  } catch (err) {
+    return { ok: false, error: serializePaletteError(err) };
+  }
+}

@@ -15,6 +15,9 @@ from PIL import Image
 # (color_count, quality): the seed's (6, 10); 2 and 3 (one more colour), 8, 10 and 16 (one fewer), quality 1 (every pixel).
 COMBOS = [(6, 10), (2, 10), (3, 10), (8, 10), (10, 1), (6, 1), (16, 5)]
 SKIP = {'golden.json', 'quantize-golden.json', 'ATTRIBUTION.md'}
+# Images whose decoders differ between Pillow and sharp: Pillow's RGBA pixels are saved (lossless PNG) as evidence,
+# so the tests can show that Lagless's quantizer gives the golden palette from Pillow's own pixels.
+PIXEL_EVIDENCE = {'image.avif'}
 
 
 def describe(path):
@@ -82,6 +85,13 @@ def main():
                 except Exception as e:  # noqa: BLE001
                     palettes[key] = {'error': f'{type(e).__name__}: {e}'}
             entry['palettes'] = palettes
+            if name in PIXEL_EVIDENCE:
+                evidence_dir = os.path.join(folder, 'pillow-rgba')
+                os.makedirs(evidence_dir, exist_ok=True)
+                evidence = os.path.join(evidence_dir, name + '.png')
+                with Image.open(path) as im:
+                    im.convert('RGBA').save(evidence, optimize=True)
+                entry['pillowRgba'] = evidence.replace(os.sep, '/')
             images[path.replace(os.sep, '/')] = entry
     doc = {
         'generator': 'scripts/golden-palettes.sh',

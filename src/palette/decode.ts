@@ -73,7 +73,8 @@ export async function probeImage(bytes: Uint8Array, limits: DecodeLimits): Promi
   if (bytes.byteLength === 0) throw new LaglessError('NOT_AN_IMAGE', 'the input is empty (0 bytes)');
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, baseOptions(limits)).metadata();
+    // Header only: no pixel is decoded here, so let it read any size and give the precise message below.
+    meta = await sharp(bytes, { ...baseOptions(limits), limitInputPixels: false }).metadata();
   } catch (err) {
     throw toDecodeError(err, limits);
   }

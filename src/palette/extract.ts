@@ -16,8 +16,13 @@ export interface PaletteResult {
   mode: PaletteMode;
 }
 
+/** "#rrggbb"; a channel of 256 (a colorthief quirk, see mmcq.ts) is written as ff. */
 export function toHex([r, g, b]: Rgb): string {
-  return '#' + ((1 << 24) | (r << 16) | (g << 8) | b).toString(16).slice(1);
+  return '#' + ((1 << 24) | (clamp(r) << 16) | (clamp(g) << 8) | clamp(b)).toString(16).slice(1);
+}
+
+function clamp(v: number): number {
+  return v > 255 ? 255 : v;
 }
 
 /** The palette of an image. Rejects with a LaglessError: NOT_AN_IMAGE, DECODE_FAILED, TOO_MANY_PIXELS, NO_PIXELS or USAGE. */
@@ -44,7 +49,10 @@ export async function extractPalette(bytes: Uint8Array, options: Partial<Palette
   if (samples === 0) {
     throw new LaglessError('NO_PIXELS', 'no usable pixel: every sampled pixel is white (r, g and b above 250) or transparent (alpha below 125)');
   }
-  const palette = quantize(histo, opts.colors);
+  let palette = quantize(histo, opts.colors);
+  // colorthief can answer 256 for a channel (an empty box past the last cell). Exact mode keeps it, to
+  // stay bit-for-bit; fast mode promises closeness, not identity, and gives consumers bytes.
+  if (opts.mode === PaletteMode.FAST) palette = palette.map(([r, g, b]) => [clamp(r), clamp(g), clamp(b)]);
   return { palette, hex: palette.map(toHex), width: info.width, height: info.height, mode: opts.mode };
 }
 

@@ -2,8 +2,9 @@
 import { register as kafka } from './kafka.ts';
 import { register as topics } from './topics.ts';
 import { register as status } from './status.ts';
+import { register as palette } from './palette.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export type { RegisterCommand } from '../context.ts';
 
-export const commands: RegisterCommand[] = [kafka, topics, status];
+export const commands: RegisterCommand[] = [kafka, topics, status, palette];

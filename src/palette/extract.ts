@@ -1,6 +1,6 @@
 // extractPalette: bytes in, colorthief palette out, in exact mode (bit-for-bit Python colorthief 0.2.1) or fast mode.
 import { LaglessError } from '../errors/index.ts';
-import { decodeDownscaled, decodeFull, isCmyk, probeImage, type DecodedPixels, type ImageInfo } from './decode.ts';
+import { decodeDownscaled, decodeFull, probeImage, type ImageInfo } from './decode.ts';
 import { addSamples } from './histogram.ts';
 import { HISTOGRAM_SIZE, quantize, type Rgb } from './mmcq.ts';
 import { PaletteMode, validatePaletteOptions, type PaletteOptions } from './options.ts';
@@ -36,15 +36,17 @@ export async function extractPalette(bytes: Uint8Array, options: Partial<Palette
   // 16-bit greyscale: exact mode copies Pillow, which clips every value above 255 (the picture turns
   // white); fast mode scales to 8 bits, which is what the picture looks like. The one deliberate difference.
   const grey16 = opts.mode === PaletteMode.EXACT ? 'clip' : 'scale';
+  const plan = opts.mode === PaletteMode.EXACT ? ({ decode: 'full', step: opts.quality } as const) : planFastDecode(info, opts);
   let samples: number;
-  if (opts.mode === PaletteMode.EXACT || !needsDownscale(info, opts)) {
-    samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
+  if (plan.decode === 'downscaled') {
+    samples = addSamples(histo, await decodeDownscaled(bytes, info, limits, plan.width, plan.height), 1);
   } else {
-    samples = addSamples(histo, ...(await decodeFast(bytes, info, opts)));
-    if (samples === 0) {
-      // Averaging can erase the few usable pixels of a nearly white or transparent image: sample like exact mode before giving up.
-      samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
-    }
+    samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), plan.step);
+  }
+  if (samples === 0 && (plan.decode === 'downscaled' || plan.step !== opts.quality)) {
+    // Averaging or a coarser stride can miss the few usable pixels of a nearly white or transparent image:
+    // sample like exact mode before giving up.
+    samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
   }
   if (samples === 0) {
     throw new LaglessError('NO_PIXELS', 'no usable pixel: every sampled pixel is white (r, g and b above 250) or transparent (alpha below 125)');
@@ -56,19 +58,24 @@ export async function extractPalette(bytes: Uint8Array, options: Partial<Palette
   return { palette, hex: palette.map(toHex), width: info.width, height: info.height, mode: opts.mode };
 }
 
-/** Fast mode processes an image exactly like exact mode when exact mode would sample no more than fastPixels pixels. */
-function needsDownscale(info: ImageInfo, opts: PaletteOptions): boolean {
-  return Math.ceil((info.width * info.height) / opts.quality) > opts.fastPixels;
-}
+/** How fast mode decodes and samples an image: a downscaled JPEG decode (every pixel) or a full decode read with a stride. */
+export type FastDecodePlan =
+  | { decode: 'downscaled'; width: number; height: number; step: 1 }
+  | { decode: 'full'; step: number };
 
-/** Decodes for fast mode; returns the pixels and the sampling step that yields about fastPixels samples. */
-async function decodeFast(bytes: Uint8Array, info: ImageInfo, opts: PaletteOptions): Promise<[DecodedPixels, number]> {
-  const limits = { maxPixels: opts.maxPixels };
-  const plan = info.format === 'jpeg' && !isCmyk(info) ? jpegShrinkPlan(info.width, info.height, opts.fastPixels) : undefined;
-  if (plan) return [await decodeDownscaled(bytes, info, limits, plan.width, plan.height), 1];
-  // No useful shrink-on-load: the full decode is the cost either way, and a strided read is cheaper than a resize.
-  const pixels = await decodeFull(bytes, info, limits, 'scale');
-  return [pixels, strideFor(pixels.pixelCount, pixels.width, opts.fastPixels)];
+/**
+ * Fast mode's plan for an image (exported for the benchmark, which times the same decode alone).
+ * - exact mode would sample no more than fastPixels pixels: do exactly what exact mode does (step = quality);
+ * - JPEG (not CMYK) large enough for DCT scaling: decode at 1/8 or 1/4 and use every decoded pixel;
+ * - otherwise (PNG, GIF, WebP, TIFF, AVIF, CMYK, medium JPEG): the full decode is the cost either way, and a
+ *   stride giving about fastPixels samples is cheaper than a resize.
+ */
+export function planFastDecode(info: Pick<ImageInfo, 'format' | 'width' | 'height' | 'space'>, opts: Pick<PaletteOptions, 'quality' | 'fastPixels'>): FastDecodePlan {
+  const total = info.width * info.height;
+  if (Math.ceil(total / opts.quality) <= opts.fastPixels) return { decode: 'full', step: opts.quality };
+  const size = info.format === 'jpeg' && info.space !== 'cmyk' ? jpegShrinkPlan(info.width, info.height, opts.fastPixels) : undefined;
+  if (size) return { decode: 'downscaled', ...size, step: 1 };
+  return { decode: 'full', step: strideFor(total, info.width, opts.fastPixels) };
 }
 
 /**

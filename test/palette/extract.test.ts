@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { LaglessError } from '../../src/errors/index.ts';
 import { extractPalette, paletteDistance, validatePaletteOptions, defaultPaletteOptions, type Rgb } from '../../src/palette/index.ts';
-import { jpegShrinkPlan, strideFor } from '../../src/palette/extract.ts';
+import { jpegShrinkPlan, planFastDecode, strideFor } from '../../src/palette/extract.ts';
 import { addSamples, PixelLayout } from '../../src/palette/histogram.ts';
 import { HISTOGRAM_SIZE, quantize } from '../../src/palette/mmcq.ts';
 
@@ -191,6 +191,11 @@ test('jpegShrinkPlan asks sharp for 1/8 or 1/4 DCT scaling only when enough pixe
   assert.deepEqual(jpegShrinkPlan(4000, 3000, 65536), { width: 444, height: 333 }); // 1/8 (W/9)
   assert.equal(jpegShrinkPlan(1000, 800, 65536), undefined); // a full decode
   assert.equal(strideFor(1000, 100, 10), 101, 'a step that is a multiple of the width would sample one column only');
+  const opts = { quality: 10, fastPixels: 65536 };
+  assert.deepEqual(planFastDecode({ format: 'jpeg', width: 600, height: 400, space: 'srgb' }, opts), { decode: 'full', step: 10 }, 'small: as exact');
+  assert.deepEqual(planFastDecode({ format: 'jpeg', width: 4000, height: 3000, space: 'srgb' }, opts), { decode: 'downscaled', width: 444, height: 333, step: 1 });
+  assert.deepEqual(planFastDecode({ format: 'jpeg', width: 4000, height: 3000, space: 'cmyk' }, opts), { decode: 'full', step: 187 }, 'CMYK: no shrink-on-load');
+  assert.deepEqual(planFastDecode({ format: 'png', width: 4000, height: 3000, space: 'srgb' }, opts), { decode: 'full', step: 187 });
 });
 
 test('the result: palette, hex, the image size (not the decode size) and the mode', async () => {

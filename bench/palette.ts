@@ -5,7 +5,7 @@
 // Every Node measurement runs sequentially in this one thread, with libvips limited to one thread and its
 // operation cache off (else repeated decodes of the same bytes would be cache hits). The process pins itself
 // to CPU 0 with taskset when it can, and so does the Python process, which runs after the Node timings.
-// Methods are interleaved round by round so that drift on a shared machine hits them alike; medians are reported.
+// Per image, each method runs back to back (steady state); medians are reported.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -64,6 +64,7 @@ const pinned = process.env.LAGLESS_BENCH_PINNED === '1';
 
 sharp.concurrency(1);
 sharp.cache(false);
+
 
 function imageDir(): string {
   const dir = args.images ? resolve(args.images) : DEFAULT_IMAGES;
@@ -124,9 +125,12 @@ async function benchImage(path: string): Promise<Omit<ImageRow, 'ms'> & { ms: Re
     colorthiefV3: () => colorthiefV3(bytes, { colorCount: colors, quality }),
   };
   const samples: Record<Method, number[]> = { fast: [], exact: [], floorFast: [], floorFull: [], colorthiefV3: [] };
-  for (const m of METHODS) await fns[m](); // warm-up: code paths compiled, libraries loaded
-  for (let round = 0; round < runs; round++) {
-    for (const m of METHODS) {
+  // Each method runs its rounds back to back (after one warm-up call), so that it pays for its own garbage
+  // (12 MB pixel buffers) in steady state, as in a pipeline; interleaving made one method's garbage land
+  // on the next method's clock, and forcing a GC before each call left caches cold for the JS parts only.
+  for (const m of METHODS) {
+    await fns[m]();
+    for (let round = 0; round < runs; round++) {
       const t0 = performance.now();
       await fns[m]();
       samples[m].push(performance.now() - t0);

@@ -35,6 +35,18 @@ export interface Pixels {
   pixelCount: number;
 }
 
+// The second histogram of the two-lane loops, reused (addSamples is synchronous; one per worker thread).
+const LANE2 = new Uint32Array(1 << 15);
+
+function laneScratch(): Uint32Array {
+  LANE2.fill(0);
+  return LANE2;
+}
+
+function mergeLane(histo: Uint32Array, lane: Uint32Array): void {
+  for (let i = 0; i < lane.length; i++) histo[i]! += lane[i]!;
+}
+
 /**
  * Adds every `step`-th pixel (starting at pixel 0) that passes 0.2.1's filters to `histo`
  * (a Uint32Array(32768)). Returns the number of pixels added.
@@ -45,30 +57,77 @@ export function addSamples(histo: Uint32Array, pixels: Pixels, step: number): nu
   let added = 0;
   switch (pixels.layout) {
     case PixelLayout.RGB: {
+      // Two samples per iteration into two histograms: consecutive samples of a photo often fall in the
+      // same cell, and alternating tables breaks that increment-after-increment dependency (~25% faster).
+      const lane2 = laneScratch();
       const stride = 3 * step;
       const end = pixelCount * 3;
-      for (let o = 0; o < end; o += stride) {
+      let o = 0;
+      for (; o + stride < end; o += 2 * stride) {
         const r = data[o]!;
         const g = data[o + 1]!;
         const b = data[o + 2]!;
-        if (r > 250 && g > 250 && b > 250) continue;
-        histo[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
-        added++;
+        const p = o + stride;
+        const r2 = data[p]!;
+        const g2 = data[p + 1]!;
+        const b2 = data[p + 2]!;
+        if (!(r > 250 && g > 250 && b > 250)) {
+          histo[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
+          added++;
+        }
+        if (!(r2 > 250 && g2 > 250 && b2 > 250)) {
+          lane2[((r2 >> 3) << 10) | ((g2 >> 3) << 5) | (b2 >> 3)]!++;
+          added++;
+        }
       }
+      if (o < end) {
+        const r = data[o]!;
+        const g = data[o + 1]!;
+        const b = data[o + 2]!;
+        if (!(r > 250 && g > 250 && b > 250)) {
+          histo[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
+          added++;
+        }
+      }
+      mergeLane(histo, lane2);
       break;
     }
     case PixelLayout.RGBA: {
+      const lane2 = laneScratch();
       const stride = 4 * step;
       const end = pixelCount * 4;
-      for (let o = 0; o < end; o += stride) {
-        if (data[o + 3]! < 125) continue;
+      let o = 0;
+      for (; o + stride < end; o += 2 * stride) {
+        const p = o + stride;
+        if (data[o + 3]! >= 125) {
+          const r = data[o]!;
+          const g = data[o + 1]!;
+          const b = data[o + 2]!;
+          if (!(r > 250 && g > 250 && b > 250)) {
+            histo[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
+            added++;
+          }
+        }
+        if (data[p + 3]! >= 125) {
+          const r = data[p]!;
+          const g = data[p + 1]!;
+          const b = data[p + 2]!;
+          if (!(r > 250 && g > 250 && b > 250)) {
+            lane2[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
+            added++;
+          }
+        }
+      }
+      if (o < end && data[o + 3]! >= 125) {
         const r = data[o]!;
         const g = data[o + 1]!;
         const b = data[o + 2]!;
-        if (r > 250 && g > 250 && b > 250) continue;
-        histo[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
-        added++;
+        if (!(r > 250 && g > 250 && b > 250)) {
+          histo[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)]!++;
+          added++;
+        }
       }
+      mergeLane(histo, lane2);
       break;
     }
     case PixelLayout.GREY: {

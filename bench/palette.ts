@@ -1,6 +1,7 @@
 // Palette benchmark, one core: Lagless fast/exact vs sharp's decode floors, npm colorthief v3 and Python colorthief 0.2.1.
 //
-//   npm run bench -- palette [--images DIR] [--runs 7] [--python-runs 3] [--colors 6] [--quality 10] [--no-python] [--no-pin]
+//   npm run bench -- palette [--images DIR] [--runs 7] [--python-runs 3] [--colors 6] [--quality 10]
+//                            [--fast-pixels 65536] [--no-python] [--no-npm] [--no-pin] [--out FILE]
 //
 // Every Node measurement runs sequentially in this one thread, with libvips limited to one thread and its
 // operation cache off (else repeated decodes of the same bytes would be cache hits). The process pins itself
@@ -28,7 +29,9 @@ const { values: args } = parseArgs({
     'python-runs': { type: 'string', default: '3' },
     colors: { type: 'string', default: String(defaultPaletteOptions.colors) },
     quality: { type: 'string', default: String(defaultPaletteOptions.quality) },
+    'fast-pixels': { type: 'string', default: String(defaultPaletteOptions.fastPixels) },
     'no-python': { type: 'boolean', default: false },
+    'no-npm': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -50,6 +53,7 @@ const runs = intOf('runs', args.runs, 1);
 const pythonRuns = intOf('python-runs', args['python-runs'], 1);
 const colors = intOf('colors', args.colors, 2);
 const quality = intOf('quality', args.quality, 1);
+const fastPixels = intOf('fast-pixels', args['fast-pixels'], 1);
 
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 if (!args['no-pin'] && hasTaskset && !process.env.LAGLESS_BENCH_PINNED) {
@@ -106,16 +110,16 @@ interface ImageRow {
   pythonError?: string | null;
 }
 
-async function benchImage(path: string): Promise<Omit<ImageRow, 'ms'> & { ms: Record<Method, number>; exactPalette: Rgb[] }> {
+async function benchImage(path: string): Promise<Omit<ImageRow, 'ms'> & { ms: Record<Method, number | null>; exactPalette: Rgb[] }> {
   const bytes = readFileSync(path);
   const meta = await sharp(bytes).metadata();
   const width = meta.width!;
   const height = meta.pageHeight ?? meta.height!;
-  const plan = planFastDecode({ format: meta.format!, width, height, space: meta.space! }, { quality, fastPixels: defaultPaletteOptions.fastPixels });
+  const plan = planFastDecode({ format: meta.format!, width, height, space: meta.space! }, { quality, fastPixels });
   // The same decode options as the engine (ICC ignored, first page, failOn error): the floor is the decode alone.
   const o = { failOn: 'error', ignoreIcc: true, pages: 1, sequentialRead: true } as const;
   const fns: Record<Method, () => Promise<unknown>> = {
-    fast: () => extractPalette(bytes, { colors, quality }),
+    fast: () => extractPalette(bytes, { colors, quality, fastPixels }),
     exact: () => extractPalette(bytes, { mode: 'exact', colors, quality }),
     floorFast:
       plan.decode === 'downscaled'
@@ -129,6 +133,7 @@ async function benchImage(path: string): Promise<Omit<ImageRow, 'ms'> & { ms: Re
   // (12 MB pixel buffers) in steady state, as in a pipeline; interleaving made one method's garbage land
   // on the next method's clock, and forcing a GC before each call left caches cold for the JS parts only.
   for (const m of METHODS) {
+    if (m === 'colorthiefV3' && args['no-npm']) continue;
     await fns[m]();
     for (let round = 0; round < runs; round++) {
       const t0 = performance.now();
@@ -136,10 +141,10 @@ async function benchImage(path: string): Promise<Omit<ImageRow, 'ms'> & { ms: Re
       samples[m].push(performance.now() - t0);
     }
   }
-  const fast = await extractPalette(bytes, { colors, quality });
+  const fast = await extractPalette(bytes, { colors, quality, fastPixels });
   const exact = await extractPalette(bytes, { mode: 'exact', colors, quality });
   const d = paletteDistance(fast.palette, exact.palette);
-  const ms = Object.fromEntries(METHODS.map((m) => [m, median(samples[m])])) as Record<Method, number>;
+  const ms = Object.fromEntries(METHODS.map((m) => [m, samples[m].length ? median(samples[m]) : null])) as Record<Method, number | null>;
   return {
     file: path,
     format: meta.format!,
@@ -214,7 +219,7 @@ async function main() {
   const widths = [30, 5, 7, 7, 8, 10, 7, 8, 8, 8, 7, 8, 7, 6, 5];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? pad(c, widths[i]!) : lpad(c, widths[i]!))).join(' ');
   const out: string[] = [];
-  out.push(`medians in ms, ${runs} runs (python ${pythonRuns}); colors=${colors} quality=${quality}; ${pinned ? 'pinned to CPU 0' : 'not pinned'}; node ${versions.node}, sharp ${versions.sharp} (libvips ${versions.vips})`);
+  out.push(`medians in ms, ${runs} runs (python ${pythonRuns}); colors=${colors} quality=${quality} fastPixels=${fastPixels}; ${pinned ? 'pinned to CPU 0' : 'not pinned'}; node ${versions.node}, sharp ${versions.sharp} (libvips ${versions.vips})`);
   out.push('floor-dn: the sharp decode fast mode uses, alone (downscaled JPEG, else full); floor-full: full decode alone; dE: CIEDE2000 fast vs exact after optimal matching');
   out.push(line(header));
   for (const r of rows) {
@@ -283,7 +288,7 @@ async function main() {
         bench: 'palette',
         date: new Date().toISOString(),
         machine: { cpu: cpus()[0]?.model, cores: cpus().length, pinned, ...versions },
-        options: { colors, quality, runs, pythonRuns, fastPixels: defaultPaletteOptions.fastPixels, images: dir },
+        options: { colors, quality, runs, pythonRuns, fastPixels, images: dir },
         targets: TARGETS,
         totals,
         ratios,

@@ -6,7 +6,10 @@ import { HISTOGRAM_SIZE, quantize, type Rgb } from './mmcq.ts';
 import { PaletteMode, validatePaletteOptions, type PaletteOptions } from './options.ts';
 
 export interface PaletteResult {
-  /** colours as [r, g, b], in colorthief's order (largest count x volume first) */
+  /**
+   * colours as [r, g, b], in colorthief's order (largest count x volume first). Channels are 0..255, except
+   * that exact mode keeps colorthief's rare 256 (a box centred past the last 5-bit cell); hex writes it as ff.
+   */
   palette: Rgb[];
   /** the same colours as "#rrggbb" */
   hex: string[];

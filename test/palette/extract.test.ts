@@ -131,10 +131,10 @@ test('AVIF exception: the quantizer gives the golden palette from Pillow\'s own 
     if (diff) differing++;
   }
   assert.ok(differing > 0, 'the AVIF decoders now agree: drop the AVIF entry of DECODER_DIFFERENCES');
-  // and the palettes are still close: mean CIEDE2000 under 6 for every combo
+  // and the palettes are close: measured mean CIEDE2000 0.09-0.13 per combination (2,10 and 3,10 are equal)
   for (const { colors, quality, want } of combos(e)) {
     const got = await extractPalette(read(path), { mode: 'exact', colors, quality });
-    assert.ok(paletteDistance(got.palette, want as Rgb[]).mean < 6, `colors=${colors} quality=${quality}`);
+    assert.ok(paletteDistance(got.palette, want as Rgb[]).max < 1, `colors=${colors} quality=${quality}`);
   }
 });
 

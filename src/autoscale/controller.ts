@@ -18,7 +18,10 @@ export interface ScalingSample {
   busyMs: number;
   /** Tasks the units finished so far (for the service rate per unit). */
   tasks: number;
-  /** Records fetched and not committed. */
+  /**
+   * Records inside the lag that need no more work: finished, waiting for their commit. The policy's backlog is
+   * lag minus this (records still in Kafka plus fetched records not yet processed).
+   */
   inFlight: number;
   /** Units active now. */
   units: number;
@@ -49,7 +52,7 @@ export class Autoscaler {
   constructor(o: AutoscalerOptions, initialUnits: number) {
     this.#o = o;
     this.#windowMs = o.windowMs ?? 5000;
-    this.#state = initialScalingState(o.policy, (o.now ?? performance.now)(), initialUnits);
+    this.#state = initialScalingState(o.policy, (o.now ? o.now() : performance.now()), initialUnits);
   }
 
   get last(): { decision: ScalingDecision; metrics: ScalingMetrics } | undefined {
@@ -70,7 +73,7 @@ export class Autoscaler {
     const d = (f: (s: ScalingSample) => number) => (base && dt > 0 ? (f(cur) - f(base)) / dt : 0);
     const busySeconds = base ? (cur.busyMs - base.busyMs) / 1000 : 0;
     const tasks = base ? cur.tasks - base.tasks : 0;
-    const units = Math.max(cur.units, 1e-9);
+    const units = Math.max(cur.units, 1);
     return {
       now: cur.at,
       arrivalRate: Math.max(0, d((s) => s.logEnd)),

@@ -24,6 +24,8 @@ const onSignal = (sig: NodeJS.Signals) => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// A replica started by `--replicas` has an IPC channel to its supervisor: if the supervisor dies, stop gracefully.
+if (process.send) process.once('disconnect', () => onSignal('SIGTERM'));
 
 const code = await runCli(process.argv.slice(2), {
   env: process.env,

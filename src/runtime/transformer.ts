@@ -90,6 +90,8 @@ export interface TransformerStats {
   commits: number;
   /** Gauge: records started and not finished. */
   inFlight: number;
+  /** Gauge: records fetched and not finished (started, retrying, or waiting for their turn). */
+  unfinished: number;
   /** Gauge: records in the window (fetched, not committed). */
   windowSize: number;
   /** Gauge: the intake is paused because the window is full. */
@@ -414,6 +416,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     return {
       ...this.#stats,
       inFlight: this.#running.size,
+      unfinished: this.#tracker.inFlight(),
       windowSize: this.#tracker.uncommitted(),
       paused: this.#paused,
       assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),

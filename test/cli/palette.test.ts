@@ -7,9 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { fetchImageBytes } from '../../src/cli/commands/palette.ts';
 import { runCli } from '../../src/cli/program.ts';
-import { LaglessError } from '../../src/errors/index.ts';
 import { extractPalette } from '../../src/palette/index.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -162,23 +160,6 @@ test('URL failures exit 1 with HTTP_STATUS, NOT_AN_IMAGE, CONNECT_FAILED', async
   const refused = await run([`http://127.0.0.1:${port}/x.jpg`]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\[CONNECT_FAILED\]/);
-});
-
-test('fetchImageBytes: size cap (declared and streamed), timeout, 5xx retryable, bad URLs', async (t) => {
-  const base = await serve(t);
-  const codeOf = (p: Promise<unknown>) =>
-    p.then(
-      () => 'OK',
-      (err: unknown) => (err instanceof LaglessError ? err.code : `not a LaglessError: ${String(err)}`),
-    );
-  assert.equal(await codeOf(fetchImageBytes(`${base}/coffee.jpg`, { maxBytes: 1000 })), 'TOO_LARGE');
-  assert.equal(await codeOf(fetchImageBytes(`${base}/chunked-big`, { maxBytes: 100_000 })), 'TOO_LARGE');
-  assert.equal((await fetchImageBytes(`${base}/chunked-big`, { maxBytes: 2_000_000 })).byteLength, 64 * 16 * 1024);
-  assert.equal(await codeOf(fetchImageBytes(`${base}/slow`, { timeoutMs: 300 })), 'TIMEOUT');
-  const busy = await fetchImageBytes(`${base}/busy`).catch((err: unknown) => err as LaglessError);
-  assert.ok(busy instanceof LaglessError && busy.code === 'HTTP_STATUS' && busy.retryable === true);
-  assert.equal(await codeOf(fetchImageBytes('ftp://127.0.0.1/x.jpg')), 'INVALID_URL');
-  assert.equal(await codeOf(fetchImageBytes('http://')), 'INVALID_URL');
 });
 
 test('the lagless binary, as a user runs it: palette of a shipped photo', async () => {

@@ -3,8 +3,9 @@ import { register as kafka } from './kafka.ts';
 import { register as topics } from './topics.ts';
 import { register as status } from './status.ts';
 import { register as palette } from './palette.ts';
+import { register as run } from './run.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export type { RegisterCommand } from '../context.ts';
 
-export const commands: RegisterCommand[] = [kafka, topics, status, palette];
+export const commands: RegisterCommand[] = [kafka, topics, run, status, palette];

@@ -1,6 +1,7 @@
 // `lagless palette FILE|URL`: prints the colour palette of one image as one JSON object.
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { download } from '../../download/index.ts';
 import { LaglessError } from '../../errors/index.ts';
 import { defaultPaletteOptions, extractPalette } from '../../palette/index.ts';
 import { intArg } from '../options.ts';
@@ -31,7 +32,8 @@ export const register: RegisterCommand = (program: Command, ctx) => {
     )
     .action(async (source: string, flags: PaletteFlags) => {
       const started = performance.now();
-      const bytes = isUrl(source) ? await fetchImageBytes(source, { signal: ctx.signal }) : await readImageFile(source);
+      // A URL typed by the user on their own machine: private and loopback hosts are allowed here (unlike `run palette`).
+      const bytes = isUrl(source) ? (await download(source, { allowPrivate: true, signal: ctx.signal })).bytes : await readImageFile(source);
       const result = await extractPalette(bytes, {
         colors: flags.colors,
         quality: flags.quality,
@@ -68,68 +70,4 @@ async function readImageFile(path: string): Promise<Uint8Array> {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
     throw new LaglessError('IO', `cannot read ${path}: ${why}`, { cause: err });
   }
-}
-
-export interface FetchImageOptions {
-  /** refuse bodies larger than this (default 50 MiB) */
-  maxBytes?: number;
-  /** for the whole request: connect, headers and body (default 30 s) */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-// TODO(download): switch to src/download (SSRF guard, retries, the shared limits). This minimal fetcher is for
-// the CLI only: a user asking for the palette of a URL on their own machine, so loopback/private hosts are allowed.
-/** Downloads an image with a size cap and a timeout; failures are LaglessErrors with the record codes of the pipeline. */
-export async function fetchImageBytes(url: string, options: FetchImageOptions = {}): Promise<Uint8Array> {
-  const maxBytes = options.maxBytes ?? 50 * 1024 * 1024;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (err) {
-    throw new LaglessError('INVALID_URL', `invalid URL "${url}"`, { cause: err });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new LaglessError('INVALID_URL', `not an http(s) URL: "${url}"`);
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const failed = (err: unknown): LaglessError => {
-    if (timeout.aborted) return new LaglessError('TIMEOUT', `no complete answer from ${parsed.host} within ${timeoutMs} ms`, { cause: err });
-    if (signal.aborted) return new LaglessError('CONNECT_FAILED', `download of ${url} was cancelled`, { cause: err, retryable: false });
-    const code = ((err as Error)?.cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException)?.code;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new LaglessError('DNS_FAILED', `cannot resolve ${parsed.hostname}`, { cause: err });
-    return new LaglessError('CONNECT_FAILED', `cannot download ${url}: ${code ?? (err as Error)?.message ?? String(err)}`, { cause: err });
-  };
-  let response: Response;
-  try {
-    response = await fetch(parsed, { signal, redirect: 'follow', headers: { accept: 'image/*' } });
-  } catch (err) {
-    throw failed(err);
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => {});
-    const retryable = response.status >= 500 || response.status === 429;
-    throw new LaglessError('HTTP_STATUS', `${url} answered HTTP ${response.status}`, { retryable, status: response.status });
-  }
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw new LaglessError('TOO_LARGE', `${url} is ${declared} bytes, more than the limit of ${maxBytes}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of response.body ?? []) {
-      total += chunk.byteLength;
-      if (total > maxBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw new LaglessError('TOO_LARGE', `${url} sent more than the limit of ${maxBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof LaglessError) throw err;
-    throw failed(err);
-  }
-  return Buffer.concat(chunks, total);
 }

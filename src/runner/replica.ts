@@ -1,0 +1,258 @@
+// One `lagless run` process: the transformer, its in-process autoscaler, lag sampling, status publishing, probes and metrics.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { Autoscaler, type ScalingDecision, type ScalingOptions } from '../autoscale/index.ts';
+import { suggestDownloads } from '../autoscale/index.ts';
+import { StatusPublisher, ensureStatusTopic, type MemberStatus } from '../control/index.ts';
+import { createAdmin } from '../kafka/index.ts';
+import type { PaletteJob } from '../jobs/index.ts';
+import { createMetricsRegistry, startObserveServer, type ObserveServer } from '../observe/index.ts';
+import { Transformer, type Job, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
+import { SUPERVISED_ENV, type ReplicaReport } from '../supervisor/index.ts';
+import pkg from '../../package.json' with { type: 'json' };
+
+export interface ReplicaOptions {
+  transformer: TransformerInit;
+  job: Job;
+  /** In-process worker autoscaling (palette job): bounds and policy knobs; undefined = fixed workers. */
+  autoscale?: Omit<ScalingOptions, 'unitName'>;
+  /** Largest number of downloads in flight the autoscaler may choose. */
+  maxDownloads?: number;
+  statusTopic: string;
+  /** How often the status is published. 0 disables publishing. */
+  statusIntervalMs: number;
+  http?: { port: number; host: string };
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ReplicaEvents {
+  /** A scaling decision that changed the number of workers, with its reason. */
+  scale: [{ from: number; to: number; reason: string; downloads: number }];
+  warning: [Error];
+  info: [string];
+}
+
+function isPaletteJob(job: Job): job is PaletteJob {
+  return typeof (job as PaletteJob).setWorkers === 'function';
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
+  readonly transformer: Transformer;
+  readonly job: Job;
+  readonly #o: ReplicaOptions;
+  #autoscaler: Autoscaler | undefined;
+  #publisher: StatusPublisher | undefined;
+  #server: ObserveServer | undefined;
+  #sampler: NodeJS.Timeout | undefined;
+  #reporter: NodeJS.Timeout | undefined;
+  #lag: LagSample | undefined;
+  #ready = false;
+  #startedAt = new Date();
+  #prev: { at: number; stats: TransformerStats; logEnd: bigint } | undefined;
+  #rates = { in: 0, out: 0, dead: 0, arrival: 0 };
+  #stopped: Promise<void> | undefined;
+
+  constructor(o: ReplicaOptions) {
+    super();
+    this.#o = o;
+    this.job = o.job;
+    this.transformer = new Transformer(o.job, o.transformer);
+    this.transformer.on('warning', (e) => this.emit('warning', e));
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+  get lag(): LagSample | undefined {
+    return this.#lag;
+  }
+  get lastDecision(): ScalingDecision | undefined {
+    return this.#autoscaler?.last?.decision;
+  }
+  get rates() {
+    return this.#rates;
+  }
+  get observeUrl(): string | undefined {
+    return this.#server?.url;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    const t = this.transformer.options;
+    if (o.http) {
+      const registry = createMetricsRegistry({
+        group: t.group,
+        topic: t.from,
+        stats: () => this.transformer.stats(),
+        lag: () => (this.#lag ? Number(this.#lag.lag) : undefined),
+        desiredWorkers: () => this.lastDecision?.desired,
+        desiredReplicas: () => undefined,
+      });
+      // Liveness never depends on Kafka: the server answers before the group is joined.
+      this.#server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => this.#ready });
+      this.emit('info', `serving /healthz, /readyz and /metrics on ${this.#server.url}`);
+    }
+    if (o.statusIntervalMs > 0) {
+      const admin = createAdmin({ brokers: t.brokers });
+      try {
+        await ensureStatusTopic(admin, o.statusTopic, t.brokers);
+      } finally {
+        await admin.close().catch(() => {});
+      }
+    }
+    await this.transformer.start();
+    this.#ready = true;
+
+    const job = this.job;
+    if (o.autoscale && isPaletteJob(job)) {
+      const policy = { ...o.autoscale, unitName: 'workers' };
+      const maxDownloads = o.maxDownloads ?? 64;
+      this.#autoscaler = new Autoscaler(
+        {
+          policy,
+          sample: async () => {
+            const s = this.transformer.stats();
+            const lag = this.#lag;
+            return {
+              at: performance.now(),
+              logEnd: lag ? Number(lag.logEnd) : 0,
+              scope: s.assigned.map((a) => a.partition).join(','),
+              lag: lag ? Number(lag.lag) : 0,
+              completed: s.succeeded + s.deadLettered,
+              busyMs: s.job.cpuBusyMs ?? 0,
+              tasks: s.job.cpuTasks ?? 0,
+              // The policy subtracts this from the lag to get the work still to do: only records already finished
+              // (waiting for their commit) are done; fetched-but-unfinished records still need workers.
+              inFlight: s.windowSize - s.unfinished,
+              units: s.job.workers ?? 1,
+            };
+          },
+          apply: (d) => {
+            job.setWorkers(d.desired);
+            const st = job.stats?.() ?? {};
+            const latency = st.downloadsDone ? (st.downloadMs ?? 0) / st.downloadsDone : 100;
+            job.setMaxDownloads(Math.min(maxDownloads, suggestDownloads(d.detail.targetRate, latency)));
+          },
+          onDecision: (d, m) => {
+            if (d.changed) this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: job.stats?.().maxDownloads ?? 0 });
+          },
+          onError: (e) => this.emit('warning', new Error(`autoscaler: ${e.message}`)),
+        },
+        job.stats?.().workers ?? o.autoscale.minUnits,
+      );
+      job.setWorkers(o.autoscale.minUnits);
+    }
+
+    // Lag and arrival are sampled every second; the autoscaler ticks right after.
+    const tick = async () => {
+      try {
+        this.#lag = await this.transformer.sampleLag();
+        this.#updateRates();
+      } catch (err) {
+        this.emit('warning', new Error(`sampling lag failed: ${(err as Error).message}`));
+      }
+      await this.#autoscaler?.tick();
+    };
+    void tick();
+    this.#sampler = setInterval(() => void tick(), 1000);
+    this.#sampler.unref();
+
+    if (o.statusIntervalMs > 0) {
+      this.#publisher = new StatusPublisher({
+        brokers: t.brokers,
+        topic: o.statusTopic,
+        clientId: t.clientId,
+        intervalMs: o.statusIntervalMs,
+        snapshot: () => this.status(),
+        onError: (e) => this.emit('warning', new Error(`publishing status failed: ${e.message}`)),
+      });
+      this.#publisher.start();
+    }
+
+    // Under a supervisor: report counters over IPC every second.
+    if ((o.env ?? process.env)[SUPERVISED_ENV] && typeof process.send === 'function') {
+      this.#reporter = setInterval(() => {
+        const s = this.transformer.stats();
+        const report: ReplicaReport = {
+          type: 'lagless:replica-stats',
+          pid: process.pid,
+          ready: this.#ready,
+          succeeded: s.succeeded,
+          deadLettered: s.deadLettered,
+          windowSize: s.windowSize,
+          inFlight: s.inFlight,
+          unfinished: s.unfinished,
+          assigned: s.assigned.map((a) => a.partition),
+          workers: s.job.workers ?? 1,
+          cpuBusyMs: s.job.cpuBusyMs ?? 0,
+          cpuTasks: s.job.cpuTasks ?? 0,
+        };
+        process.send?.(report);
+      }, 1000);
+      this.#reporter.unref();
+    }
+  }
+
+  #updateRates(): void {
+    const now = performance.now();
+    const stats = this.transformer.stats();
+    const logEnd = this.#lag?.logEnd ?? 0n;
+    const prev = this.#prev;
+    // Rates over about five seconds: smooth enough to read, recent enough to follow a step.
+    if (!prev || now - prev.at >= 5000) {
+      if (prev) {
+        const dt = (now - prev.at) / 1000;
+        this.#rates = {
+          in: (stats.received - prev.stats.received) / dt,
+          out: (stats.succeeded - prev.stats.succeeded) / dt,
+          dead: (stats.deadLettered - prev.stats.deadLettered) / dt,
+          arrival: Math.max(0, Number(logEnd - prev.logEnd) / dt),
+        };
+      }
+      this.#prev = { at: now, stats, logEnd };
+    }
+  }
+
+  status(): MemberStatus {
+    const t = this.transformer.options;
+    const s = this.transformer.stats();
+    const d = this.lastDecision;
+    return {
+      v: 1,
+      group: t.group,
+      member: t.clientId,
+      role: 'replica',
+      host: hostname(),
+      pid: process.pid,
+      version: pkg.version,
+      job: this.job.name,
+      input: t.from,
+      startedAt: this.#startedAt.toISOString(),
+      at: new Date().toISOString(),
+      intervalMs: this.#o.statusIntervalMs,
+      workers: { active: s.job.workers ?? 0, max: s.job.maxWorkers ?? 0, busy: s.job.cpuActive ?? 0 },
+      downloads: { active: s.job.downloadsActive ?? 0, max: s.job.maxDownloads ?? 0 },
+      inFlight: s.inFlight,
+      window: s.windowSize,
+      rates: this.#rates,
+      totals: { ok: s.succeeded, dead: s.deadLettered, retries: s.retries },
+      assigned: s.assigned.map((a) => a.partition),
+      lag: this.#lag ? Number(this.#lag.lag) : 0,
+      ...(d ? { wish: { workers: d.desired, reason: d.reason } } : {}),
+    };
+  }
+
+  /** Graceful stop: autoscaler and sampling off, transformer drained and closed, tombstone published, server closed. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      if (this.#sampler) clearInterval(this.#sampler);
+      if (this.#reporter) clearInterval(this.#reporter);
+      this.#autoscaler?.stop();
+      await this.transformer.close();
+      this.#ready = false;
+      await this.#publisher?.close();
+      await this.#server?.close();
+    })();
+    return this.#stopped;
+  }
+}

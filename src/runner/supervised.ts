@@ -1,0 +1,141 @@
+// `lagless run ... --replicas MIN..MAX`: supervise replica processes, publish the supervisor's status, serve its metrics, stop them all on Ctrl-C.
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { defaultScalingOptions } from '../autoscale/index.ts';
+import { StatusPublisher, ensureStatusTopic, type MemberStatus } from '../control/index.ts';
+import { createAdmin } from '../kafka/index.ts';
+import { createMetricsRegistry, startObserveServer } from '../observe/index.ts';
+import { Supervisor } from '../supervisor/index.ts';
+import pkg from '../../package.json' with { type: 'json' };
+
+export interface RunSupervisorOptions {
+  /** The CLI arguments of this process; replicas get the same minus --replicas and --http-port. */
+  argv: string[];
+  brokers: string[];
+  group: string;
+  topic: string;
+  partitions: number;
+  replicas: { min: number; max: number };
+  workersPerReplica: number;
+  idleTimeoutMs: number;
+  catchUpMs: number;
+  drainTimeoutMs: number;
+  statusTopic: string;
+  statusIntervalMs: number;
+  http?: { port: number; host: string };
+  quiet: boolean;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+
+/** Removes an option and its value from argv (both "--opt value" and "--opt=value"). */
+export function withoutOption(argv: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === name) {
+      i += 1;
+      continue;
+    }
+    if (a.startsWith(`${name}=`)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
+  let max = o.replicas.max;
+  if (max > o.partitions) {
+    o.log(`note: --replicas max ${max} is more than the ${o.partitions} partitions of ${o.topic}; replicas beyond ${o.partitions} would get no partition, so the max is ${o.partitions}`);
+    max = o.partitions;
+  }
+  const min = Math.min(o.replicas.min, max);
+  let args = withoutOption(withoutOption(o.argv, '--replicas'), '--http-port');
+  if (!args.includes('--workers') && !args.some((a) => a.startsWith('--workers='))) args = [...args, '--workers', String(o.workersPerReplica)];
+  const supervisor = new Supervisor({
+    brokers: o.brokers,
+    group: o.group,
+    topic: o.topic,
+    minReplicas: min,
+    maxReplicas: max,
+    command: [process.execPath, CLI_MAIN, ...args],
+    workersPerReplica: o.workersPerReplica,
+    policy: { ...defaultScalingOptions, idleTimeoutMs: o.idleTimeoutMs, catchUpMs: o.catchUpMs },
+    stopTimeoutMs: o.drainTimeoutMs + 15_000,
+    env: o.env,
+  });
+  supervisor.on('output', ({ id, line }) => o.log(`[replica ${id}] ${line.replace(/^\d\d:\d\d:\d\d /, '')}`));
+  supervisor.on('replica-start', ({ id, pid }) => o.log(`replica ${id} started (pid ${pid})`));
+  supervisor.on('replica-exit', ({ id, pid, code, signal, expected }) =>
+    o.log(`replica ${id} (pid ${pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}${expected ? '' : ': unexpected, starting a replacement'}`),
+  );
+  supervisor.on('scale', (e) => o.log(`${e.reason}`));
+  supervisor.on('warning', (e) => o.log(`warning: ${e.message}`));
+
+  const startedAt = new Date().toISOString();
+  const member = `lagless-supervisor-${hostname()}-${process.pid}`;
+  const status = (): MemberStatus => {
+    const reps = supervisor.replicas();
+    const last = supervisor.lastDecision;
+    return {
+      v: 1,
+      group: o.group,
+      member,
+      role: 'supervisor',
+      host: hostname(),
+      pid: process.pid,
+      version: pkg.version,
+      job: 'supervisor',
+      input: o.topic,
+      startedAt,
+      at: new Date().toISOString(),
+      intervalMs: o.statusIntervalMs,
+      workers: { active: 0, max: 0, busy: 0 },
+      downloads: { active: 0, max: 0 },
+      inFlight: reps.reduce((a, r) => a + (r.last?.inFlight ?? 0), 0),
+      window: reps.reduce((a, r) => a + (r.last?.windowSize ?? 0), 0),
+      rates: { in: 0, out: last?.metrics.completionRate ?? 0, dead: 0, arrival: last?.metrics.arrivalRate ?? 0 },
+      totals: { ok: 0, dead: 0, retries: 0 },
+      assigned: [],
+      lag: last?.metrics.lag ?? 0,
+      wish: { replicas: supervisor.desired, reason: last?.decision.reason ?? `start ${min} replica(s)` },
+      replicas: { running: reps.filter((r) => !r.stopping).length, min, max, pids: reps.map((r) => r.pid ?? 0) },
+    };
+  };
+
+  let server: Awaited<ReturnType<typeof startObserveServer>> | undefined;
+  if (o.http) {
+    const registry = createMetricsRegistry({
+      group: o.group,
+      topic: o.topic,
+      stats: () => ({ received: 0, succeeded: 0, deadLettered: 0, retries: 0, inFlight: status().inFlight, windowSize: status().window, job: {} }),
+      lag: () => supervisor.lastDecision?.metrics.lag,
+      desiredWorkers: () => undefined,
+      desiredReplicas: () => supervisor.desired,
+    });
+    server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => supervisor.replicas().some((r) => r.last?.ready) });
+    o.log(`serving /healthz, /readyz and /metrics on ${server.url}`);
+  }
+  let publisher: StatusPublisher | undefined;
+  if (o.statusIntervalMs > 0) {
+    const admin = createAdmin({ brokers: o.brokers });
+    await ensureStatusTopic(admin, o.statusTopic, o.brokers).finally(() => admin.close().catch(() => {}));
+    publisher = new StatusPublisher({ brokers: o.brokers, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(`warning: publishing status failed: ${e.message}`) });
+  }
+
+  o.log(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each`);
+  await supervisor.start();
+  publisher?.start();
+  await new Promise<void>((resolve) => {
+    if (o.signal.aborted) resolve();
+    else o.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  o.log(`stopping ${supervisor.replicas().length} replica(s): each drains, commits and leaves the group`);
+  await supervisor.stop();
+  await publisher?.close();
+  await server?.close();
+  o.log(`stopped; ${supervisor.restarts} replica(s) were replaced after an unexpected exit`);
+}

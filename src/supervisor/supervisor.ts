@@ -1,0 +1,237 @@
+// Runs replicas of `lagless run` in one consumer group on this machine and scales their number with the autoscaling policy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from '@platformatic/kafka';
+import { Autoscaler, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
+import type { ScalingDecision, ScalingMetrics } from '../autoscale/index.ts';
+import { createAdmin, describeTopics } from '../kafka/index.ts';
+import { isReplicaReport, SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
+
+export interface SupervisorOptions {
+  brokers: string[];
+  group: string;
+  /** Input topic (for group-wide arrival rate and lag). */
+  topic: string;
+  minReplicas: number;
+  maxReplicas: number;
+  /** Command that starts one replica: [executable, ...args]. */
+  command: string[];
+  /** CPU workers per replica (for the service rate of one replica). */
+  workersPerReplica: number;
+  policy: Omit<ScalingOptions, 'minUnits' | 'maxUnits' | 'unitName'>;
+  /** How long a stopping replica may take before it is killed. */
+  stopTimeoutMs: number;
+  tickMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ReplicaInfo {
+  id: number;
+  pid: number | undefined;
+  startedAt: number;
+  stopping: boolean;
+  last: ReplicaReport | undefined;
+}
+
+export interface SupervisorEvents {
+  /** A scale event (decision.changed) with its reason. */
+  scale: [{ from: number; to: number; reason: string }];
+  decision: [ScalingDecision, ScalingMetrics];
+  'replica-start': [{ id: number; pid: number | undefined }];
+  'replica-exit': [{ id: number; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null; expected: boolean }];
+  /** A line of a replica's stderr. */
+  output: [{ id: number; line: string }];
+  warning: [Error];
+}
+
+interface Replica extends ReplicaInfo {
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** Counters of this replica already folded into the supervisor's totals. */
+  base: { completed: number; busyMs: number; tasks: number };
+}
+
+/**
+ * Starts `minReplicas` replicas, then every tick measures the group (arrival from log-end offsets, lag from committed
+ * offsets, service rate from the replicas' reports) and adds or stops replicas by the policy. A replica that exits
+ * without being asked is replaced. Each start and stop is a real rebalance of the consumer group.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly options: SupervisorOptions;
+  #replicas = new Map<number, Replica>();
+  #nextId = 1;
+  #admin: Admin;
+  #autoscaler: Autoscaler;
+  #stopping = false;
+  // Totals of replicas that have exited, so that group-wide counters stay monotonic.
+  #retired = { completed: 0, busyMs: 0, tasks: 0 };
+  #desired: number;
+  #partitions = 0;
+  restarts = 0;
+
+  constructor(options: SupervisorOptions) {
+    super();
+    this.options = options;
+    this.#desired = options.minReplicas;
+    this.#admin = createAdmin({ brokers: options.brokers, clientId: `lagless-supervisor-${process.pid}` });
+    this.#autoscaler = new Autoscaler(
+      {
+        policy: { ...options.policy, minUnits: options.minReplicas, maxUnits: options.maxReplicas, unitName: 'replicas' },
+        sample: () => this.#sample(),
+        apply: (d) => this.#scaleTo(d.desired),
+        onDecision: (d, m) => {
+          if (d.changed) this.emit('scale', { from: m.current, to: d.desired, reason: d.reason });
+          this.emit('decision', d, m);
+        },
+        onError: (e) => this.emit('warning', e),
+      },
+      options.minReplicas,
+    );
+  }
+
+  get desired(): number {
+    return this.#desired;
+  }
+
+  get lastDecision() {
+    return this.#autoscaler.last;
+  }
+
+  replicas(): ReplicaInfo[] {
+    return [...this.#replicas.values()].map(({ id, pid, startedAt, stopping, last }) => ({ id, pid, startedAt, stopping, last }));
+  }
+
+  async start(): Promise<void> {
+    this.#partitions = (await describeTopics(this.#admin, [this.options.topic])).get(this.options.topic) ?? 0;
+    for (let i = 0; i < this.options.minReplicas; i++) this.#spawn();
+    this.#autoscaler.start(this.options.tickMs ?? 1000);
+  }
+
+  #spawn(): Replica {
+    const id = this.#nextId++;
+    const [cmd, ...args] = this.options.command;
+    const child = spawn(cmd!, args, {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Own process group: Ctrl-C in the terminal reaches only the supervisor, which stops replicas one signal each.
+      detached: true,
+      env: { ...(this.options.env ?? process.env), [SUPERVISED_ENV]: String(id) },
+    });
+    const r: Replica = {
+      id,
+      pid: child.pid,
+      startedAt: Date.now(),
+      stopping: false,
+      last: undefined,
+      child,
+      exited: new Promise<void>((resolve) => child.once('exit', () => resolve())),
+      base: { completed: 0, busyMs: 0, tasks: 0 },
+    };
+    let buf = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.emit('output', { id, line: buf.slice(0, i) });
+        buf = buf.slice(i + 1);
+      }
+    });
+    child.on('message', (m) => {
+      if (isReplicaReport(m)) r.last = m;
+    });
+    child.once('exit', (code, signal) => {
+      const expected = r.stopping || this.#stopping;
+      this.#retire(r);
+      this.#replicas.delete(id);
+      this.emit('replica-exit', { id, pid: r.pid, code, signal, expected });
+      if (!expected) {
+        // Replace a replica that died (kill -9, crash): its partitions are redone from their commits by the group.
+        this.restarts += 1;
+        void sleep(Math.min(5000, 250 * this.restarts)).then(() => {
+          if (!this.#stopping && this.#running() < this.#desired) this.#spawn();
+        });
+      }
+    });
+    this.#replicas.set(id, r);
+    this.emit('replica-start', { id, pid: child.pid });
+    return r;
+  }
+
+  #retire(r: Replica): void {
+    const last = r.last;
+    if (!last) return;
+    this.#retired.completed += last.succeeded + last.deadLettered;
+    this.#retired.busyMs += last.cpuBusyMs / Math.max(1, this.options.workersPerReplica);
+    this.#retired.tasks += last.cpuTasks;
+  }
+
+  #running(): number {
+    return [...this.#replicas.values()].filter((r) => !r.stopping).length;
+  }
+
+  async #scaleTo(n: number): Promise<void> {
+    this.#desired = n;
+    if (this.#stopping) return;
+    while (this.#running() < n) this.#spawn();
+    const running = [...this.#replicas.values()].filter((r) => !r.stopping).sort((a, b) => b.id - a.id);
+    for (const r of running.slice(0, Math.max(0, running.length - n))) void this.#stopReplica(r);
+  }
+
+  async #stopReplica(r: Replica): Promise<void> {
+    r.stopping = true;
+    r.child.kill('SIGTERM');
+    const killed = await Promise.race([r.exited.then(() => false), sleep(this.options.stopTimeoutMs, true)]);
+    if (killed) r.child.kill('SIGKILL');
+    await r.exited;
+  }
+
+  async #sample(): Promise<ScalingSample> {
+    const topic = this.options.topic;
+    const n = this.#partitions;
+    const listed = await this.#admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: n }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }],
+    });
+    let logEnd = 0;
+    const ends = new Map<number, number>();
+    for (const p of listed[0]?.partitions ?? []) {
+      ends.set(p.partitionIndex, Number(p.offset));
+      logEnd += Number(p.offset);
+    }
+    const committed = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId: this.options.group, topics: [{ name: topic, partitionIndexes: [...ends.keys()] }] }] });
+    let lag = 0;
+    const com = new Map<number, bigint>();
+    for (const g of committed) for (const t of g.topics) for (const p of t.partitions) com.set(p.partitionIndex, p.committedOffset);
+    for (const [p, end] of ends) {
+      const c = com.get(p);
+      lag += Math.max(0, end - (c !== undefined && c >= 0n ? Number(c) : 0));
+    }
+    let completed = this.#retired.completed;
+    let busyMs = this.#retired.busyMs;
+    let tasks = this.#retired.tasks;
+    let inFlight = 0;
+    let ready = 0;
+    for (const r of this.#replicas.values()) {
+      const s = r.last;
+      if (!s) continue;
+      completed += s.succeeded + s.deadLettered;
+      busyMs += s.cpuBusyMs / Math.max(1, this.options.workersPerReplica);
+      tasks += s.cpuTasks;
+      inFlight += s.windowSize - s.unfinished;
+      if (s.ready && !r.stopping) ready += 1;
+    }
+    return { at: performance.now(), logEnd, scope: topic, lag, completed, busyMs, tasks, inFlight, units: Math.max(ready, 0) };
+  }
+
+  /** Group-wide numbers for status and metrics. */
+  get partitions(): number {
+    return this.#partitions;
+  }
+
+  /** Stops every replica gracefully (each drains, commits and leaves the group), then the supervisor's clients. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#autoscaler.stop();
+    await Promise.all([...this.#replicas.values()].map((r) => this.#stopReplica(r)));
+    await this.#admin.close().catch(() => {});
+  }
+}

@@ -66,3 +66,12 @@ export {
   type XBackoffOptions,
   type ReconnectDecision,
 } from './x-backoff.ts';
+export {
+  RecordPipe,
+  recordValue,
+  defaultProduceRecordsOptions,
+  type RecordSender,
+  type ProduceRecordsOptions,
+  type ProduceRecordsResult,
+  type ProduceCounters,
+} from './produce-records.ts';

@@ -23,6 +23,7 @@ export class Pacer {
   #startMs = 0;
   #lastMs = 0;
   #tokens = 0;
+  #initial = 0;
   #emitted = 0;
   #dropped = 0;
 
@@ -33,11 +34,15 @@ export class Pacer {
     this.#burstMs = burstMs;
   }
 
-  /** Starts the schedule at `nowMs` (monotonic clock). */
+  /**
+   * Starts the schedule at `nowMs` (monotonic clock). The first record is due at once (if the rate at 0
+   * is above 0), then one each time another 1/rate has passed: `--rate 50 --duration 10s` gives exactly 500.
+   */
   start(nowMs: number): void {
     this.#startMs = nowMs;
     this.#lastMs = nowMs;
-    this.#tokens = 0;
+    this.#initial = rateAt(this.profile, 0) > 0 ? 1 : 0;
+    this.#tokens = this.#initial;
     this.#emitted = 0;
     this.#dropped = 0;
   }
@@ -64,9 +69,9 @@ export class Pacer {
     return rateAt(this.profile, Math.max(0, nowMs - this.#startMs));
   }
 
-  /** Records the profile asked for from start to `nowMs` (not rounded). */
+  /** Records the profile asked for from start to `nowMs` (not rounded), counting the one due at the start. */
   expected(nowMs: number): number {
-    return countBetween(this.profile, 0, Math.max(0, nowMs - this.#startMs));
+    return this.#initial + countBetween(this.profile, 0, Math.max(0, nowMs - this.#startMs));
   }
 
   get emitted(): number {
@@ -86,7 +91,8 @@ export class Pacer {
     this.#lastMs = nowMs;
     // The higher of the two rates, so that crossing a step down is not mistaken for falling behind.
     const rate = Math.max(rateAt(this.profile, from), rateAt(this.profile, to));
-    const cap = Math.max(1, (rate * this.#burstMs) / 1000);
+    // One record in hand plus the catch-up allowance (so that at 1/s a late timer drops nothing).
+    const cap = 1 + (rate * this.#burstMs) / 1000;
     if (this.#tokens > cap) {
       this.#dropped += this.#tokens - cap;
       this.#tokens = cap;

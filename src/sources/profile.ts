@@ -171,6 +171,7 @@ function nextAfter(t: number): number {
 
 /** Formats ms in the syntax the parser reads back (integral seconds as "30s", otherwise ms). */
 function formatSpec(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;

@@ -42,7 +42,7 @@ export interface SyntheticSourceStats {
 const YIELD_EVERY = 256;
 
 export function newRunId(): string {
-  return 's' + Date.now().toString(36) + randomBytes(2).toString('hex');
+  return 's' + Date.now().toString(36) + randomBytes(3).toString('hex');
 }
 
 /** Id of the seq-th record (from 1) of a run: `<runId>-<seq>`. */
@@ -85,7 +85,8 @@ export function syntheticSource(options: SyntheticSourceOptions): RecordSource<S
       return {
         emitted,
         targetRate: pacer ? pacer.rate(startMs === undefined ? 0 : Math.min(t, startMs + durationMs)) : Infinity,
-        expected: pacer && startMs !== undefined ? Math.floor(pacer.expected(Math.min(t, startMs + durationMs))) : emitted,
+        // The run stops before a record due exactly at its end, hence the instant just before it.
+        expected: pacer && startMs !== undefined ? Math.min(count, Math.floor(pacer.expected(Math.min(t, startMs + durationMs - 1e-3)))) : emitted,
         behind: pacer ? Math.floor(pacer.dropped) : 0,
         elapsedMs: startMs === undefined ? 0 : t - startMs,
       };

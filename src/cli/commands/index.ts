@@ -1,10 +1,11 @@
 // The list of top-level commands; each module adds one command (and its subcommands) to the program.
 import { register as kafka } from './kafka.ts';
 import { register as topics } from './topics.ts';
+import { register as produce } from './produce.ts';
 import { register as status } from './status.ts';
 import { register as palette } from './palette.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export type { RegisterCommand } from '../context.ts';
 
-export const commands: RegisterCommand[] = [kafka, topics, status, palette];
+export const commands: RegisterCommand[] = [kafka, topics, produce, status, palette];

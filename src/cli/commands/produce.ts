@@ -458,7 +458,10 @@ async function runPipe(
       `${interrupted ? 'Interrupted: ' : ''}${formatCount(result.delivered)} delivered, ${formatCount(result.failed)} failed, ` +
         `${formatCount(reporter.skipped)} skipped` +
         (result.unconfirmed ? `, ${formatCount(result.unconfirmed)} unconfirmed` : '') +
-        ` to topic ${topic} in ${formatDuration(result.elapsedMs)} (${formatRate(rate).replace('/s', ' records/s')})\n`,
+        ` to topic ${topic} in ${formatDuration(result.elapsedMs)}` +
+        // A rate over a few milliseconds means nothing.
+        (result.elapsedMs >= 1000 ? ` (${formatRate(rate).replace('/s', ' records/s')})` : '') +
+        '\n',
     );
     for (const line of summaryExtra(stats)) ctx.stdout.write(`  ${line}\n`);
   }

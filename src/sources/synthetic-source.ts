@@ -101,8 +101,10 @@ export function syntheticSource(options: SyntheticSourceOptions): RecordSource<S
       let sinceYield = 0;
       while (emitted < count && !signal?.aborted) {
         const t = now();
-        if (t >= endMs) return;
-        const n = pacer ? pacer.take(t, count - emitted) : count - emitted;
+        const last = t >= endMs;
+        // At the end, the records that fell due just before it still go out: the count is the profile's, exactly.
+        const n = pacer ? pacer.take(last ? endMs - 1e-6 : t, count - emitted) : last ? 0 : count - emitted;
+        if (last && n === 0) return;
         if (n === 0) {
           const wait = Math.min(pacer!.waitMs(t), endMs - t);
           sinceYield = 0;

@@ -56,16 +56,7 @@ export {
   type NewXRule,
   type AddRulesResult,
 } from './x-rules.ts';
-export {
-  reconnectDelay,
-  networkDelay,
-  httpDelay,
-  rateLimitDelay,
-  defaultXBackoffOptions,
-  resolveXBackoffOptions,
-  type XBackoffOptions,
-  type ReconnectDecision,
-} from './x-backoff.ts';
+export { reconnectDelay, defaultXReconnectPolicies, type XReconnectPolicies, type ReconnectDecision, type RateLimitHeaders } from './x-reconnect.ts';
 export {
   RecordPipe,
   recordValue,

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { LaglessError } from '../errors/index.ts';
 import { urlProblem } from './file-source.ts';
-import { reconnectDelay, resolveXBackoffOptions, type XBackoffOptions } from './x-backoff.ts';
+import { defaultXReconnectPolicies, reconnectDelay, type XReconnectPolicies } from './x-reconnect.ts';
 import { adviceForStatus, checkToken, describeXProblem, xBase, type XApiOptions } from './x-rules.ts';
 import type { ReconnectKind, RecordSource, SourceBaseOptions, UrlRecord } from './types.ts';
 
@@ -18,8 +18,8 @@ export interface XSourceOptions extends SourceBaseOptions, Omit<XApiOptions, 'si
    * default 90 s, i.e. several missed keep-alives.
    */
   stallTimeoutMs?: number;
-  /** Reconnect schedules; the defaults are X's documented ones. */
-  backoff?: XBackoffOptions;
+  /** Reconnect schedules; the defaults are X's documented ones (tests pass shorter ones). */
+  backoff?: Partial<XReconnectPolicies>;
   /** A single line longer than this (bytes, without newline) is a broken stream: reconnect. Default 16 MiB. */
   maxLineBytes?: number;
 }
@@ -123,7 +123,7 @@ function describeNetworkError(err: unknown, stallMs: number): string {
 export function xSource(options: XSourceOptions): RecordSource<XSourceStats> {
   checkToken(options.token);
   const base = xBase(options);
-  const backoff = resolveXBackoffOptions(options.backoff);
+  const backoff: XReconnectPolicies = { ...defaultXReconnectPolicies, ...options.backoff };
   const stallMs = options.stallTimeoutMs ?? defaultXSourceOptions.stallTimeoutMs;
   const maxLine = options.maxLineBytes ?? defaultXSourceOptions.maxLineBytes;
   if (!(stallMs > 0)) throw new RangeError(`stallTimeoutMs: expected a duration above 0, got ${stallMs}`);

@@ -2,11 +2,18 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { LaglessError } from '../../src/errors/index.ts';
-import { addRules, deleteRules, listRules, parseStreamLine, xSource, type SourceEvent, type UrlRecord, type XSourceOptions } from '../../src/sources/index.ts';
+import { exponentialBackoff, linearBackoff } from '../../src/retry/index.ts';
+import { createProducer } from '../../src/kafka/index.ts';
+import { addRules, deleteRules, listRules, parseStreamLine, reconnectDelay, RecordPipe, xSource, type SourceEvent, type UrlRecord, type XSourceOptions } from '../../src/sources/index.ts';
+import { consumeAll, createTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { photo, post, postJson, startXApiServer, type FakeXApiOptions } from '../helpers/x-api-server.ts';
 
 /** Small schedules so that reconnects take milliseconds; the logic is the same as with X's numbers. */
-const FAST = { networkStepMs: 20, networkMaxMs: 100, httpBaseMs: 30, httpMaxMs: 200, rateLimitBaseMs: 50, rateLimitMaxMs: 400 };
+const FAST = {
+  network: linearBackoff({ initialMs: 20, stepMs: 20, maxMs: 100, jitter: 'none' }),
+  http: exponentialBackoff({ baseMs: 30, factor: 2, maxMs: 200, jitter: 'none' }),
+  rateLimit: exponentialBackoff({ baseMs: 50, factor: 2, maxMs: 400, jitter: 'none', maxRetryAfterMs: 5000 }),
+};
 
 async function fakeX(t: TestContext, options: FakeXApiOptions) {
   const server = await startXApiServer(options);
@@ -29,6 +36,21 @@ async function readUntil(options: Omit<XSourceOptions, 'signal' | 'onEvent'>, co
   assert.equal(records.length, count, `expected ${count} records; events: ${JSON.stringify(events)}`);
   return { records, events, stats: source.stats() };
 }
+
+test('reconnect delays: X\'s schedules by default; a spent quota waits at least until x-rate-limit-reset', () => {
+  assert.deepEqual([1, 2, 3].map((a) => reconnectDelay('network', a).delayMs), [250, 500, 750]);
+  assert.deepEqual([1, 2, 3].map((a) => reconnectDelay('http', a).delayMs), [5_000, 10_000, 20_000]);
+  assert.deepEqual([1, 2, 3].map((a) => reconnectDelay('rate-limit', a).delayMs), [60_000, 120_000, 240_000]);
+  const nowMs = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const at = (s: number) => String(nowMs / 1000 + s);
+  assert.equal(reconnectDelay('rate-limit', 1, undefined, { remaining: '0', reset: at(42), nowMs }).delayMs, 60_000, 'a reset sooner than the schedule: the schedule');
+  const later = reconnectDelay('rate-limit', 1, undefined, { remaining: '0', reset: at(600), nowMs });
+  assert.equal(later.delayMs, 600_000, 'a later reset wins');
+  assert.match(later.basis, /until x-rate-limit-reset 2026-01-01T12:10:00/);
+  assert.equal(reconnectDelay('rate-limit', 1, undefined, { remaining: '7', reset: at(600), nowMs }).delayMs, 60_000, 'quota left: too many connections, not the window');
+  assert.equal(reconnectDelay('rate-limit', 1, undefined, { remaining: '0', reset: 'soon', nowMs }).delayMs, 60_000);
+  assert.equal(reconnectDelay('rate-limit', 1, undefined, { remaining: '0', reset: at(3600), nowMs }).delayMs, 900_000, 'hints are capped at 15 min');
+});
 
 test('parseStreamLine: one record per photo with a URL; keep-alives; stream errors; garbage', () => {
   assert.deepEqual(parseStreamLine('\r'), { kind: 'keep-alive' });
@@ -158,7 +180,8 @@ test('a 429 with the quota spent waits for x-rate-limit-reset', async (t) => {
       {
         status: 429,
         headers: () => {
-          resetAt = Math.floor(Date.now() / 1000) + 1;
+          // Over a second ahead, so that the reset (not the 50 ms schedule) decides.
+          resetAt = Math.floor(Date.now() / 1000) + 2;
           return { 'x-rate-limit-limit': '50', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(resetAt) };
         },
         body: { title: 'Too Many Requests', detail: 'Too Many Requests', type: 'about:blank', status: 429 },
@@ -166,12 +189,12 @@ test('a 429 with the quota spent waits for x-rate-limit-reset', async (t) => {
       { items: [post('1', [photo('3_1')])], end: 'hold' },
     ],
   });
-  const { records, events } = await readUntil({ baseUrl: server.url, token: 'test-token', backoff: { ...FAST, rateLimitMaxMs: 5000 } }, 1);
+  const { records, events } = await readUntil({ baseUrl: server.url, token: 'test-token', backoff: FAST }, 1);
   assert.equal(records.length, 1);
   const [r] = events.filter((e) => e.type === 'reconnecting');
   assert.ok(r && r.kind === 'rate-limit');
-  assert.match(r.basis, /^x-rate-limit-reset /);
-  assert.ok(r.delayMs > 0 && r.delayMs <= 2000, `${r.delayMs}`);
+  assert.match(r.basis, /until x-rate-limit-reset /);
+  assert.ok(r.delayMs > 1000 && r.delayMs <= 3000, `${r.delayMs}`);
   assert.ok(server.streamConnections[1]! >= server.streamConnections[0]! + r.delayMs - 2);
   assert.ok(Date.now() >= resetAt * 1000 - 5, 'the reconnect waited for the reset time');
 });
@@ -251,4 +274,41 @@ test('rules: add (with tag), duplicates reported, invalid refused, list, delete 
   assert.deepEqual(await deleteRules(api, 'all'), [rules[1]!.id]);
   assert.deepEqual(await listRules(api), []);
   await assert.rejects(listRules({ ...api, token: 'bad' }), /answered 401: Unauthorized.*X_BEARER_TOKEN/);
+});
+
+test('end to end into a real topic: a disconnect, a 503 and a 429 on the way, every photo delivered once', async (t) => {
+  const topic = await createTopic(t, uniqueName('urls-x-e2e'), 3);
+  const server = await fakeX(t, {
+    connections: [
+      { items: [post('1', [photo('3_1'), photo('3_2')]), post('2'), { raw: '{"data"' }], end: 'destroy' },
+      { status: 503 },
+      { status: 429, headers: { 'x-rate-limit-remaining': '0' } },
+      { items: [post('3', [photo('3_3')]), { keepAlive: true }, post('4', [{ media_key: '16_1', type: 'animated_gif' }, photo('3_4')])], end: 'hold' },
+    ],
+  });
+  const producer = createProducer({ brokers: testBrokers() });
+  t.after(() => producer.close());
+  const ac = new AbortController();
+  const events: SourceEvent[] = [];
+  const source = xSource({ baseUrl: server.url, token: 'test-token', backoff: FAST, signal: ac.signal, onEvent: (e) => events.push(e) });
+  const pipe = new RecordPipe(producer, { topic });
+  const running = pipe.run(source);
+  const back = await consumeAll(topic, { count: 4 });
+  ac.abort();
+  const result = await running;
+  assert.deepEqual([result.read, result.delivered, result.failed], [4, 4, 0]);
+  assert.deepEqual(back.map((r) => [r.key, JSON.parse(r.value)]).sort(), [
+    ['3_1', { id: '3_1', url: 'https://pbs.twimg.com/media/3_1.jpg' }],
+    ['3_2', { id: '3_2', url: 'https://pbs.twimg.com/media/3_2.jpg' }],
+    ['3_3', { id: '3_3', url: 'https://pbs.twimg.com/media/3_3.jpg' }],
+    ['3_4', { id: '3_4', url: 'https://pbs.twimg.com/media/3_4.jpg' }],
+  ]);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'reconnecting').map((e) => [e.kind, e.delayMs]),
+    [
+      ['network', 20],
+      ['http', 30],
+      ['rate-limit', 50],
+    ],
+  );
 });

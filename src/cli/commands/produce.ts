@@ -50,6 +50,8 @@ interface ProduceFlags {
   jitter: number;
   images?: string;
   port: number;
+  host: string;
+  publicUrl?: string;
   keepServing?: number | true;
   imageBase?: string;
   // x
@@ -72,6 +74,8 @@ const OPTION_SOURCES: Record<string, { flag: string; source: SourceKind }> = {
   jitter: { flag: '--jitter', source: 'synthetic' },
   images: { flag: '--images', source: 'synthetic' },
   port: { flag: '--port', source: 'synthetic' },
+  host: { flag: '--host', source: 'synthetic' },
+  publicUrl: { flag: '--public-url', source: 'synthetic' },
   keepServing: { flag: '--keep-serving', source: 'synthetic' },
   imageBase: { flag: '--image-base', source: 'synthetic' },
   rule: { flag: '--rule', source: 'x' },
@@ -146,6 +150,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--jitter <ms>', '[synthetic] extra random delay, uniform in [0, jitter)', durationArg, 0)
     .option('--images <dir>', `[synthetic] directory of photos to serve (default: ${DEFAULT_IMAGES_DIR})`)
     .option('--port <port>', '[synthetic] image server port on 127.0.0.1 (0: any free port)', intArg(0, 65535), 0)
+    .option('--host <address>', '[synthetic] address the image server listens on (0.0.0.0 in a container other containers fetch from)', '127.0.0.1')
+    .option('--public-url <url>', '[synthetic] base URL written into the records instead of the server\'s own (e.g. http://source:8080 in Docker Compose)', urlArg)
     .option('--keep-serving [duration]', '[synthetic] after producing, keep the image server up (until Ctrl-C, or for the duration)', durationArg)
     .option('--image-base <url>', '[synthetic] do not start a server: point URLs at this running one (same images)', urlArg)
     .option('--rule <value>', '[x] add a stream rule (repeatable), e.g. "cat has:images"', (v: string, prev: string[]) => [...prev, v], [] as string[])
@@ -224,8 +230,13 @@ async function produceFromFile(flags: ProduceFlags, ctx: CliContext, brokers: st
 async function produceSynthetic(cmd: Command, flags: ProduceFlags, ctx: CliContext, brokers: string[]): Promise<void> {
   const topic = needTopic(flags);
   const profile = syntheticProfile(flags);
-  if (flags.imageBase !== undefined && (given(cmd, 'latency') || given(cmd, 'jitter') || given(cmd, 'port') || given(cmd, 'keepServing'))) {
-    throw new UsageError('--image-base uses a running image server: --latency, --jitter, --port and --keep-serving apply only to the one produce starts');
+  if (flags.imageBase !== undefined) {
+    const serverFlags = ['latency', 'jitter', 'port', 'host', 'publicUrl', 'keepServing'].filter((k) => given(cmd, k));
+    if (serverFlags.length > 0) {
+      throw new UsageError(
+        `--image-base uses a running image server: ${serverFlags.map((k) => OPTION_SOURCES[k]!.flag).join(', ')} appl${serverFlags.length > 1 ? 'y' : 'ies'} only to the one produce starts`,
+      );
+    }
   }
   const unbounded = flags.count === undefined && flags.duration === undefined && (profile === 'unlimited' || !Number.isFinite(profile.lengthMs));
 
@@ -235,10 +246,11 @@ async function produceSynthetic(cmd: Command, flags: ProduceFlags, ctx: CliConte
   let server: ImageServer | undefined;
   let baseUrl = flags.imageBase;
   if (baseUrl === undefined) {
-    server = await startImageServer({ images: flags.images ?? DEFAULT_IMAGES_DIR, latencyMs: flags.latency, jitterMs: flags.jitter, port: flags.port });
-    baseUrl = server.url;
+    server = await startImageServer({ images: flags.images ?? DEFAULT_IMAGES_DIR, latencyMs: flags.latency, jitterMs: flags.jitter, port: flags.port, host: flags.host });
+    baseUrl = flags.publicUrl ?? server.url;
     const delay = flags.latency || flags.jitter ? ` with ${formatDuration(flags.latency)}${flags.jitter ? ` + up to ${formatDuration(flags.jitter)} jitter` : ''} latency` : '';
-    ctx.stderr.write(`Serving ${images.length} images at ${server.url}/images/${delay}\n`);
+    const published = flags.publicUrl !== undefined ? ` (records say ${flags.publicUrl})` : '';
+    ctx.stderr.write(`Serving ${images.length} images at ${server.url}/images/${published}${delay}\n`);
   }
   try {
     const reporter = new EventReporter(ctx);
@@ -385,7 +397,7 @@ class EventReporter {
       case 'disconnected':
         return; // printed with the reconnect decision below
       case 'reconnecting':
-        this.#print(`X stream: ${e.reason}; reconnecting in ${formatDuration(e.delayMs)} (${e.kind} backoff, attempt ${e.attempt}: ${e.basis})`);
+        this.#print(`X stream: ${e.reason}; reconnecting in ${formatDuration(e.delayMs)} (${e.kind} backoff, ${e.basis})`);
         return;
       case 'stream-error':
         this.#print(`X stream error: ${e.message}`);

@@ -29,6 +29,7 @@ export const RuntimeErrorCodes = {
   MISSING_DEPENDENCY: 'a program Lagless needs (Java, Maven) is missing',
   KAFKA: 'the Kafka broker returned an error',
   IO: 'a file could not be read or written',
+  SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',
   INTERNAL: 'an unexpected error',
 } as const;
 

@@ -10,6 +10,14 @@ if ((major ?? 0) < 24) {
   process.exit(1);
 }
 
+// `lagless ... | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 // First SIGINT/SIGTERM: ask the running command to stop gracefully. Second: exit at once.
 const stop = new AbortController();
 let signals = 0;

@@ -8,7 +8,7 @@ import { createConsumer, createProducer, describeKafkaError, type StringConsumer
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, toRecordError } from './dead-letter.ts';
-import type { Job, JobInput } from './job.ts';
+import type { Job, JobInput, JobOutput } from './job.ts';
 import { OutputSink } from './sink.ts';
 
 export type Ordering = OrderingMode;
@@ -115,7 +115,7 @@ export interface LagSample {
 }
 
 export type RecordOutcome =
-  | { kind: 'ok'; input: JobInput; durationMs: number; attempts: number }
+  | { kind: 'ok'; input: JobInput; output: JobOutput; durationMs: number; attempts: number }
   | { kind: 'dead'; input: JobInput; durationMs: number; attempts: number; code: string; message: string };
 
 export interface TransformerEvents {
@@ -301,7 +301,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           const out = await this.#job.run(input, { attempt, signal });
           if (signal.aborted) return;
           await this.#sink.send({ topic: this.options.to, key: out.key, value: out.value });
-          outcome = { kind: 'ok', input, durationMs: performance.now() - started, attempts: attempt };
+          outcome = { kind: 'ok', input, output: out, durationMs: performance.now() - started, attempts: attempt };
           break;
         } catch (err) {
           if (signal.aborted || this.#destroyed) return;

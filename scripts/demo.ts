@@ -1,0 +1,169 @@
+// `npm run demo`: the seed's whole pipeline on this machine with nothing to configure, and a live one-screen summary.
+// Local broker (started if none answers), topics, a synthetic source at a steady rate against a local image server,
+// the palette transformer with worker autoscaling, and a terminal view of rates, lag, dead letters and palettes.
+// Usage: npm run demo [-- --rate 20 --duration 2m --latency 100 --brokers host:port]
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { defaultScalingOptions } from '../src/autoscale/index.ts';
+import { startBroker, stopBroker } from '../src/broker/index.ts';
+import { formatDuration, parseDuration } from '../src/common/index.ts';
+import { startImageServer } from '../src/image-server/index.ts';
+import { createPaletteJob, type PaletteRecord } from '../src/jobs/index.ts';
+import { checkBrokers, createAdmin, createProducer, describeTopics, ensureTopic } from '../src/kafka/index.ts';
+import { Replica } from '../src/runner/index.ts';
+import { RecordPipe, constantProfile, newRunId, syntheticSource } from '../src/sources/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '20' },
+    duration: { type: 'string' },
+    latency: { type: 'string', default: '100' },
+    brokers: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log(`npm run demo [-- --rate N] [--duration D] [--latency MS] [--brokers HOST:PORT]
+
+Runs the seed's pipeline here: a synthetic source (N image URLs per second, default 20, 2% of them bad) against a
+local image server that adds MS of latency per image (default 100, like a CDN), the palette transformer with
+autoscaled CPU workers, and a live summary. Ctrl-C stops everything cleanly.`);
+  process.exit(0);
+}
+const rate = Number(args.rate);
+const latencyMs = Number(args.latency);
+if (!(rate > 0) || !(latencyMs >= 0)) {
+  console.error('error: --rate must be > 0 and --latency >= 0');
+  process.exit(2);
+}
+const durationMs = args.duration ? parseDuration(args.duration) : undefined;
+const brokers = (args.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const tty = process.stdout.isTTY === true;
+const say = (m: string) => process.stderr.write(`${m}\n`);
+
+// 1. A broker: use the one that answers, or start the local one.
+let startedBroker: { port: number } | undefined;
+try {
+  await checkBrokers({ brokers, timeoutMs: 2000 });
+  say(`Using the Kafka broker at ${brokers.join(',')}.`);
+} catch {
+  if (brokers.length !== 1 || !brokers[0]!.startsWith('127.0.0.1:')) {
+    say(`error: no Kafka broker answers at ${brokers.join(',')}.`);
+    process.exit(1);
+  }
+  const port = Number(brokers[0]!.split(':')[1]);
+  say(`No broker at ${brokers[0]}: starting a local Apache Kafka (first time: downloads it with Maven, about 45 MB).`);
+  const res = await startBroker({ port, onProgress: say });
+  startedBroker = { port };
+  say(`Kafka ${res.state.version} is up at ${res.bootstrap} (${formatDuration(res.provisionMs + res.startMs)}).`);
+}
+
+// 2. Topics (an existing `urls` keeps its partition count).
+const admin = createAdmin({ brokers });
+const existing = await describeTopics(admin, ['urls']);
+const partitions = existing.get('urls') ?? 8;
+for (const name of ['urls', 'palettes', 'urls.dlq']) await ensureTopic(admin, { name, partitions }, brokers);
+await admin.close();
+
+// 3. The image server and the source.
+const server = await startImageServer({ latencyMs, jitterMs: Math.round(latencyMs / 2) });
+const allowHost = new URL(server.url).host;
+const stop = new AbortController();
+const runId = newRunId();
+const bad = [`${server.url}/status/404`, `${server.url}/not-image`, `${server.url}/truncated/${server.images[0]}`];
+let seq = 0;
+async function* withSomeBad(): AsyncGenerator<{ id: string; url: string }> {
+  const src = syntheticSource({ baseUrl: server.url, images: server.images, profile: constantProfile(rate), runId, signal: stop.signal, ...(durationMs ? { durationMs } : {}) });
+  for await (const r of src) {
+    seq += 1;
+    // About 2% bad records, so the dead-letter topic has something to show.
+    yield seq % 50 === 0 ? { id: r.id, url: bad[(seq / 50) % bad.length]! } : r;
+  }
+}
+const producer = createProducer({ brokers, clientId: 'lagless-demo-source' });
+const pipe = new RecordPipe(producer, { topic: 'urls' });
+const source = Object.assign(withSomeBad(), { kind: 'synthetic' as const, stats: () => ({}) });
+
+// 4. The transformer, with worker autoscaling.
+const cores = availableParallelism();
+const job = createPaletteJob({ workers: 1, minWorkers: 1, maxWorkers: cores, download: { allowHosts: [allowHost] } });
+const replica = new Replica({
+  job,
+  transformer: { brokers, from: 'urls', to: 'palettes', dlq: 'urls.dlq', group: 'lagless-demo' },
+  autoscale: { ...defaultScalingOptions, minUnits: 1, maxUnits: cores, idleTimeoutMs: 30_000 },
+  statusTopic: 'lagless.status',
+  statusIntervalMs: 2000,
+});
+const recent: PaletteRecord[] = [];
+const events: string[] = [];
+const note = (m: string) => {
+  events.push(`${new Date().toISOString().slice(11, 19)} ${m}`);
+  if (events.length > 4) events.shift();
+  if (!tty) say(m);
+};
+replica.on('scale', (e) => note(e.reason));
+replica.on('warning', (e) => note(`warning: ${e.message}`));
+replica.transformer.on('record', (o) => {
+  if (o.kind === 'dead') note(`dead letter ${o.input.key}: ${o.code}`);
+  else {
+    recent.unshift(JSON.parse(o.output.value) as PaletteRecord);
+    if (recent.length > 6) recent.pop();
+  }
+});
+replica.transformer.on('rebalance', (r) => note(`assigned partitions [${r.assigned.join(',')}]`));
+await replica.start();
+const piping = pipe.run(source);
+const started = performance.now();
+
+// 5. The screen.
+const block = ([r, g, b]: number[]) => (tty ? `\x1b[48;2;${r};${g};${b}m    \x1b[0m` : '');
+let last = { t: started, produced: 0, ok: 0 };
+function draw(final = false): void {
+  const now = performance.now();
+  const s = replica.transformer.stats();
+  const dt = (now - last.t) / 1000 || 1;
+  const inRate = (pipe.counters.delivered - last.produced) / dt;
+  const outRate = (s.succeeded - last.ok) / dt;
+  last = { t: now, produced: pipe.counters.delivered, ok: s.succeeded };
+  const lag = replica.lag ? Number(replica.lag.lag) : 0;
+  const lines = [
+    `Lagless demo — ${formatDuration(now - started)}  (Ctrl-C to stop)`,
+    `source   ${rate}/s target, ${inRate.toFixed(1)}/s produced, ${pipe.counters.delivered} total (image server ${server.url}, +${latencyMs} ms latency)`,
+    `palettes ${outRate.toFixed(1)}/s out, ${s.succeeded} total   dead letters ${s.deadLettered}   retries ${s.retries}`,
+    `lag      ${lag} record(s)   in flight ${s.inFlight}   window ${s.windowSize}`,
+    `workers  ${s.job.cpuActive ?? 0} busy / ${s.job.workers ?? 0} active / ${s.job.maxWorkers ?? 0} max   downloads ${s.job.downloadsActive ?? 0} in flight (limit ${s.job.maxDownloads ?? 0})`,
+    '',
+    'recent palettes:',
+    ...recent.map((p) => `  ${p.palette.map(block).join('')} ${p.hex.join(' ')}  ${p.id} (${p.width}x${p.height}, ${p.durationMs} ms)`),
+    '',
+    ...events,
+  ];
+  if (tty && !final) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
+  else if (final || !tty) process.stdout.write(`${lines.slice(0, 5).join('\n')}\n\n`);
+}
+const screen = setInterval(() => draw(), tty ? 1000 : 5000);
+
+// 6. Stop: on Ctrl-C, or at the end of --duration.
+let signals = 0;
+const onSignal = () => {
+  signals += 1;
+  if (signals > 1) process.exit(130);
+  stop.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+await Promise.race([piping, new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }))]);
+stop.abort();
+clearInterval(screen);
+say('\nStopping: the source flushes, the transformer finishes its records, commits and leaves the group...');
+const produced = await piping;
+await producer.close();
+await replica.stop();
+await server.close();
+draw(true);
+say(`Produced ${produced.delivered} record(s); ${replica.transformer.stats().succeeded} palette(s) and ${replica.transformer.stats().deadLettered} dead letter(s) in this run.`);
+if (startedBroker) {
+  await stopBroker({ port: startedBroker.port });
+  say('Stopped the local Kafka broker that the demo started (its data stays in ~/.lagless/kafka).');
+}
+process.exit(0);

@@ -22,8 +22,8 @@ export interface ScalingMetrics {
   /** Records behind: log-end offset minus committed offset, summed over the assigned partitions (what Kafka reports). */
   lag: number;
   /**
-   * Records the runtime holds: fetched and not yet committed (downloading, queued, running, done but not yet
-   * committable). They are part of `lag`; `lag − inFlight` is the backlog still waiting in Kafka.
+   * Records inside `lag` that need no more work: finished, waiting for their commit. `lag − inFlight` is the backlog
+   * (records still in Kafka plus fetched records not yet processed). The runtime passes window − unfinished.
    */
   inFlight: number;
   /** Busy fraction of the active units over the last tick, 0..1. */
@@ -61,7 +61,7 @@ export interface ScalingDetail {
   /** Records/s per busy unit used, or undefined when unknown (then the policy scaled on utilisation). */
   servicePerUnit: number | undefined;
   serviceSource: ServiceSource;
-  /** lag − inFlight: records waiting in Kafka. */
+  /** lag − inFlight: records still to process (in Kafka, or fetched and not finished). */
   backlog: number;
   /** Records/s wanted: arrivalRate + backlog / catchUp. Undefined when the service rate is unknown. */
   demand: number | undefined;

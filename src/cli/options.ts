@@ -62,3 +62,27 @@ export function choiceArg<T extends string>(choices: readonly T[]): (value: stri
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
+
+function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n % size === 0 && n >= size) return `${n / size}${unit}`;
+  return `${n}`;
+}
+
+/** An option taking a duration, whose default shows in --help as "30s" rather than milliseconds. */
+export function durationOption(flags: string, description: string, defaultMs?: number): Option {
+  const o = new Option(flags, description).argParser(durationArg);
+  return defaultMs === undefined ? o : o.default(defaultMs, formatMs(defaultMs));
+}
+
+/** An option taking a byte size, whose default shows in --help as "20MiB". */
+export function sizeOption(flags: string, description: string, defaultBytes?: number): Option {
+  const o = new Option(flags, description).argParser(sizeArg);
+  return defaultBytes === undefined ? o : o.default(defaultBytes, formatBytes(defaultBytes));
+}

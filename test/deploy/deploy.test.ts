@@ -7,10 +7,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { KAFKA_VERSIONS } from '../../src/broker/index.ts';
-import { durationArg, intArg, numberArg, sizeArg } from '../../src/cli/options.ts';
+import { sizeArg } from '../../src/cli/options.ts';
 import { parseDuration } from '../../src/common/index.ts';
 import { defaultTransformerOptions } from '../../src/runtime/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { checkCommandLine, flagValue as flag, parseHelpFlags, type CommandLine } from '../helpers/cli-flags.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const K8S = 'deploy/kubernetes/';
@@ -132,170 +132,7 @@ function memoryBytes(q: unknown, where: string): number {
 const packageJson = JSON.parse(read('package.json')) as { version: string; devDependencies: Record<string, string> };
 
 // ---------------------------------------------------------------------------------------------------------------
-// The CLI: flags from the real --help, values through the real parsers
-
-type Arity = 'none' | 'required' | 'optional';
-type Kind = 'string' | 'int' | 'number' | 'duration' | 'size';
-
-/** The commands the deployment files run, and how many operands each takes. */
-const COMMANDS: { path: string[]; operands: number }[] = [
-  { path: ['run', 'palette'], operands: 0 },
-  { path: ['topics', 'create'], operands: 1 },
-  { path: ['produce'], operands: 0 },
-];
-
-/**
- * The agreed flags of commands not yet registered in the CLI on main. TODO: once `lagless run palette --help` and
- * `lagless produce --help` print their own usage on main, these lists are no longer consulted (the real help is,
- * automatically) and can be deleted. They also name the flags the manifests need beyond the issue's list:
- * --http-host (probes and Prometheus reach a pod on its IP), produce --host/--public-url (image server reachable
- * from another container).
- */
-const CONTRACT: Record<string, Record<string, Kind>> = {
-  'run palette': {
-    '--brokers': 'string',
-    '--from': 'string',
-    '--to': 'string',
-    '--dlq': 'string',
-    '--group': 'string',
-    '--min-workers': 'int',
-    '--max-workers': 'int',
-    '--idle-timeout': 'duration',
-    '--drain-timeout': 'duration',
-    '--commit-interval': 'duration',
-    '--max-buffered-bytes': 'size',
-    '--http-host': 'string',
-    '--http-port': 'int',
-    '--allow-host': 'string',
-  },
-  produce: {
-    '--topic': 'string',
-    '--source': 'string',
-    '--rate': 'number',
-    '--host': 'string',
-    '--port': 'int',
-    '--public-url': 'string',
-    '--brokers': 'string',
-  },
-  'topics create': { '--partitions': 'int', '--replication-factor': 'int', '--brokers': 'string' },
-};
-
-const KIND_PARSERS: Record<Kind, (v: string) => unknown> = {
-  string: (v) => v,
-  int: intArg(0),
-  number: numberArg(0),
-  duration: durationArg,
-  size: sizeArg,
-};
-
-interface CommandSpec {
-  name: string;
-  flags: Map<string, Arity>;
-  /** Where the flags come from: the command's own --help, or the CONTRACT list while the command is not on main. */
-  source: 'help' | 'contract';
-}
-
-/** The options block of commander's help: "  -q, --quiet", "  --from <topic>", "  --keep-serving [duration]". */
-function parseHelpFlags(help: string): Map<string, Arity> {
-  const block = help.split(/\nOptions:\n/)[1]?.split(/\n\n/)[0] ?? '';
-  const flags = new Map<string, Arity>();
-  for (const line of block.split('\n')) {
-    const m = /^ {2}(?:-[A-Za-z0-9], )?(--[A-Za-z0-9][\w-]*)(?: (<[^>]+>|\[[^\]]+\]))?/.exec(line);
-    if (m) flags.set(m[1]!, m[2] === undefined ? 'none' : m[2].startsWith('<') ? 'required' : 'optional');
-  }
-  return flags;
-}
-
-const specs = new Map<string, Promise<CommandSpec>>();
-
-function commandSpec(path: string[]): Promise<CommandSpec> {
-  const name = path.join(' ');
-  let p = specs.get(name);
-  if (!p) {
-    p = (async () => {
-      const res = await runCli([...path, '--help']);
-      assert.equal(res.code, 0, `lagless ${name} --help: exit ${res.code}\n${res.stderr}`);
-      // An unregistered command falls through to the top-level help ("Usage: lagless [options] [command]").
-      const usage = /^Usage: lagless (.*)$/m.exec(res.stdout)?.[1] ?? '';
-      if (usage === name || usage.startsWith(`${name} `)) return { name, flags: parseHelpFlags(res.stdout), source: 'help' as const };
-      const contract = CONTRACT[name];
-      assert.ok(contract, `lagless ${name} is not a command of the CLI, and no contract list names its flags`);
-      return { name, flags: new Map(Object.keys(contract).map((f) => [f, 'required' as Arity])), source: 'contract' as const };
-    })();
-    specs.set(name, p);
-  }
-  return p;
-}
-
-interface CommandLine {
-  name: string;
-  source: 'help' | 'contract';
-  operands: string[];
-  /** Flag -> its values in order (repeatable flags keep all; switches get ''). */
-  flags: Map<string, string[]>;
-}
-
-/**
- * Checks one `lagless ...` command line from a deployment file: the command exists, every flag is one of its options
- * (per its --help), values are present where needed, and every value passes the CLI's own parser (the real CLI with
- * the same arguments plus --help exits 0 only if they all parse).
- */
-async function checkCommandLine(where: string, argv: string[]): Promise<CommandLine> {
-  const cmd = COMMANDS.find((c) => c.path.every((p, i) => argv[i] === p));
-  assert.ok(cmd, `${where}: "${argv.slice(0, 2).join(' ')}" is not a command the deployment files are expected to run`);
-  const spec = await commandSpec(cmd.path);
-  const flags = new Map<string, string[]>();
-  const operands: string[] = [];
-  const rest = argv.slice(cmd.path.length);
-  for (let i = 0; i < rest.length; i++) {
-    const token = rest[i]!;
-    if (!token.startsWith('--')) {
-      operands.push(token);
-      continue;
-    }
-    const eq = token.indexOf('=');
-    const flag = eq > 0 ? token.slice(0, eq) : token;
-    const arity = spec.flags.get(flag);
-    assert.ok(
-      arity !== undefined,
-      `${where}: ${flag} is not an option of "lagless ${spec.name}" (${spec.source === 'help' ? 'its --help' : 'contract list'}: ${[...spec.flags.keys()].join(' ')})`,
-    );
-    let value = '';
-    if (eq > 0) value = token.slice(eq + 1);
-    else if (arity === 'required' || (arity === 'optional' && rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('-'))) {
-      assert.ok(rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('--'), `${where}: ${flag} needs a value`);
-      value = rest[++i]!;
-    }
-    flags.set(flag, [...(flags.get(flag) ?? []), value]);
-  }
-  assert.equal(operands.length, cmd.operands, `${where}: "lagless ${spec.name}" takes ${cmd.operands} operand(s), got ${JSON.stringify(operands)}`);
-
-  if (spec.source === 'help') {
-    const res = await runCli([...argv, '--help']);
-    assert.equal(res.code, 0, `${where}: the CLI rejects these arguments: ${res.stderr.trim()}`);
-  } else {
-    const kinds = CONTRACT[spec.name]!;
-    for (const [flag, values] of flags) {
-      for (const v of values) {
-        assert.doesNotThrow(() => KIND_PARSERS[kinds[flag]!](v), `${where}: ${flag} ${v} is not a valid ${kinds[flag]}`);
-      }
-    }
-  }
-  return { name: spec.name, source: spec.source, operands, flags };
-}
-
-/** The single value of a flag, or a failure naming the file. */
-function flag(line: CommandLine, name: string, where: string): string {
-  const values = line.flags.get(name);
-  assert.ok(values && values.length === 1, `${where}: "lagless ${line.name}" must be given ${name} exactly once, got ${JSON.stringify(values ?? [])}`);
-  return values[0]!;
-}
-
-function noteContract(t: { diagnostic: (m: string) => void }, line: CommandLine): void {
-  if (line.source === 'contract') {
-    t.diagnostic(`TODO: "lagless ${line.name}" is not registered on main yet: its flags were checked against the contract list, not its --help`);
-  }
-}
+// The CLI: flags from the real --help, values through the real parsers (test/helpers/cli-flags.ts)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Kubernetes objects
@@ -456,11 +293,10 @@ function imageRef(image: string, where: string): { name: string; tag: string } {
 
 describe('the flag checker itself', () => {
   test('rejects an unknown flag and a value the real CLI refuses', async () => {
-    // topics create is on main: this exercises the --help path end to end.
     await assert.rejects(checkCommandLine('mutant', ['topics', 'create', 'urls', '--partitions', '16', '--no-such-flag', 'x']), /--no-such-flag is not an option/);
     await assert.rejects(checkCommandLine('mutant', ['topics', 'create', 'urls', '--partitions', 'sixteen']), /rejects these arguments.*sixteen/s);
     await assert.rejects(checkCommandLine('mutant', ['topics', 'create', '--partitions', '16']), /takes 1 operand/);
-    // run palette: through its --help once registered, through the contract list until then.
+    // run palette: flags and values checked against its real --help.
     await assert.rejects(checkCommandLine('mutant', ['run', 'palette', '--drain-timeout', '30 seconds']), /30 seconds/);
     await assert.rejects(checkCommandLine('mutant', ['run', 'palette', '--grup', 'palettes']), /--grup is not an option/);
   });
@@ -492,7 +328,6 @@ describe('deploy/kubernetes', () => {
 
   test('the Deployment runs `lagless run palette` with flags and values the CLI accepts', async (t) => {
     const tr = await transformer();
-    noteContract(t, tr.line);
     const { deployment } = k8s();
     assert.equal(tr.container.command, undefined, 'deployment.yaml: no `command:` (it would replace the image ENTRYPOINT `node src/cli/main.ts`)');
     assert.deepEqual(stringList(tr.container, 'args', 'deployment.yaml').slice(0, 2), ['run', 'palette']);
@@ -579,7 +414,6 @@ describe('deploy/kubernetes', () => {
   test('the topics Job creates the input topic; its partition count caps both ScaledObjects', async (t) => {
     const tr = await transformer();
     const job = await topicsJob();
-    noteContract(t, job.line);
     assert.equal(flag(job.line, '--brokers', 'topics-job.yaml'), tr.brokers, 'topics-job.yaml: same brokers as the Deployment');
     assert.equal(job.topic, tr.from, 'topics-job.yaml must create the Deployment\'s --from topic');
     for (const [file, so] of [['keda-scaledobject-kafka.yaml', k8s().kafkaScaledObject], ['keda-scaledobject-prometheus.yaml', k8s().prometheusScaledObject]] as const) {
@@ -819,7 +653,6 @@ describe('docker-compose.yml', () => {
       assert.equal(imageRef(str(s, 'image', name), name).tag, packageJson.version, `${name}: image tag must be the package version`);
       assert.equal(s.image, str(onlyContainer(k8s().deployment, 'deployment.yaml'), 'image', 'deployment.yaml'), `${name}: same image as deployment.yaml`);
       const line = await commandOf(name);
-      noteContract(t, line);
       assert.equal(flag(line, '--brokers', name), internal[0], `${name}: --brokers must be the internal listener ${internal[0]}`);
     }
   });

@@ -24,7 +24,7 @@ import {
   type XApiOptions,
 } from '../../sources/index.ts';
 import { resolveBrokers, type CliContext, type RegisterCommand } from '../context.ts';
-import { addBrokersOption, durationArg, intArg } from '../options.ts';
+import { addBrokersOption, durationArg, durationOption, intArg } from '../options.ts';
 import { formatCount, formatRate, startProgress, type Progress } from '../progress.ts';
 
 /** Skipped-input warnings printed one by one; the rest are counted in the summary. */
@@ -139,15 +139,15 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--quiet', 'no progress lines (warnings and the summary are still printed)')
     .option('--json', 'print the summary as one JSON object on stdout')
     .option('--allow-skipped', 'exit 0 even if malformed input was skipped (it is still reported)')
-    .option('--flush-timeout <duration>', 'at the end, how long to wait for outstanding acknowledgements', durationArg, 30_000)
+    .addOption(durationOption('--flush-timeout <duration>', 'at the end, how long to wait for outstanding acknowledgements', 30_000))
     .option('--batch-size <n>', 'records per produce request', intArg(1, 100_000), 500)
     .option('--file <path>', '[file] input file, or - for stdin')
     .option('--rate <n>', '[synthetic] records per second, or "max" for as fast as the broker takes them', rateArg)
     .option('--profile <spec>', '[synthetic] constant | steps:RATE@D,... | bursts:base=N,peak=N,every=D,for=D[,at=D]')
     .option('--count <n>', '[synthetic] stop after N records', intArg(0))
     .option('--duration <duration>', '[synthetic] stop after this long (e.g. 10s, 5m)', durationArg)
-    .option('--latency <ms>', '[synthetic] delay the image server adds to every response (ms, or 100ms, 1s)', durationArg, 0)
-    .option('--jitter <ms>', '[synthetic] extra random delay, uniform in [0, jitter)', durationArg, 0)
+    .addOption(durationOption('--latency <ms>', '[synthetic] delay the image server adds to every response (ms, or 100ms, 1s)', 0))
+    .addOption(durationOption('--jitter <ms>', '[synthetic] extra random delay, uniform in [0, jitter)', 0))
     .option('--images <dir>', `[synthetic] directory of photos to serve (default: ${DEFAULT_IMAGES_DIR})`)
     .option('--port <port>', '[synthetic] image server port on 127.0.0.1 (0: any free port)', intArg(0, 65535), 0)
     .option('--host <address>', '[synthetic] address the image server listens on (0.0.0.0 in a container other containers fetch from)', '127.0.0.1')
@@ -159,7 +159,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--list-rules', '[x] print the stream rules')
     .option('--delete-rules <ids>', '[x] delete rules by id (comma-separated), or "all"')
     .option('--x-api-base <url>', '[x] X API base URL', urlArg, DEFAULT_X_API_BASE)
-    .option('--stall-timeout <duration>', '[x] reconnect when the stream sends nothing (not even a keep-alive) for this long', durationArg, 90_000)
+    .addOption(durationOption('--stall-timeout <duration>', '[x] reconnect when the stream sends nothing (not even a keep-alive) for this long', 90_000))
     .addHelpText('after', HELP);
   addBrokersOption(cmd);
   cmd.action(async (flags: ProduceFlags) => {

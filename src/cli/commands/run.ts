@@ -10,7 +10,7 @@ import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
 import { Replica, runSupervisor } from '../../runner/index.ts';
 import { defaultTransformerOptions, type Job, type TransformerStats } from '../../runtime/index.ts';
 import { resolveBrokers, type CliContext, type RegisterCommand } from '../context.ts';
-import { addBrokersOption, choiceArg, collect, durationArg, intArg, sizeArg } from '../options.ts';
+import { addBrokersOption, choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
 
 interface RunOptions {
   from: string;
@@ -69,14 +69,14 @@ function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
     )
     .option('--max-in-flight <n>', 'records fetched and not yet committed, at most (also the most records redone after a crash)', intArg(1, 1_000_000), defaultTransformerOptions.maxInFlight)
     .option('--attempts <n>', 'attempts per record for transient failures (timeouts, 5xx, 429, resets)', intArg(1, 100), defaultTransformerOptions.attempts)
-    .option('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', durationArg, defaultTransformerOptions.retryBaseMs)
-    .option('--commit-interval <duration>', 'how often done offsets are committed', durationArg, defaultTransformerOptions.commitIntervalMs)
-    .option('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records before they are abandoned (and redone later)', durationArg, defaultTransformerOptions.drainTimeoutMs)
-    .option('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', durationArg, defaultTransformerOptions.sessionTimeoutMs)
+    .addOption(durationOption('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', defaultTransformerOptions.retryBaseMs))
+    .addOption(durationOption('--commit-interval <duration>', 'how often done offsets are committed', defaultTransformerOptions.commitIntervalMs))
+    .addOption(durationOption('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records before they are abandoned (and redone later)', defaultTransformerOptions.drainTimeoutMs))
+    .addOption(durationOption('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', defaultTransformerOptions.sessionTimeoutMs))
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
-    .option('--status-interval <duration>', 'how often a status line is printed', durationArg, 5000)
+    .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))
     .option('--status-topic <topic>', 'compacted topic where this process publishes its status (read by lagless status)', DEFAULT_STATUS_TOPIC)
-    .option('--status-every <duration>', 'how often the status is published (0 = never)', durationArg, 2000)
+    .addOption(durationOption('--status-every <duration>', 'how often the status is published (0 = never)', 2000))
     .option('--http-port <port>', 'serve /healthz, /readyz and /metrics (Prometheus) on this port', intArg(0, 65535))
     .option('--http-host <address>', 'address the HTTP server binds (0.0.0.0 in a container)', '127.0.0.1')
     .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary');
@@ -100,16 +100,16 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
     .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
     .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))
-    .option('--idle-timeout <duration>', 'autoscaling: scale down only after capacity has been idle this long', durationArg, defaultScalingOptions.idleTimeoutMs)
-    .option('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', durationArg, defaultScalingOptions.catchUpMs)
+    .addOption(durationOption('--idle-timeout <duration>', 'autoscaling: scale down only after capacity has been idle this long', defaultScalingOptions.idleTimeoutMs))
+    .addOption(durationOption('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', defaultScalingOptions.catchUpMs))
     .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg)
     .option('--max-downloads <n>', 'downloads in flight at most', intArg(1, 100_000), 64)
-    .option('--max-buffered-bytes <size>', 'downloaded bytes waiting for a CPU worker, at most', sizeArg, 256 * 1024 * 1024)
-    .option('--connect-timeout <duration>', 'DNS + TCP/TLS connect timeout', durationArg, 10_000)
-    .option('--headers-timeout <duration>', 'time to receive the response headers', durationArg, 15_000)
-    .option('--body-timeout <duration>', 'longest pause between two body chunks', durationArg, 15_000)
-    .option('--download-timeout <duration>', 'deadline for a whole download, redirects included', durationArg, 60_000)
-    .option('--max-body <size>', 'largest image accepted (TOO_LARGE above)', sizeArg, 20 * 1024 * 1024)
+    .addOption(sizeOption('--max-buffered-bytes <size>', 'downloaded bytes waiting for a CPU worker, at most', 256 * 1024 * 1024))
+    .addOption(durationOption('--connect-timeout <duration>', 'DNS + TCP/TLS connect timeout', 10_000))
+    .addOption(durationOption('--headers-timeout <duration>', 'time to receive the response headers', 15_000))
+    .addOption(durationOption('--body-timeout <duration>', 'longest pause between two body chunks', 15_000))
+    .addOption(durationOption('--download-timeout <duration>', 'deadline for a whole download, redirects included', 60_000))
+    .addOption(sizeOption('--max-body <size>', 'largest image accepted (TOO_LARGE above)', 20 * 1024 * 1024))
     .option('--max-redirects <n>', 'redirects followed at most', intArg(0, 50), 5)
     .option('--allow-private', 'turn the SSRF guard off: URLs may reach loopback and private addresses')
     .option('--allow-host <host[:port]>', 'let this host (or host:port) through the SSRF guard, e.g. the local image server; repeatable', collect)

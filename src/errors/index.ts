@@ -11,7 +11,7 @@ export const RecordErrorCodes = {
   DNS_FAILED: { retryable: true, description: 'the host name could not be resolved' },
   CONNECT_FAILED: { retryable: true, description: 'the TCP/TLS connection failed or was reset' },
   TIMEOUT: { retryable: true, description: 'connect, headers or body took longer than the configured timeout' },
-  HTTP_STATUS: { retryable: false, description: 'the server answered with a non-2xx status (5xx and 429 are retried first)' },
+  HTTP_STATUS: { retryable: false, description: 'the server answered with a non-2xx status (5xx, 408 and 429 are retried first)' },
   TOO_LARGE: { retryable: false, description: 'the body is larger than the configured maximum' },
   NOT_AN_IMAGE: { retryable: false, description: 'the bytes are not in an image format that can be decoded' },
   DECODE_FAILED: { retryable: false, description: 'the image is corrupt or truncated' },

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBroker, stopBroker } from '../src/broker/index.ts';
+import { findJava, provisionKafka, startBroker, stopBroker } from '../src/broker/index.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -15,6 +15,11 @@ const args = process.argv.slice(2);
 
 // Re-run this script inside a new network namespace (loopback only) when we can; LAGLESS_TEST_NETNS names it for tests.
 if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1') {
+  // The namespace has no route to Maven Central: download Kafka first (a no-op once cached).
+  if (!process.env.KAFKA_BROKERS) {
+    await findJava();
+    await provisionKafka({ onProgress: (m) => console.log(`# ${m}`) });
+  }
   const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
   if (canNetns) {
     const ns = `lagless-test-${process.pid}`;

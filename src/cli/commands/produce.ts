@@ -148,7 +148,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--duration <duration>', '[synthetic] stop after this long (e.g. 10s, 5m)', durationArg)
     .addOption(durationOption('--latency <ms>', '[synthetic] delay the image server adds to every response (ms, or 100ms, 1s)', 0))
     .addOption(durationOption('--jitter <ms>', '[synthetic] extra random delay, uniform in [0, jitter)', 0))
-    .option('--images <dir>', `[synthetic] directory of photos to serve (default: ${DEFAULT_IMAGES_DIR})`)
+    .option('--images <dir>', '[synthetic] directory of photos to serve (default: the shipped assets/images/)')
     .option('--port <port>', '[synthetic] image server port on 127.0.0.1 (0: any free port)', intArg(0, 65535), 0)
     .option('--host <address>', '[synthetic] address the image server listens on (0.0.0.0 in a container other containers fetch from)', '127.0.0.1')
     .option('--public-url <url>', '[synthetic] base URL written into the records instead of the server\'s own (e.g. http://source:8080 in Docker Compose)', urlArg)

@@ -16,9 +16,12 @@ const args = process.argv.slice(2);
 // Re-run this script inside a new network namespace (loopback only) when we can; LAGLESS_TEST_NETNS names it for tests.
 if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1') {
   // The namespace has no route to Maven Central: download Kafka first (a no-op once cached).
-  if (!process.env.KAFKA_BROKERS) {
+  try {
     await findJava();
     await provisionKafka({ onProgress: (m) => console.log(`# ${m}`) });
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(1);
   }
   const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
   if (canNetns) {

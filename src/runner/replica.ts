@@ -144,14 +144,24 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
 
     // Lag and arrival are sampled every second; the autoscaler ticks right after.
+    // One sample at a time; a failure is reported once per streak (the broker may be away for a while).
+    let sampling = false;
+    let failing = false;
     const tick = async () => {
+      if (sampling) return;
+      sampling = true;
       try {
         this.#lag = await this.transformer.sampleLag();
         this.#updateRates();
+        if (failing) this.emit('info', 'sampling lag works again');
+        failing = false;
+        await this.#autoscaler?.tick();
       } catch (err) {
-        this.emit('warning', new Error(`sampling lag failed: ${(err as Error).message}`));
+        if (!failing) this.emit('warning', new Error(`sampling lag failed (autoscaling holds until it works again): ${(err as Error).message}`));
+        failing = true;
+      } finally {
+        sampling = false;
       }
-      await this.#autoscaler?.tick();
     };
     void tick();
     this.#sampler = setInterval(() => void tick(), 1000);

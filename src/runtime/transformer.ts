@@ -158,6 +158,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #leaderEpochs = new Map<number, number>();
   #committed = new Map<number, bigint>();
   #commitTimer: NodeJS.Timeout | undefined;
+  #reconnecting: Promise<void> | undefined;
   #committing: Promise<void> | undefined;
   #paused = false;
   #closing: Promise<void> | undefined;
@@ -206,14 +207,62 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       },
     });
     this.#consumer = consumer;
-    consumer.on('consumer:group:rebalance', () => void this.#commit());
-    consumer.on('consumer:group:join', (p) => this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? []));
-    consumer.on('consumer:heartbeat:error', (p) => this.emit('warning', new Error(`group heartbeat failed: ${describeKafkaError(p.error)}`)));
-    const stream = await consumer.consume({ topics: [o.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    // Events of a consumer that has been replaced (after a reconnect) are ignored.
+    const current = () => this.#consumer === consumer;
+    consumer.on('consumer:group:rebalance', () => current() && void this.#commit());
+    consumer.on('consumer:group:join', (p) => current() && this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? []));
+    consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
+    let stream: MessagesStream<string, string, string, string>;
+    try {
+      stream = await consumer.consume({ topics: [o.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+    } catch (err) {
+      await consumer.close(true).catch(() => {});
+      throw err;
+    }
     this.#stream = stream;
-    stream.on('data', (m) => this.#onMessage(m));
-    stream.on('error', (err) => this.emit('warning', new Error(`consumer stream error: ${describeKafkaError(err)}`)));
+    this.#paused = false;
+    stream.on('data', (m) => current() && this.#onMessage(m));
+    stream.on('error', (err) => {
+      if (!current()) return;
+      this.emit('warning', new Error(`consumer stream error: ${describeKafkaError(err)}`));
+      this.#reconnect();
+    });
+    stream.on('close', () => current() && this.#reconnect());
     this.#onAssignment(consumer.generationId, consumer.assignments ?? []);
+    this.#updateFlow();
+  }
+
+  /**
+   * The client's stream died (for example the broker restarted): give up the partitions as in a rebalance (what is
+   * done is committed if possible, in-flight work is abandoned and redone), then join the group again with a new
+   * consumer, retrying with backoff until it works or the transformer is closed.
+   */
+  #reconnect(): void {
+    if (this.#reconnecting || this.#closing || this.#destroyed) return;
+    this.#reconnecting = (async () => {
+      const old = this.#consumer;
+      const oldStream = this.#stream;
+      this.#consumer = undefined;
+      this.#stream = undefined;
+      for (const p of [...this.#assigned]) this.#revoke(p);
+      this.#assigned = new Set();
+      void oldStream?.close().catch(() => {});
+      void old?.close(true).catch(() => {});
+      for (let attempt = 1; !this.#closing && !this.#destroyed; attempt += 1) {
+        const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
+        await sleep(delay);
+        if (this.#closing || this.#destroyed) break;
+        try {
+          await this.#connect();
+          this.emit('warning', new Error(`reconnected to the group after ${attempt} attempt(s)`));
+          break;
+        } catch (err) {
+          this.emit('warning', new Error(`reconnecting to the group failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`));
+        }
+      }
+    })().finally(() => {
+      this.#reconnecting = undefined;
+    });
   }
 
   #onAssignment(generation: number, assignments: { topic: string; partitions: number[] }[]): void {
@@ -266,6 +315,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
     if (this.#scheduler.submit(item)) void this.#process(item);
     this.#updateFlow();
+  }
+
+  #lastWarned = new Map<string, number>();
+  /** Repeated warnings of one kind (a broker away for a minute fails every heartbeat) are emitted at most every 10 s. */
+  #warnEvery(kind: string, message: string): void {
+    const now = performance.now();
+    if (now - (this.#lastWarned.get(kind) ?? -Infinity) < 10_000) return;
+    this.#lastWarned.set(kind, now);
+    this.emit('warning', new Error(message));
   }
 
   /** Pauses the intake when the window is full, resumes it when there is room again. */
@@ -371,7 +429,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         this.#updateFlow();
       } catch (err) {
         // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
-        this.emit('warning', new Error(`commit failed (will retry): ${describeKafkaError(err)}`));
+        this.#warnEvery('commit', `commit failed (will retry): ${describeKafkaError(err)}`);
       }
     };
     // One commit at a time, in order.

@@ -1,0 +1,80 @@
+// Regression: the transformer stalled for good after its broker restarted (the client's stream died). It must rejoin by itself, and lose nothing.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
+import { startBroker, stopBroker } from '../../src/broker/index.ts';
+import { createNoopJob } from '../../src/jobs/index.ts';
+import { createAdmin, createProducer, ensureTopic } from '../../src/kafka/index.ts';
+import { Transformer } from '../../src/runtime/index.ts';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen({ port: 0, host: '127.0.0.1' }, () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+test('broker stopped and restarted mid-stream: the transformer rejoins without a restart and every record reaches the output', async (t) => {
+  // A broker of its own: restarting the run's shared broker would disturb the other tests.
+  const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'lagless-restart-'));
+  t.after(async () => {
+    await stopBroker({ port, dataDir }).catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  await startBroker({ port, dataDir, heap: '512m' });
+  const brokers = [`127.0.0.1:${port}`];
+  const admin = createAdmin({ brokers });
+  for (const name of ['in', 'out', 'dlq']) await ensureTopic(admin, { name, partitions: 4 }, brokers);
+  await admin.close();
+
+  const produce = async (from: number, to: number) => {
+    const p = createProducer({ brokers });
+    await p.send({ messages: Array.from({ length: to - from }, (_, i) => ({ topic: 'in', key: `r${from + i}`, value: `v${from + i}` })) });
+    await p.close();
+  };
+
+  const tr = new Transformer(createNoopJob(), { brokers, from: 'in', to: 'out', dlq: 'dlq', group: 'g', commitIntervalMs: 200 });
+  const warnings: string[] = [];
+  tr.on('warning', (e) => warnings.push(e.message));
+  t.after(() => tr.destroy());
+  await tr.start();
+  await produce(0, 500);
+  await until(() => tr.stats().succeeded >= 500, 60_000, 'the first half');
+
+  await stopBroker({ port, dataDir });
+  // Long enough for the client's fetches and heartbeats to fail (the stall happened with outages of several seconds).
+  await sleep(8000);
+  await startBroker({ port, dataDir, heap: '512m' });
+  await produce(500, 1000);
+  await until(() => tr.stats().succeeded >= 1000, 120_000, `the second half after the restart (warnings: ${warnings.join(' | ')})`);
+  await tr.close();
+
+  // Every input key is in the output (duplicates allowed: at-least-once).
+  const consumer = new Consumer({ groupId: 'reader', clientId: 'reader', bootstrapBrokers: brokers, deserializers: stringDeserializers, maxWaitTime: 200 });
+  const stream = await consumer.consume({ topics: ['out'], mode: 'earliest' });
+  const seen = new Set<string>();
+  const deadline = Date.now() + 60_000;
+  for await (const m of stream) {
+    seen.add(m.key);
+    if (seen.size === 1000 || Date.now() > deadline) break;
+  }
+  await stream.close();
+  await consumer.close(true);
+  assert.equal(seen.size, 1000, `${1000 - seen.size} record(s) missing from the output`);
+});

@@ -1,0 +1,193 @@
+// End-to-end helpers: the image server and the engine's palettes for its photos, the transformer CLI as a subprocess, group progress, and accounting for every input id in the output and dead-letter topics.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestContext } from 'node:test';
+import type { ChildProcess } from 'node:child_process';
+import { createAdmin } from '../../src/kafka/index.ts';
+import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer, type ImageServerOptions } from '../../src/image-server/index.ts';
+import { extractPalette, type PaletteOptions, type PaletteResult } from '../../src/palette/index.ts';
+import { startCli, waitCli, type CliResult } from './cli.ts';
+import { consumeAll, testBrokers, type ConsumedRecord } from './kafka.ts';
+
+export type CliChild = ReturnType<typeof startCli>;
+
+/**
+ * The network namespace `npm test` runs the suite in (loopback only). Tests that add addresses to `lo` or point at
+ * private addresses need it: outside of it they could reach a real network.
+ */
+export function requireNetns(): string {
+  const ns = process.env.LAGLESS_TEST_NETNS;
+  if (!ns) {
+    throw new Error(
+      'LAGLESS_TEST_NETNS is not set: this test adds an address to lo and must run inside the loopback-only network namespace ' +
+        'that "npm test" creates (run it as root with: npm test -- test/e2e)',
+    );
+  }
+  return ns;
+}
+
+/** Starts the image server (photos from assets/images) and closes it after the test. */
+export async function startImages(t: TestContext, options: ImageServerOptions = {}): Promise<ImageServer> {
+  const server = await startImageServer(options);
+  t.after(() => server.close());
+  return server;
+}
+
+/** What the engine gives for each photo the image server serves, by file name (computed in this process, no worker). */
+export async function enginePalettes(names: readonly string[], options: Partial<PaletteOptions> = {}, dir = DEFAULT_IMAGES_DIR): Promise<Map<string, PaletteResult>> {
+  const out = new Map<string, PaletteResult>();
+  for (const name of names) out.set(name, await extractPalette(await readFile(join(dir, name)), options));
+  return out;
+}
+
+/**
+ * Starts `lagless run palette <args>` and makes sure it is gone after the test (SIGKILL if it still runs).
+ * Status lines every 200 ms, so tests can follow the totals.
+ */
+export function startTransformer(t: TestContext, args: string[]): CliChild {
+  const child = startCli(['run', 'palette', '--status-interval', '200ms', '--status-every', '0', ...args]);
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/** Sends SIGTERM (graceful stop) and waits for the exit. */
+export async function stopTransformer(child: CliChild, timeoutMs = 60_000): Promise<CliResult> {
+  child.kill('SIGTERM');
+  return waitCli(child, timeoutMs);
+}
+
+/** Sends SIGKILL and waits until the process is gone. */
+export async function killTransformer(child: CliChild): Promise<CliResult> {
+  child.kill('SIGKILL');
+  return waitCli(child, 30_000);
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Polls `cond` every 50 ms; fails after `timeoutMs`, or at once if `child` exits meanwhile (with its output). */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, child?: CliChild): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (child && exited(child)) {
+      throw new Error(`the transformer exited (code ${child.exitCode}, signal ${child.signalCode}) while waiting for ${what}\nstderr:\n${child.output.stderr}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${child ? `\nstderr:\n${child.output.stderr.slice(-4000)}` : ''}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** Waits until the transformer's stderr has a line matching `re`, and returns the match. */
+export async function waitForLine(child: CliChild, re: RegExp, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
+  let match: RegExpMatchArray | null = null;
+  await until(() => (match = child.output.stderr.match(re)) !== null, timeoutMs, what, child);
+  return match!;
+}
+
+/** Totals of the transformer's last status line ("total ok N, dead M, retries R"). */
+export function lastTotals(child: CliChild): { ok: number; dead: number; retries: number } {
+  const all = [...child.output.stderr.matchAll(/total ok (\d+), dead (\d+), retries (\d+)/g)];
+  const last = all.at(-1);
+  return last ? { ok: Number(last[1]), dead: Number(last[2]), retries: Number(last[3]) } : { ok: 0, dead: 0, retries: 0 };
+}
+
+/** Partitions of every assignment line the transformer printed, in order. */
+export function assignments(child: CliChild): number[][] {
+  return [...child.output.stderr.matchAll(/assignment \(generation -?\d+\): partitions \[([\d,]*)\]/g)].map((m) => (m[1] ? m[1].split(',').map(Number) : []));
+}
+
+/** Log-end offset of every partition of `topic`. */
+export async function endOffsets(topic: string, partitions: number): Promise<bigint[]> {
+  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
+  try {
+    const res = await admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+    });
+    const out = Array.from({ length: partitions }, () => 0n);
+    for (const t of res) for (const p of t.partitions) out[p.partitionIndex] = p.offset;
+    return out;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** Committed offsets of `group` on `topic` (-1 where nothing is committed). */
+export async function committedOffsets(group: string, topic: string, partitions: number): Promise<bigint[]> {
+  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
+  try {
+    const res = await admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, p) => p) }] }] });
+    const out = Array.from({ length: partitions }, () => -1n);
+    for (const g of res) for (const t of g.topics) if (t.name === topic) for (const p of t.partitions) out[p.partitionIndex] = p.committedOffset;
+    return out;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/**
+ * Waits until the group has committed the end of every partition of `topic`: every input record is done (its output or
+ * dead letter acknowledged), which is what a user means by "the transformer has caught up".
+ */
+export async function waitCaughtUp(group: string, topic: string, partitions: number, timeoutMs: number, child?: CliChild): Promise<void> {
+  const ends = await endOffsets(topic, partitions);
+  let last: bigint[] = [];
+  await until(
+    async () => {
+      last = await committedOffsets(group, topic, partitions);
+      return last.every((c, p) => c >= ends[p]!);
+    },
+    timeoutMs,
+    `group ${group} to commit the end of ${topic} (ends ${ends.join(',')}, committed ${last.join(',')})`,
+    child,
+  );
+}
+
+/** Every record of a topic that no producer writes to any more (read up to the log-end offsets). */
+export async function readTopic(topic: string, partitions: number): Promise<ConsumedRecord[]> {
+  const ends = await endOffsets(topic, partitions);
+  const count = Number(ends.reduce((a, b) => a + b, 0n));
+  if (count === 0) return [];
+  return consumeAll(topic, { count, timeoutMs: 60_000 });
+}
+
+export interface Accounting {
+  /** Ids with neither an output nor a dead letter. */
+  missing: string[];
+  /** Ids with both an output and a dead letter. */
+  both: string[];
+  /** Records beyond the first per id (outputs and dead letters together): the redone work. */
+  duplicates: number;
+  /** Records whose key is not an input id. */
+  unknown: string[];
+  outputs: Map<string, ConsumedRecord[]>;
+  deadLetters: Map<string, ConsumedRecord[]>;
+}
+
+/** Matches the output and dead-letter records with the input ids, by key (the input's key is its id). */
+export function account(ids: readonly string[], outputs: readonly ConsumedRecord[], deadLetters: readonly ConsumedRecord[]): Accounting {
+  const known = new Set(ids);
+  const group = (records: readonly ConsumedRecord[]) => {
+    const m = new Map<string, ConsumedRecord[]>();
+    for (const r of records) {
+      const k = r.key ?? '';
+      const list = m.get(k);
+      if (list) list.push(r);
+      else m.set(k, [r]);
+    }
+    return m;
+  };
+  const out = group(outputs);
+  const dead = group(deadLetters);
+  const unknown = [...out.keys(), ...dead.keys()].filter((k) => !known.has(k));
+  const missing = ids.filter((id) => !out.has(id) && !dead.has(id));
+  const both = ids.filter((id) => out.has(id) && dead.has(id));
+  const duplicates = outputs.length + deadLetters.length - (out.size + dead.size) + both.length;
+  return { missing, both, duplicates, unknown, outputs: out, deadLetters: dead };
+}

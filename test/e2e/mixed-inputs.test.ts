@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { PaletteResult } from '../../src/palette/index.ts';
 import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
-import { account, enginePalettes, readTopic, requireNetns, startImages, startTransformer, stopTransformer, waitCaughtUp } from '../helpers/pipeline.ts';
+import { account, enginePalettes, readTopic, requireNetns, startImages, startTransformer, stopTransformer, waitCaughtUp, warnings } from '../helpers/pipeline.ts';
 
 const PARTITIONS = 8;
 const TOTAL = 2000;
@@ -192,5 +192,6 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
 
   const summary = new Map<string, number>();
   for (const e of expectations) summary.set(e.kind, (summary.get(e.kind) ?? 0) + 1);
+  for (const w of warnings(child)) t.diagnostic(w);
   t.diagnostic(`${outputs.length} palettes, ${deadLetters.length} dead letters; kinds: ${[...summary].map(([k, n]) => `${k} ${n}`).join(', ')}`);
 });

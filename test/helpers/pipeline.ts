@@ -191,3 +191,8 @@ export function account(ids: readonly string[], outputs: readonly ConsumedRecord
   const duplicates = outputs.length + deadLetters.length - (out.size + dead.size) + both.length;
   return { missing, both, duplicates, unknown, outputs: out, deadLetters: dead };
 }
+
+/** The transformer's warning lines (retried produce requests, failed commits, drain timeouts...), for the test's diagnostics. */
+export function warnings(child: CliChild): string[] {
+  return child.output.stderr.split('\n').filter((l) => / warning: /.test(l));
+}

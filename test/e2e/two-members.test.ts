@@ -1,0 +1,111 @@
+// End to end: two transformer processes share a group; one is stopped (SIGTERM) mid-run and the other takes over its partitions: no id missing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import {
+  account,
+  assignments,
+  enginePalettes,
+  lastTotals,
+  readTopic,
+  startImages,
+  startTransformer,
+  stopTransformer,
+  until,
+  waitCaughtUp,
+  warnings,
+} from '../helpers/pipeline.ts';
+
+const PARTITIONS = 8;
+const TOTAL = 3000;
+const MAX_IN_FLIGHT = 200;
+const ALL = Array.from({ length: PARTITIONS }, (_, p) => p);
+
+test('two members in one group; one stops gracefully mid-run: the other takes over its partitions, no id missing', async (t) => {
+  // A little latency per image, so that the run lasts long enough to stop a member in the middle of it.
+  const images = await startImages(t, { latencyMs: 10 });
+  const palettes = await enginePalettes(images.images);
+  const from = await createTopic(t, uniqueName('urls'), PARTITIONS);
+  const to = await createTopic(t, uniqueName('palettes'), PARTITIONS);
+  const dlq = await createTopic(t, uniqueName('urls.dlq'), PARTITIONS);
+  const group = uniqueName('e2e-pair');
+  const statusTopic = await createTopic(t, uniqueName('lagless.status'), 1, { 'cleanup.policy': 'compact' });
+  const args = [
+    '--brokers', testBrokers().join(','),
+    '--from', from, '--to', to, '--dlq', dlq, '--group', group,
+    '--allow-host', `127.0.0.1:${images.port}`,
+    '--workers', '1',
+    '--max-in-flight', String(MAX_IN_FLIGHT),
+    '--session-timeout', '6s',
+    '--status-topic', statusTopic, '--status-every', '500ms',
+  ];
+
+  // Both members in the group, four partitions each, before any record arrives.
+  const a = startTransformer(t, args);
+  await until(() => assignments(a).length > 0, 60_000, 'the first member to join', a);
+  const b = startTransformer(t, args);
+  const split = () => {
+    const pa = assignments(a).at(-1) ?? [];
+    const pb = assignments(b).at(-1) ?? [];
+    return pa.length > 0 && pb.length > 0 && [...pa, ...pb].sort((x, y) => x - y).join() === ALL.join();
+  };
+  await until(split, 60_000, 'the two members to split the 8 partitions', b);
+  const aPartitions = assignments(a).at(-1)!;
+
+  const run = uniqueName('pair');
+  const inputs = Array.from({ length: TOTAL }, (_, n) => {
+    const id = `${run}-${n}`;
+    const image = images.images[n % images.images.length]!;
+    return { id, image, value: JSON.stringify({ id, url: images.imageUrl(image, { id }) }) };
+  });
+  await produce(from, inputs.map((r) => ({ key: r.id, value: r.value })));
+
+  await until(() => lastTotals(a).ok >= 300 && lastTotals(b).ok >= 300, 90_000, '300 outputs from each member', a);
+  const stoppedA = await stopTransformer(a);
+  assert.equal(stoppedA.code, 0, `the stopped member exits 0\n${stoppedA.stderr}`);
+  const doneByA = Number(/stopped after .*?: (\d+) output\(s\)/.exec(stoppedA.stderr)?.[1] ?? NaN);
+  assert.ok(doneByA > 0 && doneByA < TOTAL, `the first member stopped in the middle of the run (${doneByA} outputs)`);
+
+  // The survivor's assignment grows to all 8 partitions, and it finishes the run.
+  await until(() => (assignments(b).at(-1) ?? []).join() === ALL.join(), 60_000, 'the second member to take all 8 partitions', b);
+  await waitCaughtUp(group, from, PARTITIONS, 150_000, b);
+  // What an operator sees: one member left, owning every partition, no lag.
+  const status = await runCli(['status', '--brokers', testBrokers().join(','), '--group', group, '--status-topic', statusTopic, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  const view = JSON.parse(status.stdout) as { brokerMembers: { partitions: { partition: number }[] }[]; members: { pid: number; live: boolean; assigned: number[] }[]; totalLag: number };
+  assert.equal(view.brokerMembers.length, 1, `one member left in the group: ${status.stdout}`);
+  assert.deepEqual(view.brokerMembers[0]!.partitions.map((p) => p.partition).sort((x, y) => x - y), ALL);
+  assert.equal(view.totalLag, 0);
+  assert.deepEqual(view.members.filter((m) => m.live).map((m) => [m.pid, m.assigned]), [[b.pid, ALL]], 'the published statuses show the survivor with all partitions');
+  const stoppedB = await stopTransformer(b);
+  assert.equal(stoppedB.code, 0, `the surviving member exits 0\n${stoppedB.stderr}`);
+  const doneByB = Number(/stopped after .*?: (\d+) output\(s\)/.exec(stoppedB.stderr)?.[1] ?? NaN);
+
+  const [outputs, deadLetters] = await Promise.all([readTopic(to, PARTITIONS), readTopic(dlq, PARTITIONS)]);
+  const acc = account(
+    inputs.map((r) => r.id),
+    outputs,
+    deadLetters,
+  );
+  assert.deepEqual(acc.missing, [], 'no id is missing after the handover');
+  assert.deepEqual(acc.unknown, []);
+  assert.deepEqual(
+    deadLetters.map((d) => d.value.slice(0, 300)),
+    [],
+    'no dead letters: every input is a good photo',
+  );
+  // A graceful stop finishes its in-flight records, commits them, then leaves: the next owner redoes nothing.
+  assert.match(stoppedA.stderr, / 0 abandoned /, 'the stopped member abandoned no record');
+  assert.equal(acc.duplicates, 0, 'a graceful handover processes no record twice');
+  const byId = new Map(inputs.map((r) => [r.id, r]));
+  for (const o of outputs) assert.deepEqual(JSON.parse(o.value).palette, palettes.get(byId.get(o.key!)!.image)!.palette, `palette of ${o.key}`);
+  // Records of A's former partitions after its stop were processed by B.
+  const takenOver = outputs.filter((o) => aPartitions.includes(o.partition)).length;
+  t.diagnostic(
+    `member A had partitions [${aPartitions}] and made ${doneByA} outputs before SIGTERM; member B made ${doneByB} and ended with [${assignments(b).at(-1)}]; ` +
+      `${outputs.length} outputs for ${TOTAL} ids (${acc.duplicates} duplicates); ${takenOver} outputs on A's partitions`,
+  );
+  assert.equal(doneByA + doneByB, outputs.length, 'the members\' own counts add up to the outputs in the topic');
+  for (const w of [...warnings(a), ...warnings(b)]) t.diagnostic(w);
+});

@@ -71,6 +71,10 @@ test('kill -9 mid-run, then restart with the same group: no id missing, duplicat
   assert.deepEqual(acc.missing, [], 'no id is missing after the crash and restart');
   assert.deepEqual(acc.both, [], 'no id has both an output and a dead letter');
   assert.deepEqual(acc.unknown, []);
+  // The bound holds because the window (records fetched and not committed) never exceeds --max-in-flight.
+  const windows = [first, second].flatMap((c) => [...c.output.stderr.matchAll(/, window (\d+)/g)].map((m) => Number(m[1])));
+  assert.ok(windows.length > 10, 'status lines were printed');
+  assert.ok(Math.max(...windows) <= MAX_IN_FLIGHT, `the window stayed within --max-in-flight (max ${Math.max(...windows)})`);
   assert.ok(acc.duplicates <= MAX_IN_FLIGHT, `duplicates (${acc.duplicates}) are bounded by --max-in-flight (${MAX_IN_FLIGHT})`);
   // Redone records are still right: every output (duplicates included) has the engine's palette for its photo.
   const byId = new Map(inputs.map((r) => [r.id, r]));
@@ -82,7 +86,7 @@ test('kill -9 mid-run, then restart with the same group: no id missing, duplicat
   for (const d of deadLetters) assert.equal(JSON.parse(d.value).error.code, 'HTTP_STATUS');
   t.diagnostic(
     `first process: ~${before.ok + before.dead} done when killed (${committedAtKill} committed); restart: ${after.ok + after.dead} done; ` +
-      `records in the topics ${outputs.length + deadLetters.length} for ${TOTAL} ids: ${acc.duplicates} duplicate(s) (bound ${MAX_IN_FLIGHT})`,
+      `records in the topics ${outputs.length + deadLetters.length} for ${TOTAL} ids: ${acc.duplicates} duplicate(s) (bound ${MAX_IN_FLIGHT}); largest window seen ${Math.max(...windows)}`,
   );
   for (const w of [...warnings(first), ...warnings(second)]) t.diagnostic(w);
 });

@@ -65,6 +65,9 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
     (id, n) => ({ kind: '503-always', id, ...rec(id, `${base}/status/503-then-ok/${id}?times=99`), dead: { code: 'HTTP_STATUS', attempts: ATTEMPTS }, requests: { path: `/status/503-then-ok/${id}`, count: ATTEMPTS } }),
     // Past --headers-timeout 1s on every attempt; a unique delay makes a unique path to count the attempts on.
     (id, n) => ({ kind: 'slow', id, ...rec(id, `${base}/slow/${4000 + n}/coffee.jpg`), dead: { code: 'TIMEOUT', attempts: ATTEMPTS }, requests: { path: `/slow/${4000 + n}/coffee.jpg`, count: ATTEMPTS } }),
+    // Half of the body, then silence past --body-timeout 1s; or half of the body, then the connection drops.
+    (id, n) => ({ kind: 'stalled-body', id, ...rec(id, `${base}/stall/${images.images[n % images.images.length]}?id=${id}`), dead: { code: 'TIMEOUT', attempts: ATTEMPTS } }),
+    (id, n) => ({ kind: 'cut-body', id, ...rec(id, `${base}/cut/${images.images[n % images.images.length]}?id=${id}`), dead: { code: 'CONNECT_FAILED', attempts: ATTEMPTS } }),
     (id) => ({ kind: 'not-image', id, ...rec(id, `${base}/not-image?id=${id}`), dead: { code: 'NOT_AN_IMAGE', attempts: 1 } }),
     (id) => ({ kind: 'not-image-lying', id, ...rec(id, `${base}/not-image?type=image/jpeg&id=${id}`), dead: { code: 'NOT_AN_IMAGE', attempts: 1 } }),
     (id, n) => ({ kind: 'truncated', id, ...rec(id, `${base}/truncated/${images.images[n % images.images.length]}?id=${id}`), dead: { code: 'DECODE_FAILED', attempts: 1 } }),
@@ -77,6 +80,11 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
       const url = `${base}/redirect?to=${encodeURIComponent(`${privateOrigin}/photo.jpg?id=${id}`)}`;
       return { kind: 'redirect-private', id, ...rec(id, url), dead: { code: 'BLOCKED_ADDRESS', attempts: 1 } };
     },
+    (id, n) => {
+      const image = images.images[n % images.images.length]!;
+      return { kind: 'redirects-within-limit', id, ...rec(id, `${base}/redirect/3/${image}?id=${id}`), ok: { image } };
+    },
+    (id) => ({ kind: 'too-many-redirects', id, ...rec(id, `${base}/redirect/9/coffee.jpg?id=${id}`), dead: { code: 'HTTP_STATUS', attempts: 1 } }),
     (id) => ({ kind: 'not-http', id, ...rec(id, `ftp://127.0.0.1/${id}.jpg`), dead: { code: 'INVALID_URL', attempts: 1 } }),
     (id) => ({ kind: 'malformed-json', id, value: `{"id":"${id}","url":"${base}/images/coffee.jpg"`, dead: { code: 'INVALID_MESSAGE', attempts: 1 } }),
     (id) => ({ kind: 'missing-url', id, value: JSON.stringify({ id }), dead: { code: 'INVALID_URL', attempts: 1 } }),
@@ -112,14 +120,20 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
     '--workers', '2',
     '--colors', '6', '--quality', '10',
     '--attempts', String(ATTEMPTS), '--retry-base', '50ms',
-    '--headers-timeout', '1s', '--connect-timeout', '1s',
+    '--headers-timeout', '1s', '--body-timeout', '1s', '--connect-timeout', '1s',
     '--max-body', String(MAX_BODY),
+    '--max-redirects', '5',
     '--max-in-flight', '500',
     '--commit-interval', '200ms',
   ]);
   await waitCaughtUp(group, from, PARTITIONS, 150_000, child);
   const result = await stopTransformer(child);
   assert.equal(result.code, 0, `the transformer exits 0 after SIGTERM\n${result.stderr}`);
+
+  // The CLI's own summary agrees with what the topics will show.
+  const retries = expectations.reduce((sum, e) => sum + ('dead' in e ? e.dead.attempts - 1 : (e.requests?.count ?? 1) - 1), 0);
+  const okCount = expectations.filter((e) => 'ok' in e).length;
+  assert.match(result.stderr, new RegExp(`: ${okCount} output\\(s\\), ${TOTAL - okCount} dead letter\\(s\\), ${retries} retries, 0 abandoned`), 'the summary line counts every outcome and retry');
 
   const [inputs, outputs, deadLetters] = await Promise.all([readTopic(from, PARTITIONS), readTopic(to, PARTITIONS), readTopic(dlq, PARTITIONS)]);
   assert.equal(inputs.length, TOTAL);

@@ -18,7 +18,7 @@ import {
 } from '../helpers/pipeline.ts';
 
 const PARTITIONS = 8;
-const TOTAL = 3000;
+const TOTAL = 2500;
 const MAX_IN_FLIGHT = 200;
 /** Outputs the first process must have produced before it is killed. */
 const KILL_AFTER = 300;

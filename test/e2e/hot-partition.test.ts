@@ -11,7 +11,7 @@ import { Transformer, type Ordering } from '../../src/runtime/index.ts';
 import { consumeAll, createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { enginePalettes, startImages, until } from '../helpers/pipeline.ts';
 
-const RECORDS = 160;
+const RECORDS = 120;
 const WORKERS = 2;
 /** Exact mode on every pixel of a 2400x1600 photo: tens of ms of decode and quantization per record, all CPU. */
 const PALETTE = { mode: 'exact', quality: 1, colors: 6 } as const;
@@ -34,10 +34,10 @@ interface RunResult {
   palettes: Map<string, number[][]>;
 }
 
-async function runOnce(t: TestContext, from: string, ids: string[], ordering: Ordering): Promise<RunResult> {
+async function runOnce(t: TestContext, from: string, ids: string[], ordering: Ordering, imageHost: string): Promise<RunResult> {
   const to = await createTopic(t, uniqueName('palettes'), 1);
   const dlq = await createTopic(t, uniqueName('urls.dlq'), 1);
-  const job = createPaletteJob({ workers: WORKERS, maxWorkers: WORKERS, minWorkers: WORKERS, palette: PALETTE, download: { allowPrivate: true } });
+  const job = createPaletteJob({ workers: WORKERS, maxWorkers: WORKERS, minWorkers: WORKERS, palette: PALETTE, download: { allowHosts: [imageHost] } });
   const tr = new Transformer(job, { brokers: testBrokers(), from, to, dlq, group: uniqueName(`e2e-hot-${ordering}`), ordering, commitIntervalMs: 200 });
   t.after(() => tr.destroy());
   let maxCpuActive = 0;
@@ -84,8 +84,8 @@ test('one hot partition of CPU-bound work: several workers at once; one at a tim
   await produce(from, inputs.map((r) => ({ key: r.id, value: r.value })));
   const ids = inputs.map((r) => r.id);
 
-  const unordered = await runOnce(t, from, ids, 'unordered');
-  const partition = await runOnce(t, from, ids, 'partition');
+  const unordered = await runOnce(t, from, ids, 'unordered', `127.0.0.1:${images.port}`);
+  const partition = await runOnce(t, from, ids, 'partition', `127.0.0.1:${images.port}`);
 
   t.diagnostic(
     `unordered: max ${unordered.maxCpuActive} records on CPU workers at once, CPU task time / wall time ${unordered.overlap.toFixed(2)}; ` +

@@ -62,7 +62,7 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   });
   await produce(from, inputs.map((r) => ({ key: r.id, value: r.value })));
 
-  await until(() => lastTotals(a).ok >= 300 && lastTotals(b).ok >= 300, 90_000, '300 outputs from each member', a);
+  await until(() => lastTotals(a).ok >= 300, 90_000, "300 outputs from the first member", a);
   let doneByA: number;
   if (how === 'SIGTERM') {
     const stoppedA = await stopTransformer(a);

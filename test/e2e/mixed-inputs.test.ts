@@ -88,6 +88,8 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
     (id) => ({ kind: 'not-http', id, ...rec(id, `ftp://127.0.0.1/${id}.jpg`), dead: { code: 'INVALID_URL', attempts: 1 } }),
     (id) => ({ kind: 'malformed-json', id, value: `{"id":"${id}","url":"${base}/images/coffee.jpg"`, dead: { code: 'INVALID_MESSAGE', attempts: 1 } }),
     (id) => ({ kind: 'missing-url', id, value: JSON.stringify({ id }), dead: { code: 'INVALID_URL', attempts: 1 } }),
+    (id) => ({ kind: 'unparseable-url', id, ...rec(id, `not a url ${id}`), dead: { code: 'INVALID_URL', attempts: 1 } }),
+    (id, n) => ({ kind: 'id-not-a-string', id, value: JSON.stringify({ id: n, url: `${base}/images/coffee.jpg` }), dead: { code: 'INVALID_MESSAGE', attempts: 1 } }),
   ];
   function rec(id: string, url: string) {
     return { url, value: JSON.stringify({ id, url }) };
@@ -191,6 +193,8 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
         assert.ok(failedAt >= started.getTime() - 1000 && failedAt <= Date.now() + 1000, 'failedAt is during this run');
         if (e.kind === 'malformed-json') {
           assert.equal(d.id, undefined, 'no id from a value that is not JSON');
+        } else if (e.kind === 'id-not-a-string') {
+          assert.equal(d.id, undefined, 'no id when the value\'s id is not a string');
         } else {
           assert.equal(d.id, e.id, 'id');
           assert.equal(d.url, e.url, 'url');

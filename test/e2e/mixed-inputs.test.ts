@@ -135,7 +135,7 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
   // The CLI's own summary agrees with what the topics will show.
   const retries = expectations.reduce((sum, e) => sum + ('dead' in e ? e.dead.attempts - 1 : (e.requests?.count ?? 1) - 1), 0);
   const okCount = expectations.filter((e) => 'ok' in e).length;
-  const summary = /: (\d+) output\(s\), (\d+) dead letter\(s\), (\d+) retries, (\d+) abandoned/.exec(result.stderr);
+  const summary = /: (\d+) output\(s\), (\d+) dead letter\(s\), (\d+) retr(?:y|ies), (\d+) abandoned/.exec(result.stderr);
   assert.ok(summary, 'the transformer prints a summary when it stops');
   assert.deepEqual([Number(summary[1]), Number(summary[2]), Number(summary[4])], [okCount, TOTAL - okCount, 0], 'the summary counts outputs, dead letters and abandoned records');
   // At least the designed retries; more only if a good download hit the 2 s header timeout on a starved machine (retried, then fine).

@@ -4,10 +4,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findJava, provisionKafka, startBroker, stopBroker } from '../src/broker/index.ts';
+import { freePort } from '../src/common/index.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -53,16 +53,6 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env):
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 const t0 = performance.now();
 console.log('# typecheck (tsc -p .)');

@@ -7,16 +7,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { createAdmin, createProducer, ensureTopic } from '../../src/kafka/index.ts';
+import { freePort } from '../../src/common/index.ts';
 import { runCli } from '../helpers/cli.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen({ port: 0, host: '127.0.0.1' }, () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 test('kafka start, start again, status, produce and consume, stop, status', async (t) => {
   const port = await freePort();

@@ -1,25 +1,17 @@
 // Regression: the transformer stalled for good after its broker restarted (the client's stream died). It must rejoin by itself, and lose nothing.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { startBroker, stopBroker } from '../../src/broker/index.ts';
+import { freePort } from '../../src/common/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
 import { createAdmin, createProducer, ensureTopic } from '../../src/kafka/index.ts';
 import { Transformer } from '../../src/runtime/index.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen({ port: 0, host: '127.0.0.1' }, () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

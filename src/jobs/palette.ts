@@ -133,7 +133,9 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): Palette
       // Transfer the bytes to the worker without a copy when the Buffer owns its whole ArrayBuffer (never a pooled slice).
       const b = body.bytes;
       const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
-      bufferedBytes += bytes.byteLength;
+      // Counted by value: the transfer below detaches the buffer, after which bytes.byteLength is 0.
+      const size = bytes.byteLength;
+      bufferedBytes += size;
       let result;
       try {
         result = await cpu.use(async () => {
@@ -146,7 +148,7 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): Palette
           }
         }, signal);
       } finally {
-        bufferedBytes -= bytes.byteLength;
+        bufferedBytes -= size;
         for (const f of bytesFreed.splice(0)) f();
       }
       const record: PaletteRecord = {

@@ -27,13 +27,19 @@ export interface PaletteJobOptions {
   idleTimeoutMs: number;
   /** Downloads in flight at most. Default 64. */
   maxDownloads: number;
-  /** Downloaded bytes waiting for a CPU worker, at most (no new download starts above it). Default 256 MiB. */
+  /**
+   * Downloaded bytes waiting for a CPU worker, at most (no new download starts above it). Default 16 MiB: seconds of
+   * CPU work for typical photos, enough to hide download latency; more only costs memory.
+   */
   maxBufferedBytes: number;
 }
 
+/** Default of `maxBufferedBytes` (and of `lagless run palette --max-buffered-bytes`). */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
 export function defaultPaletteJobOptions(): PaletteJobOptions {
   const cores = availableParallelism();
-  return { palette: {}, download: {}, workers: cores, maxWorkers: cores, minWorkers: 1, idleTimeoutMs: 60_000, maxDownloads: 64, maxBufferedBytes: 256 * 1024 * 1024 };
+  return { palette: {}, download: {}, workers: cores, maxWorkers: cores, minWorkers: 1, idleTimeoutMs: 60_000, maxDownloads: 64, maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES };
 }
 
 /** The output record of topic `palettes` (PRODUCT.md). */
@@ -120,22 +126,27 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): Palette
     async run(input: JobInput, { signal }): Promise<JobOutput> {
       const started = performance.now();
       const { id, url } = parseUrlRecord(input.value);
-      await waitForBytes(signal);
-      const body = await downloads.use(async () => {
+      const bytes = await downloads.use(async () => {
+        // Checked with a download slot in hand: records that queued for a slot while there was room must not all
+        // download at once later. (A slot held here means the CPU workers are behind: no download is needed now.)
+        await waitForBytes(signal);
         const t = performance.now();
+        let body;
         try {
-          return await downloader.download(url, { signal });
+          body = await downloader.download(url, { signal });
         } finally {
           downloadMs += performance.now() - t;
           downloadsDone += 1;
         }
+        // Transfer the bytes to the worker without a copy when the Buffer owns its whole ArrayBuffer (never a pooled slice).
+        const b = body.bytes;
+        const owned = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
+        // Counted before the slot goes to the next download, whose check must see these bytes.
+        bufferedBytes += owned.byteLength;
+        return owned;
       }, signal);
-      // Transfer the bytes to the worker without a copy when the Buffer owns its whole ArrayBuffer (never a pooled slice).
-      const b = body.bytes;
-      const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer) : new Uint8Array(b);
       // Counted by value: the transfer below detaches the buffer, after which bytes.byteLength is 0.
       const size = bytes.byteLength;
-      bufferedBytes += size;
       let result;
       try {
         result = await cpu.use(async () => {

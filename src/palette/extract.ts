@@ -1,7 +1,7 @@
 // extractPalette: bytes in, colorthief palette out, in exact mode (bit-for-bit Python colorthief 0.2.1) or fast mode.
 import { LaglessError } from '../errors/index.ts';
 import { decodeDownscaled, decodeFull, probeImage, type ImageInfo } from './decode.ts';
-import { addSamples } from './histogram.ts';
+import { addSamples, type Pixels } from './histogram.ts';
 import { HISTOGRAM_SIZE, quantize, type Rgb } from './mmcq.ts';
 import { PaletteMode, validatePaletteOptions, type PaletteOptions } from './options.ts';
 
@@ -42,14 +42,14 @@ export async function extractPalette(bytes: Uint8Array, options: Partial<Palette
   const plan = opts.mode === PaletteMode.EXACT ? ({ decode: 'full', step: opts.quality } as const) : planFastDecode(info, opts);
   let samples: number;
   if (plan.decode === 'downscaled') {
-    samples = addSamples(histo, await decodeDownscaled(bytes, info, limits, plan.width, plan.height), 1);
+    samples = sampleAndRelease(histo, await decodeDownscaled(bytes, info, limits, plan.width, plan.height), 1);
   } else {
-    samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), plan.step);
+    samples = sampleAndRelease(histo, await decodeFull(bytes, info, limits, grey16), plan.step);
   }
   if (samples === 0 && (plan.decode === 'downscaled' || plan.step !== opts.quality)) {
     // Averaging or a coarser stride can miss the few usable pixels of a nearly white or transparent image:
     // sample like exact mode before giving up.
-    samples = addSamples(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
+    samples = sampleAndRelease(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
   }
   if (samples === 0) {
     throw new LaglessError('NO_PIXELS', 'no usable pixel: every sampled pixel is white (r, g and b above 250) or transparent (alpha below 125)');
@@ -65,6 +65,24 @@ export async function extractPalette(bytes: Uint8Array, options: Partial<Palette
 export type FastDecodePlan =
   | { decode: 'downscaled'; width: number; height: number; step: 1 }
   | { decode: 'full'; step: number };
+
+/**
+ * Adds the samples, then frees the raster at once. sharp's rasters live outside the JS heap and V8 collects them
+ * lazily (a full GC about every 64 MB of them), so a worker thread decoding image after image held tens of MB of
+ * dead rasters; detaching the buffer (transfer to length 0) releases its memory now. Only a view over a whole
+ * buffer is detached, so that nothing else can be sharing it.
+ */
+function sampleAndRelease(histo: Uint32Array, pixels: Pixels, step: number): number {
+  const n = addSamples(histo, pixels, step);
+  releaseBuffer(pixels.data);
+  return n;
+}
+
+/** Detaches `view`'s buffer (freeing its memory now) when the view covers all of it; otherwise leaves it alone. */
+export function releaseBuffer(view: ArrayBufferView): void {
+  const buf = view.buffer;
+  if (buf instanceof ArrayBuffer && !buf.detached && view.byteOffset === 0 && view.byteLength === buf.byteLength) buf.transfer(0);
+}
 
 /**
  * Fast mode's plan for an image (exported for the benchmark, which times the same decode alone).

@@ -31,3 +31,37 @@ test('buffered bytes are released after the CPU work: many more images than maxB
   }
   assert.equal(job.stats!().bufferedBytes, 0, 'nothing is counted as buffered once every image is done');
 });
+
+// Bug: the room was checked before queueing for a download slot, so every record of the window passed the check while
+// the buffer was empty and downloaded later anyway: with 1,000 records in flight and slow CPU work, nearly the whole
+// window sat in memory as downloaded images.
+test('maxBufferedBytes holds while records queue for download slots: downloads wait for room', async (t) => {
+  const server = await startImageServer();
+  t.after(() => server.close());
+  const maxBufferedBytes = 150_000;
+  const maxDownloads = 2;
+  const job = createPaletteJob({
+    workers: 1,
+    maxWorkers: 1,
+    maxDownloads,
+    download: { allowHosts: [`127.0.0.1:${server.port}`] },
+    maxBufferedBytes,
+  });
+  t.after(() => job.close());
+  const largest = Math.max(...(await Promise.all(server.images.map(async (name) => (await fetch(server.imageUrl(name))).arrayBuffer()))).map((b) => b.byteLength));
+  let peak = 0;
+  const probe = setInterval(() => {
+    peak = Math.max(peak, job.stats!().bufferedBytes!);
+  }, 1);
+  t.after(() => clearInterval(probe));
+  // Forty records at once, as the runtime starts them when the window opens; one CPU worker makes them queue.
+  const outs = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => job.run(input(`q-${i}`, server.imageUrl(i, { id: i })), { attempt: 1, signal: AbortSignal.timeout(60_000) })),
+  );
+  clearInterval(probe);
+  assert.equal(outs.length, 40);
+  // A download may start just below the bound, and each slot holds one image: the bound plus one image per slot.
+  const bound = maxBufferedBytes + maxDownloads * largest;
+  assert.ok(peak > 0, 'the probe saw buffered bytes');
+  assert.ok(peak <= bound, `buffered bytes peaked at ${peak}, above ${bound} (maxBufferedBytes + one image per download slot)`);
+});

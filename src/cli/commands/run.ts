@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration } from '../../common/index.ts';
-import { createNoopJob, createPaletteJob } from '../../jobs/index.ts';
+import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, createAdmin, describeTopics, ensureTopic } from '../../kafka/index.ts';
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
@@ -104,7 +104,7 @@ export const register: RegisterCommand = (program, ctx) => {
     .addOption(durationOption('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', defaultScalingOptions.catchUpMs))
     .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg)
     .option('--max-downloads <n>', 'downloads in flight at most', intArg(1, 100_000), 64)
-    .addOption(sizeOption('--max-buffered-bytes <size>', 'downloaded bytes waiting for a CPU worker, at most', 256 * 1024 * 1024))
+    .addOption(sizeOption('--max-buffered-bytes <size>', 'downloaded bytes waiting for a CPU worker, at most', DEFAULT_MAX_BUFFERED_BYTES))
     .addOption(durationOption('--connect-timeout <duration>', 'DNS + TCP/TLS connect timeout', 10_000))
     .addOption(durationOption('--headers-timeout <duration>', 'time to receive the response headers', 15_000))
     .addOption(durationOption('--body-timeout <duration>', 'longest pause between two body chunks', 15_000))

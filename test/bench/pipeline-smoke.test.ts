@@ -1,0 +1,75 @@
+// Keeps `npm run bench -- pipeline` from rotting: every stage runs at a tiny size and yields a well-formed result (no timing assertions).
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runPipelineBench, STAGES, writeResult } from '../../bench/pipeline.ts';
+import { testBrokers } from '../helpers/kafka.ts';
+
+const positive = (x: unknown, what: string) => assert.ok(typeof x === 'number' && Number.isFinite(x) && x > 0, `${what}: expected a positive number, got ${String(x)}`);
+
+test('every stage of the pipeline bench runs at a tiny size and gives a complete, well-formed result', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lagless-bench-smoke-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const r = await runPipelineBench({
+    brokers: testBrokers().join(','),
+    workers: 1,
+    partitions: 2,
+    latencyMs: 20,
+    records: 20,
+    partitionRecords: 6,
+    pipelineRounds: 1,
+    overheadRecords: 300,
+    rounds: 1,
+    memoryRecords: 300,
+    memorySeconds: 3,
+    log: (l) => lines.push(l),
+  });
+  assert.equal(r.bench, 'pipeline');
+  assert.deepEqual([...r.options.only], [...STAGES]);
+  assert.ok(lines.length > 0, 'progress lines were logged');
+
+  positive(r.pool?.perSecond, 'raw pool rate');
+  assert.equal(r.pipeline?.cpuBound.length, 1);
+  assert.equal(r.pipeline?.latency.length, 1);
+  for (const run of [...r.pipeline!.cpuBound, ...r.pipeline!.latency]) {
+    assert.equal(run.outputs, 20, 'every image became an output');
+    assert.equal(run.deadLetters, 0);
+    positive(run.perSecond, 'pipeline rate');
+    positive(run.steadyPerSecond, 'pipeline steady rate');
+  }
+  positive(r.pipeline?.latencyVsCpuBound, 'latency vs CPU-bound');
+  assert.equal(r.partition?.run.ordering, 'partition');
+  assert.equal(r.partition?.run.outputs, 6);
+  positive(r.partition?.unorderedGain, 'gain of per-message parallelism');
+
+  assert.deepEqual(r.overhead?.runs.map((x) => x.contender).sort(), ['bare', 'noop']);
+  for (const run of r.overhead!.runs) positive(run.perSecond, `${run.contender} rate`);
+  positive(r.overhead?.noopVsBare, 'noop vs bare');
+
+  const m = r.memory!;
+  assert.ok(m.samplesMb.length >= 3, 'one RSS sample a second');
+  for (const s of m.samplesMb) positive(s, 'RSS sample');
+  positive(m.maxMb, 'max RSS');
+  assert.equal(m.exitCode, 0, 'lagless run palette stopped cleanly on SIGTERM');
+  assert.ok(Number.isInteger(m.outputs) && m.outputs >= 0 && m.outputs <= m.backlog);
+
+  assert.deepEqual(
+    r.verdicts.map((v) => typeof v.ok),
+    ['boolean', 'boolean', 'boolean', 'boolean'],
+    'one verdict per target: latency hiding, overhead, max RSS, flat RSS',
+  );
+  for (const v of r.verdicts) assert.equal(v.ok, v.miss === '', `${v.name}: a miss is explained exactly when the target is missed`);
+  for (const needle of ['raw worker pool', 'CPU-bound', '--ordering partition', 'bare @platformatic/kafka', 'noop job', 'RSS of lagless run palette', 'load average before']) {
+    assert.ok(r.table.some((l) => l.includes(needle)), `the table shows "${needle}"`);
+  }
+
+  const file = writeResult(r, join(dir, 'out.json'));
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), JSON.parse(JSON.stringify(r)));
+});
+
+test('the bench refuses brokers beyond loopback before connecting to anything', async () => {
+  await assert.rejects(runPipelineBench({ brokers: '10.1.2.3:9092', only: ['overhead'] }), /loopback/);
+});

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runPipelineBench, STAGES, writeResult } from '../../bench/pipeline.ts';
+import { lateGrowth, runPipelineBench, slopePerMinute, STAGES, writeResult } from '../../bench/pipeline.ts';
 import { testBrokers } from '../helpers/kafka.ts';
 
 const positive = (x: unknown, what: string) => assert.ok(typeof x === 'number' && Number.isFinite(x) && x > 0, `${what}: expected a positive number, got ${String(x)}`);
@@ -48,6 +48,7 @@ test('every stage of the pipeline bench runs at a tiny size and gives a complete
   assert.deepEqual(r.overhead?.runs.map((x) => x.contender).sort(), ['bare', 'noop']);
   for (const run of r.overhead!.runs) positive(run.perSecond, `${run.contender} rate`);
   positive(r.overhead?.noopVsBare, 'noop vs bare');
+  positive(r.overhead?.cpuRatio, 'CPU per message ratio');
 
   const m = r.memory!;
   assert.ok(m.samplesMb.length >= 3, 'one RSS sample a second');
@@ -72,4 +73,13 @@ test('every stage of the pipeline bench runs at a tiny size and gives a complete
 
 test('the bench refuses brokers beyond loopback before connecting to anything', async () => {
   await assert.rejects(runPipelineBench({ brokers: '10.1.2.3:9092', only: ['overhead'] }), /loopback/);
+});
+
+test('flatness figures: a plateau after a climb is flat, a steady climb is not', () => {
+  const plateau = [100, 200, 250, 260, 262, 262, 262, 263, 262];
+  assert.equal(lateGrowth(plateau), 1);
+  const leak = Array.from({ length: 60 }, (_, i) => 200 + i);
+  assert.equal(lateGrowth(leak), 20);
+  assert.equal(Math.round(slopePerMinute(leak)), 60, 'one MB a second is 60 MB a minute');
+  assert.equal(slopePerMinute([5, 5, 5, 5]), 0);
 });

@@ -26,7 +26,7 @@ import { decodeWorkerResult, paletteWorkerUrl, type PaletteTask, type PaletteWor
 import { Transformer, type Job, type Ordering } from '../src/runtime/index.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'bin/lagless.ts');
+const CLI = join(ROOT, 'bin/lagless.js');
 
 export const TARGETS = {
   /** Images/s with 100 ms per download, as a fraction of the CPU-bound rate (0 ms). */
@@ -614,7 +614,8 @@ export async function measureMemory(
       '--workers', String(o.workers),
       '--status-every', '0', '--quiet', '--drain-timeout', '5s',
     ];
-    const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: env.brokers.join(',') } });
+    // Started as users start it (the binary's shebang carries its memory flags), with this Node first in PATH.
+    const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: env.brokers.join(',') } });
     child = proc;
     let stderr = '';
     proc.stdout!.resume();

@@ -94,6 +94,9 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): Palette
     idleTimeout: o.idleTimeoutMs,
     // One task per thread: queueing happens in front of the pool, where the autoscaler can see and size it.
     concurrentTasksPerWorker: 1,
+    // A worker's JS heap holds one task at a time (pixels live outside it, in libvips and Buffers): a small young
+    // generation keeps each thread's resident memory low instead of V8's default tens of MB per thread.
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });
   const cpu = new Semaphore(o.workers);
   const downloads = new Semaphore(o.maxDownloads);

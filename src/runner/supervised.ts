@@ -61,7 +61,8 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     topic: o.topic,
     minReplicas: min,
     maxReplicas: max,
-    command: [process.execPath, CLI_MAIN, ...args],
+    // Replicas run with this process's Node flags (e.g. the binary's memory settings) and environment.
+    command: [process.execPath, ...process.execArgv, CLI_MAIN, ...args],
     workersPerReplica: o.workersPerReplica,
     policy: { ...defaultScalingOptions, idleTimeoutMs: o.idleTimeoutMs, catchUpMs: o.catchUpMs },
     stopTimeoutMs: o.drainTimeoutMs + 15_000,

@@ -11,8 +11,10 @@ export interface OutgoingRecord {
 }
 
 export interface SinkOptions {
-  /** Records per produce request at most. Default 500. */
+  /** Records per produce request at most. Default 1000. */
   maxBatch: number;
+  /** An idle sink waits this long for more records before sending (a busy one batches by itself). Default 1 ms. */
+  lingerMs: number;
   /**
    * Produce requests in flight at once. Records accumulate while they are busy (group commit). Default 1: with an
    * idempotent producer, a failed request followed by a successful one would break sequence numbers.
@@ -27,7 +29,7 @@ export interface SinkOptions {
   onError?: (error: Error, attempt: number) => void;
 }
 
-export const defaultSinkOptions: SinkOptions = { maxBatch: 500, maxConcurrentSends: 1, recreateAfterFailures: 3, retryDelayMs: 250, maxRetryDelayMs: 10_000 };
+export const defaultSinkOptions: SinkOptions = { maxBatch: 1000, lingerMs: 1, maxConcurrentSends: 1, recreateAfterFailures: 3, retryDelayMs: 250, maxRetryDelayMs: 10_000 };
 
 interface Pending {
   record: OutgoingRecord;
@@ -37,7 +39,7 @@ interface Pending {
 
 /**
  * Group-commit producer: while requests are in flight, new records queue and leave together in the next request.
- * No timer-based linger: an idle sink sends at once, a busy one batches by itself.
+ * An idle sink lingers a millisecond so that records finishing together leave together.
  */
 export class OutputSink {
   readonly #createProducer: () => StringProducer;
@@ -76,7 +78,20 @@ export class OutputSink {
     });
   }
 
+  #lingering: NodeJS.Timeout | undefined;
+
   #pump(): void {
+    if (this.#sending === 0 && this.#queue.length < this.#options.maxBatch && this.#options.lingerMs > 0 && !this.#aborted) {
+      this.#lingering ??= setTimeout(() => {
+        this.#lingering = undefined;
+        this.#send();
+      }, this.#options.lingerMs);
+      return;
+    }
+    this.#send();
+  }
+
+  #send(): void {
     while (this.#sending < this.#options.maxConcurrentSends && this.#queue.length > 0 && !this.#aborted) {
       const batch = this.#queue.splice(0, this.#options.maxBatch);
       this.#sending += 1;
@@ -84,7 +99,7 @@ export class OutputSink {
       void this.#sendBatch(batch).finally(() => {
         this.#sending -= 1;
         this.#inFlightRecords -= batch.length;
-        this.#pump();
+        this.#send();
         if (this.pending === 0) for (const w of this.#idleWaiters.splice(0)) w();
       });
     }

@@ -29,7 +29,7 @@ export interface TransformerOptions {
   ordering: Ordering;
   /**
    * Records fetched and not yet committed, at most. Fetching stops when the window is full, so memory stays flat
-   * whatever the backlog, and after a crash at most this many records are processed twice. Default 1000.
+   * whatever the backlog, and after a crash at most this many records are processed twice. Default 2000.
    */
   maxInFlight: number;
   /** Attempts per record for retryable failures (timeouts, 5xx, 429, connection errors). Default 3. */
@@ -57,7 +57,7 @@ export interface TransformerOptions {
 export const defaultTransformerOptions = {
   clientId: `lagless-${hostname()}-${process.pid}`,
   ordering: 'unordered',
-  maxInFlight: 1000,
+  maxInFlight: 2000,
   attempts: 3,
   retryBaseMs: 500,
   retryMaxMs: 30_000,
@@ -134,6 +134,7 @@ interface Item {
   readonly key: string | undefined;
   readonly input: JobInput;
   readonly ticket: RecordTicket;
+  /** The partition's controller when the record started: aborted when the partition is revoked or the runtime stops. */
   abort?: AbortController;
   started?: number;
 }
@@ -153,6 +154,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   readonly #tracker = new OffsetTracker();
   readonly #scheduler: OrderingScheduler<Item>;
   readonly #running = new Set<Item>();
+  readonly #aborts = new Map<number, AbortController>();
   readonly #retry: RetryOptions;
   #assigned = new Set<number>();
   #leaderEpochs = new Map<number, number>();
@@ -282,6 +284,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     for (const r of this.#running) {
       if (r.partition === partition) r.abort?.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
     }
+    this.#aborts.delete(partition);
     // Records waiting behind others in their lane never started: the next owner gets them.
     this.#scheduler.revoke(this.options.from, partition);
     const { abandoned } = this.#tracker.revoke(this.options.from, partition);
@@ -344,7 +347,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   async #process(item: Item): Promise<void> {
     const input = item.input;
-    const abort = new AbortController();
+    // One controller per partition (not per record): revocation and shutdown abort whole partitions anyway.
+    let abort = this.#aborts.get(item.partition);
+    if (!abort || abort.signal.aborted) this.#aborts.set(item.partition, (abort = new AbortController()));
     const started = performance.now();
     item.abort = abort;
     item.started = started;
@@ -391,7 +396,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         if (outcome.kind === 'ok') this.#stats.succeeded += 1;
         else this.#stats.deadLettered += 1;
         this.#stats.busyMs += outcome.durationMs;
-        this.emit('record', outcome);
+        if (this.listenerCount('record') > 0) this.emit('record', outcome);
       }
       for (const next of this.#scheduler.complete(item)) void this.#process(next);
       this.#updateFlow();

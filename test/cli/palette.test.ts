@@ -163,7 +163,7 @@ test('URL failures exit 1 with HTTP_STATUS, NOT_AN_IMAGE, CONNECT_FAILED', async
 });
 
 test('the lagless binary, as a user runs it: palette of a shipped photo', async () => {
-  const bin = new URL('bin/lagless.ts', ROOT).pathname;
+  const bin = new URL('bin/lagless.js', ROOT).pathname;
   const { stdout } = await promisify(execFile)(process.execPath, [bin, 'palette', COFFEE, '--colors', '4'], { cwd: ROOT.pathname });
   const out = JSON.parse(stdout);
   assert.equal(out.palette.length, 4);

@@ -329,7 +329,7 @@ describe('deploy/kubernetes', () => {
   test('the Deployment runs `lagless run palette` with flags and values the CLI accepts', async (t) => {
     const tr = await transformer();
     const { deployment } = k8s();
-    assert.equal(tr.container.command, undefined, 'deployment.yaml: no `command:` (it would replace the image ENTRYPOINT `node src/cli/main.ts`)');
+    assert.equal(tr.container.command, undefined, 'deployment.yaml: no `command:` (it would replace the image ENTRYPOINT `node ... src/cli/main.ts`)');
     assert.deepEqual(stringList(tr.container, 'args', 'deployment.yaml').slice(0, 2), ['run', 'palette']);
     assert.equal(at(deployment, 'spec.replicas', 'deployment.yaml'), undefined, 'deployment.yaml: no spec.replicas: KEDA owns the count, and apply would reset it');
     // Brokers come from the ConfigMap, the single place to edit.
@@ -591,7 +591,7 @@ describe('Dockerfile', () => {
     const d = dockerfile();
     assert.notEqual(d.uid, 0, 'Dockerfile: USER must not be root');
     assert.equal(d.entrypoint[0], 'node');
-    const main = d.entrypoint[1] ?? '';
+    const main = d.entrypoint.find((a) => a.endsWith('.ts')) ?? '';
     assert.ok(main.endsWith('.ts') && exists(main), `Dockerfile: ENTRYPOINT file ${main} does not exist`);
     const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const p of [main, 'package.json', 'package-lock.json', 'src/cli/program.ts']) assert.ok(!dockerIgnored(p, ignore), `.dockerignore keeps ${p} out of the image`);

@@ -23,7 +23,8 @@ export interface MetricsSource {
 
 export function createMetricsRegistry(src: MetricsSource): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'lagless_process_' });
+  // prom-client's default names already start with process_ or nodejs_: the prefix only namespaces them (lagless_process_cpu_seconds_total).
+  collectDefaultMetrics({ register: registry, prefix: 'lagless_' });
   const labels = { group: src.group, topic: src.topic };
   const gauge = (name: string, help: string, read: () => number | undefined, extra: Record<string, string> = {}) =>
     new Gauge({

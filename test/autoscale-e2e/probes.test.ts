@@ -1,0 +1,117 @@
+// /healthz, /readyz and /metrics of `lagless run palette --http-port 0`, as a kubelet and Prometheus see them.
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { test } from 'node:test';
+import { startImageServer } from '../../src/image-server/index.ts';
+import { createAdmin } from '../../src/kafka/index.ts';
+import { consumeAll, produce, testBrokers } from '../helpers/kafka.ts';
+import { createPipelineTopics, eventually, httpGet, metricValue, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
+
+/** Client ids of the group's members and how many partitions each holds, per the broker. */
+async function groupMembers(group: string): Promise<Map<string, number>> {
+  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
+  try {
+    const g = (await admin.describeGroups({ groups: [group] })).get(group);
+    const out = new Map<string, number>();
+    for (const m of g?.members.values() ?? []) out.set(m.clientId, [...(m.assignments?.values() ?? [])].reduce((a, x) => a + x.partitions.length, 0));
+    return out;
+  } finally {
+    await admin.close();
+  }
+}
+
+async function groupLag(topic: string, partitions: number, group: string): Promise<number> {
+  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
+  try {
+    const ends = await admin.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }] });
+    const commits = await admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, i) => i) }] }] });
+    const committed = new Map<number, bigint>();
+    for (const g of commits) for (const t of g.topics) for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset);
+    let lag = 0;
+    for (const p of ends[0]?.partitions ?? []) {
+      const c = committed.get(p.partitionIndex);
+      lag += Number(p.offset) - (c !== undefined && c >= 0n ? Number(c) : 0);
+    }
+    return lag;
+  } finally {
+    await admin.close();
+  }
+}
+
+test('--http-port 0: /healthz answers at once, /readyz turns 200 once the group is joined, /metrics has the lag and the wish', async (t) => {
+  const n = await createPipelineTopics(t, 'as-probes', 3);
+  const images = await startImageServer();
+  t.after(() => images.close());
+  const run = startLagless(t, [
+    'run', 'palette', '--from', n.from, '--to', n.to, '--dlq', n.dlq, '--group', n.group, '--allow-host', new URL(images.url).host,
+    '--min-workers', '1', '--max-workers', '2', '--headers-timeout', '10m', '--download-timeout', '10m', '--drain-timeout', '1s',
+    '--status-topic', n.statusTopic, '--http-port', '0',
+  ]);
+  const base = (await waitForStderr(run, /serving \/healthz, \/readyz and \/metrics on (http:\/\/127\.0\.0\.1:\d+)$/m))[1]!;
+  assert.notEqual(new URL(base).port, '0', 'port 0 picked a free port and the log names it');
+  const clientId = `lagless-${hostname()}-${run.pid}`;
+
+  // Poll as a kubelet would. Liveness never depends on Kafka; readiness waits for the group.
+  const seen: number[] = [];
+  const membersWhenReady = await eventually('/readyz turns 200', async () => {
+    assert.equal((await httpGet(`${base}/healthz`)).status, 200);
+    const r = await httpGet(`${base}/readyz`);
+    if (seen.at(-1) !== r.status) seen.push(r.status);
+    // Read the broker's view right after the first 200: the member must already be in the group with its partitions.
+    return r.status === 200 ? await groupMembers(n.group) : undefined;
+  }, 60_000, 20);
+  assert.equal(membersWhenReady.get(clientId), 3, `when ready, the broker lists ${clientId} with its 3 partitions (readyz went ${seen.join(' → ')})`);
+  assert.ok(seen.every((s) => s === 503 || s === 200), `readyz answers 503 or 200, got ${seen.join(', ')}`);
+  t.diagnostic(`/readyz went ${seen.join(' → ')}`);
+
+  // One record that never finishes holds a lag; /metrics shows the same lag as the admin API.
+  await produce(n.from, [
+    { key: 'stuck', value: JSON.stringify({ id: 'stuck', url: `${images.url}/slow/600000/${images.images[0]}` }) },
+    ...Array.from({ length: 30 }, (_, i) => ({ key: `p${i}`, value: JSON.stringify({ id: `p${i}`, url: images.imageUrl(i) }) })),
+  ]);
+  await consumeAll(n.to, { count: 30 });
+  const expected = await eventually('the lag is stable', async () => {
+    const a = await groupLag(n.from, 3, n.group);
+    await new Promise((r) => setTimeout(r, 2500));
+    return a === (await groupLag(n.from, 3, n.group)) && a > 0 ? a : undefined;
+  });
+  const metrics = await eventually('/metrics reports the lag', async () => {
+    const m = await httpGet(`${base}/metrics`);
+    return metricValue(m.body, 'lagless_consumer_lag') === expected ? m : undefined;
+  }, 10_000);
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.body, new RegExp(`^lagless_consumer_lag\\{group="${n.group}",topic="${n.from}"\\} ${expected}$`, 'm'));
+  assert.equal(metricValue(metrics.body, 'lagless_desired_workers'), 1);
+  assert.equal(metricValue(metrics.body, 'lagless_workers_active'), 1);
+  assert.equal(metricValue(metrics.body, 'lagless_workers_max'), 2);
+  assert.equal(metricValue(metrics.body, 'lagless_records_succeeded_total'), 30);
+  assert.equal(metricValue(metrics.body, 'lagless_in_flight'), 1);
+  assert.match(metrics.body, /^# TYPE lagless_desired_replicas gauge$/m);
+  assert.ok((metricValue(metrics.body, 'lagless_process_resident_memory_bytes') ?? 0) > 0, 'default process metrics');
+
+  const stopped = await stopLagless(run);
+  assert.equal(stopped.code, 0, stopped.stderr);
+});
+
+test('--replicas with --http-port 0: the supervisor serves the group-wide wish lagless_desired_replicas and the group lag, and is ready once a replica is', async (t) => {
+  const n = await createPipelineTopics(t, 'as-probes-sup', 2);
+  const sup = startLagless(t, [
+    'run', 'palette', '--from', n.from, '--to', n.to, '--dlq', n.dlq, '--group', n.group,
+    '--replicas', '1..2', '--status-topic', n.statusTopic, '--http-port', '0',
+  ]);
+  const base = (await waitForStderr(sup, /serving \/healthz, \/readyz and \/metrics on (http:\/\/127\.0\.0\.1:\d+)$/m))[1]!;
+  assert.equal((await httpGet(`${base}/healthz`)).status, 200);
+  await eventually('/readyz turns 200', async () => ((await httpGet(`${base}/readyz`)).status === 200 ? true : undefined), 60_000, 100);
+  assert.match(sup.output.stderr, /\[replica 1\] assignment \(generation \d+\): partitions \[0,1\]/, 'a replica joined before the supervisor was ready');
+
+  await produce(n.from, Array.from({ length: 5 }, (_, i) => ({ key: `x${i}`, value: 'not json' })));
+  await consumeAll(n.dlq, { count: 5 });
+  const m = await eventually('/metrics shows the group lag back at 0 and the wish', async () => {
+    const r = await httpGet(`${base}/metrics`);
+    return metricValue(r.body, 'lagless_consumer_lag') === 0 ? r.body : undefined;
+  }, 30_000);
+  assert.match(m, new RegExp(`^lagless_desired_replicas\\{group="${n.group}",topic="${n.from}"\\} 1$`, 'm'));
+
+  const stopped = await stopLagless(sup);
+  assert.equal(stopped.code, 0, stopped.stderr);
+});

@@ -1,0 +1,506 @@
+// Autoscaling benchmark: measure one CPU worker's capacity here, then play a step load scaled to it through the real CLI.
+//
+//   npm run bench -- autoscale [--latency 100] [--low 0.2] [--high 1.5] [--low-for 20s] [--high-for 60s] [--after-for 20s]
+//                              [--idle-timeout 30s] [--max-workers N] [--partitions 8] [--capacity N] [--capacity-records 1500]
+//                              [--images DIR] [--brokers host:port] [--out FILE] [--svg FILE]
+//
+// 1. Capacity: a backlog of synthetic records (photos from assets/images behind --latency ms) drained by
+//    `lagless run palette --workers 1`; the completion rate between 20% and 90% done is one worker's capacity c.
+// 2. Step: `lagless run palette --min-workers 1 --max-workers <cores> --idle-timeout ...` while the synthetic source
+//    plays low×c, then high×c, then low×c, then nothing. Every second: arrival rate (log-end growth), completion rate
+//    (outputs + dead letters, from /metrics), lag (admin API: log end − committed), workers active and the policy's wish
+//    (/metrics), and the runner's CPU use. Written to bench/results/autoscale-<ts>.json and drawn as an SVG.
+// The broker is KAFKA_BROKERS / --brokers / 127.0.0.1:9092 when one answers, else a temporary one started for the run.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBroker, stopBroker } from '../src/broker/index.ts';
+import { parseDuration } from '../src/common/index.ts';
+import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer } from '../src/image-server/index.ts';
+import { checkBrokers, createAdmin, createProducer, ensureTopic } from '../src/kafka/index.ts';
+import { RecordPipe, stepsProfile, syntheticSource, type LoadProfile } from '../src/sources/index.ts';
+import { analyse, oracleWorkers, type ScaleEvent, type TimelinePoint } from './lib/autoscale-report.ts';
+import { renderTimelineSvg } from './lib/timeline-svg.ts';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const CLI_MAIN = join(ROOT, 'src/cli/main.ts');
+// PRODUCT.md: after a step from 10 to 150 images/s, lag back under 2 s of arrivals within 30 s; back at the minimum within
+// idle timeout + 15 s after the load stops; worker-seconds ≤ 1.3× an oracle that knew the load in advance.
+const TARGETS = { lagRecoveredWithinS: 30, backToMinSlackS: 15, workerSecondsVsOracle: 1.3 } as const;
+
+const { values: args } = parseArgs({
+  options: {
+    latency: { type: 'string', default: '100' },
+    low: { type: 'string', default: '0.2' },
+    high: { type: 'string', default: '1.5' },
+    'low-for': { type: 'string', default: '20s' },
+    'high-for': { type: 'string', default: '60s' },
+    'after-for': { type: 'string', default: '20s' },
+    'idle-timeout': { type: 'string', default: '30s' },
+    'max-workers': { type: 'string', default: String(availableParallelism()) },
+    partitions: { type: 'string', default: '8' },
+    capacity: { type: 'string' },
+    'capacity-records': { type: 'string', default: '1500' },
+    images: { type: 'string' },
+    brokers: { type: 'string' },
+    out: { type: 'string' },
+    svg: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 13).join('\n') + '\n');
+  process.exit(0);
+}
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(2);
+}
+const numberOf = (name: string, v: string | undefined, min: number, integer = false): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) fail(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${v}"`);
+  return n;
+};
+const durationOf = (name: string, v: string | undefined): number => {
+  try {
+    return parseDuration(v ?? '');
+  } catch {
+    return fail(`--${name} must be a duration such as 20s, got "${v}"`);
+  }
+};
+const latencyMs = numberOf('latency', args.latency, 0);
+const lowShare = numberOf('low', args.low, 0);
+const highShare = numberOf('high', args.high, 0.01);
+const lowForMs = durationOf('low-for', args['low-for']);
+const highForMs = durationOf('high-for', args['high-for']);
+const afterForMs = durationOf('after-for', args['after-for']);
+const idleTimeoutMs = durationOf('idle-timeout', args['idle-timeout']);
+const maxWorkers = numberOf('max-workers', args['max-workers'], 2, true);
+const partitions = numberOf('partitions', args.partitions, 1, true);
+const capacityRecords = numberOf('capacity-records', args['capacity-records'], 200, true);
+const givenCapacity = args.capacity === undefined ? undefined : numberOf('capacity', args.capacity, 0.1);
+const MIN_WORKERS = 1;
+
+const say = (m: string) => process.stderr.write(`${m}\n`);
+
+/**
+ * The photos to serve: --images, else the palette bench's real photos (1-4 MP, fetched once from Debian packages into
+ * .lagless/cache/bench-images), else the small sample photos shipped in assets/images.
+ */
+function imageDir(): string {
+  if (args.images) return resolve(args.images);
+  const dir = join(ROOT, '.lagless/cache/bench-images');
+  const has = () => existsSync(dir) && readdirSync(dir).some((f) => /\.(jpe?g|png|webp)$/i.test(f));
+  if (!has()) {
+    say(`no photos in ${dir}: fetching them with scripts/fetch-bench-images.sh (Debian packages)`);
+    spawnSync(join(ROOT, 'scripts/fetch-bench-images.sh'), [dir], { stdio: 'inherit' });
+  }
+  if (has()) return dir;
+  say(`could not fetch them: using the small sample photos in ${DEFAULT_IMAGES_DIR} (the main thread's share of the work is larger with them)`);
+  return DEFAULT_IMAGES_DIR;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+
+function freePort(): Promise<number> {
+  return new Promise((ok, ko) => {
+    const srv = createServer();
+    srv.once('error', ko);
+    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const a = srv.address();
+      srv.close(() => ok(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** A broker that answers, or a temporary one (stopped and deleted at the end). */
+async function broker(): Promise<{ brokers: string[]; stop: () => Promise<void> }> {
+  const brokers = (args.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  try {
+    await checkBrokers({ brokers, timeoutMs: 2000 });
+    say(`using the Kafka broker at ${brokers.join(',')}`);
+    return { brokers, stop: async () => {} };
+  } catch {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'lagless-bench-kafka-'));
+    say(`no broker at ${brokers.join(',')}: starting a temporary one on 127.0.0.1:${port}`);
+    const res = await startBroker({ port, dataDir, heap: '768m', onProgress: (m) => say(`  ${m}`) });
+    return {
+      brokers: [res.bootstrap],
+      stop: async () => {
+        await stopBroker({ port, dataDir, timeoutMs: 20_000 }).catch((e) => say(`could not stop the temporary broker: ${e}`));
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+/** A `lagless run palette` subprocess; its stderr lines with the time they arrived (performance.now()). */
+interface Runner {
+  child: ChildProcess;
+  lines: { at: number; line: string }[];
+  url: Promise<string>;
+  exited: Promise<number | null>;
+}
+
+function startRunner(argv: string[]): Runner {
+  const child = spawn(process.execPath, [CLI_MAIN, 'run', 'palette', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: Runner['lines'] = [];
+  let resolveUrl!: (u: string) => void;
+  let rejectUrl!: (e: Error) => void;
+  const url = new Promise<string>((ok, ko) => {
+    resolveUrl = ok;
+    rejectUrl = ko;
+  });
+  let buf = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push({ at: performance.now(), line });
+      const m = /serving \/healthz, \/readyz and \/metrics on (http:\/\/\S+)/.exec(line);
+      if (m) resolveUrl(m[1]!);
+    }
+  });
+  const exited = new Promise<number | null>((ok) =>
+    child.once('exit', (code) => {
+      rejectUrl(new Error(`lagless run palette exited (${code}) early:\n${lines.map((l) => l.line).join('\n')}`));
+      ok(code);
+    }),
+  );
+  const timer = setTimeout(() => rejectUrl(new Error(`lagless run palette did not say where it serves /metrics within 60 s:\n${lines.map((l) => l.line).join('\n')}`)), 60_000);
+  void url.finally(() => clearTimeout(timer)).catch(() => {}); // observed by whoever awaits it; an exit after startup is not an error here
+  return { child, lines, url, exited };
+}
+
+async function stopRunner(r: Runner): Promise<void> {
+  if (r.child.exitCode === null) r.child.kill('SIGTERM');
+  const code = await Promise.race([r.exited, sleep(60_000).then(() => 'timeout' as const)]);
+  if (code === 'timeout') {
+    r.child.kill('SIGKILL');
+    say('warning: the runner did not stop within 60 s and was killed');
+  } else if (code !== 0) say(`warning: the runner exited with code ${code}:\n${r.lines.slice(-10).map((l) => l.line).join('\n')}`);
+}
+
+async function scrape(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^(lagless_[a-z_]+)(?:\{[^}]*\})? (\S+)$/gm)) out[m[1]!] ??= Number(m[2]);
+  return out;
+}
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error('the runner did not become ready within 60 s');
+    await sleep(100);
+  }
+}
+
+async function createTopics(brokers: string[], names: string[]): Promise<void> {
+  const admin = createAdmin({ brokers });
+  try {
+    for (const name of names) await ensureTopic(admin, { name, partitions }, brokers);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function cleanup(brokers: string[], topics: string[], groups: string[]): Promise<void> {
+  const admin = createAdmin({ brokers });
+  await admin.deleteGroups({ groups }).catch(() => {});
+  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.close().catch(() => {});
+}
+
+/** Log-end offsets summed over the topic, and the group's lag (log end − committed), in one admin round trip each. */
+async function offsets(admin: ReturnType<typeof createAdmin>, topic: string, group: string): Promise<{ logEnd: number; lag: number }> {
+  const all = Array.from({ length: partitions }, (_, i) => i);
+  const [ends, commits] = await Promise.all([
+    admin.listOffsets({ topics: [{ name: topic, partitions: all.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) }] }),
+    admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: all }] }] }),
+  ]);
+  const committed = new Map<number, bigint>();
+  for (const g of commits) for (const t of g.topics) for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset);
+  let logEnd = 0;
+  let lag = 0;
+  for (const p of ends[0]?.partitions ?? []) {
+    const end = Number(p.offset);
+    const c = committed.get(p.partitionIndex);
+    logEnd += end;
+    lag += Math.max(0, end - (c !== undefined && c >= 0n ? Number(c) : 0));
+  }
+  return { logEnd, lag };
+}
+
+function produceLoad(brokers: string[], topic: string, server: ImageServer, profile: LoadProfile | 'unlimited', count?: number) {
+  const producer = createProducer({ brokers, clientId: 'lagless-bench-autoscale' });
+  const pipe = new RecordPipe(producer, { topic });
+  const source = syntheticSource({ baseUrl: server.url, images: server.images, profile, ...(count !== undefined ? { count } : {}) });
+  return {
+    pipe,
+    done: pipe.run(source).finally(() => producer.close().catch(() => {})),
+  };
+}
+
+const runnerBase = (brokers: string[], topic: string, group: string, server: ImageServer) => [
+  '--brokers', brokers.join(','), '--from', topic, '--to', `${topic}.out`, '--dlq', `${topic}.dlq`, '--group', group,
+  '--allow-host', new URL(server.url).host, '--http-port', '0', '--status-every', '0',
+];
+
+/** `workers` fixed workers drain a backlog; the rate between 20% and 90% done is their capacity. */
+async function measureCapacity(brokers: string[], server: ImageServer, workers: number): Promise<{ rate: number; records: number; seconds: number }> {
+  const topic = `bench-autoscale-cap${workers}-${stamp}`;
+  const group = `${topic}-group`;
+  await createTopics(brokers, [topic, `${topic}.out`, `${topic}.dlq`]);
+  try {
+    say(`capacity: producing ${capacityRecords} records, then draining them with ${workers} worker(s) (${latencyMs} ms latency per image)`);
+    const load = produceLoad(brokers, topic, server, 'unlimited', capacityRecords);
+    await load.done;
+    const runner = startRunner([...runnerBase(brokers, topic, group, server), '--workers', String(workers)]);
+    try {
+      const url = await runner.url;
+      const samples: { at: number; done: number }[] = [];
+      let progressAt = performance.now();
+      for (;;) {
+        const m = await scrape(url).catch(() => undefined);
+        const now = performance.now();
+        if (m) {
+          const done = (m.lagless_records_succeeded_total ?? 0) + (m.lagless_records_dead_lettered_total ?? 0);
+          if (done > (samples.at(-1)?.done ?? 0)) progressAt = now;
+          samples.push({ at: now, done });
+        }
+        if ((samples.at(-1)?.done ?? 0) >= capacityRecords) break;
+        if (runner.child.exitCode !== null) throw new Error(`the runner exited while measuring capacity:\n${runner.lines.map((l) => l.line).join('\n')}`);
+        if (now - progressAt > 60_000) {
+          throw new Error(`no record finished for 60 s (${samples.at(-1)?.done ?? 0} of ${capacityRecords} done):\n${runner.lines.map((l) => l.line).join('\n')}`);
+        }
+        await sleep(250);
+      }
+      const at = (share: number) => samples.find((s) => s.done >= share * capacityRecords)!;
+      const a = at(0.2);
+      const b = at(0.9);
+      const seconds = (b.at - a.at) / 1000;
+      return { rate: (b.done - a.done) / seconds, records: b.done - a.done, seconds };
+    } finally {
+      await stopRunner(runner);
+    }
+  } finally {
+    await cleanup(brokers, [topic, `${topic}.out`, `${topic}.dlq`], [group]);
+  }
+}
+
+async function main(): Promise<void> {
+  const { brokers, stop } = await broker();
+  const images = imageDir();
+  const server = await startImageServer({ latencyMs, images });
+  say(`serving ${server.images.length} photos from ${images} with ${latencyMs} ms latency`);
+  try {
+    const measured = givenCapacity === undefined ? await measureCapacity(brokers, server, 1) : undefined;
+    const capacity = givenCapacity ?? measured!.rate;
+    // What all the workers do together here (they share the cores with the broker, the source and this process):
+    // a step above it cannot be absorbed by any autoscaler, so the report states it.
+    const atMax = givenCapacity === undefined ? await measureCapacity(brokers, server, maxWorkers) : undefined;
+    const low = Math.max(1, Math.round(lowShare * capacity));
+    // The step must be one the machine can absorb at all: at most 90% of what all the workers do together here.
+    const wanted = Math.round(highShare * capacity);
+    const ceiling = atMax ? Math.floor(0.9 * atMax.rate) : Infinity;
+    const high = Math.min(wanted, ceiling);
+    const capped = high < wanted;
+    say(
+      `capacity of one worker: ${capacity.toFixed(1)} images/s${measured ? ` (${measured.records} records in ${measured.seconds.toFixed(1)} s)` : ' (given)'}` +
+        `${atMax ? `; of ${maxWorkers} workers: ${atMax.rate.toFixed(1)} images/s` : ''}; step ${low} → ${high} → ${low} images/s → 0`,
+    );
+    const steps = [
+      { rate: low, durationMs: lowForMs },
+      { rate: high, durationMs: highForMs },
+      ...(afterForMs > 0 ? [{ rate: low, durationMs: afterForMs }] : []),
+    ];
+    const profile = stepsProfile(steps);
+    const stepAt = lowForMs / 1000;
+    const stepEnd = (lowForMs + highForMs) / 1000;
+    const stopAt = profile.lengthMs / 1000;
+    const recordFor = stopAt + idleTimeoutMs / 1000 + TARGETS.backToMinSlackS + 10;
+
+    const topic = `bench-autoscale-step-${stamp}`;
+    const group = `${topic}-group`;
+    await createTopics(brokers, [topic, `${topic}.out`, `${topic}.dlq`]);
+    const runner = startRunner([
+      ...runnerBase(brokers, topic, group, server),
+      '--min-workers', String(MIN_WORKERS), '--max-workers', String(maxWorkers), '--idle-timeout', `${idleTimeoutMs}ms`,
+    ]);
+    const admin = createAdmin({ brokers });
+    const points: TimelinePoint[] = [];
+    let t0 = 0;
+    let delivered = 0;
+    let finalDone = 0;
+    try {
+      const url = await runner.url;
+      await waitReady(url);
+      // Let the runner settle (first lag samples, first decision) before the load starts.
+      await sleep(3000);
+      say(`step: ${profile.describe()} for ${stopAt} s, then nothing; recording ${recordFor.toFixed(0)} s; workers ${MIN_WORKERS}..${maxWorkers}, idle timeout ${idleTimeoutMs / 1000} s`);
+      const readAll = async () => {
+        const [o, m] = await Promise.all([offsets(admin, topic, group), scrape(url)]);
+        return {
+          at: performance.now(),
+          logEnd: o.logEnd,
+          lag: o.lag,
+          done: (m.lagless_records_succeeded_total ?? 0) + (m.lagless_records_dead_lettered_total ?? 0),
+          workers: m.lagless_workers_active ?? 0,
+          wish: m.lagless_desired_workers ?? null,
+          cpu: m.lagless_process_cpu_seconds_total ?? 0,
+        };
+      };
+      let prev = await readAll();
+      t0 = performance.now();
+      const load = produceLoad(brokers, topic, server, profile);
+      for (let i = 1; ; i++) {
+        await sleep(Math.max(0, t0 + i * 1000 - performance.now()));
+        const cur = await readAll();
+        const dt = (cur.at - prev.at) / 1000;
+        const t = (cur.at - t0) / 1000;
+        const mid = (t - dt / 2) * 1000;
+        const scheduled = mid < profile.lengthMs ? profile.segmentAt(Math.max(0, mid)).rate : 0;
+        points.push({
+          t,
+          scheduled,
+          arrival: (cur.logEnd - prev.logEnd) / dt,
+          completion: (cur.done - prev.done) / dt,
+          lag: cur.lag,
+          workers: cur.workers,
+          wish: cur.wish,
+          oracle: oracleWorkers(scheduled, capacity, MIN_WORKERS, maxWorkers),
+          cpu: (cur.cpu - prev.cpu) / dt,
+        });
+        if (i % 10 === 0) say(`  ${t.toFixed(0)} s: arrival ${points.at(-1)!.arrival.toFixed(0)}/s, completion ${points.at(-1)!.completion.toFixed(0)}/s, lag ${cur.lag}, workers ${cur.workers}`);
+        prev = cur;
+        if (t >= recordFor) break;
+      }
+      const res = await load.done;
+      delivered = res.delivered;
+      finalDone = prev.done;
+    } finally {
+      await admin.close().catch(() => {});
+      await stopRunner(runner);
+      await cleanup(brokers, [topic, `${topic}.out`, `${topic}.dlq`], [group]);
+    }
+
+    const events: ScaleEvent[] = runner.lines
+      .map((l) => ({ t: (l.at - t0) / 1000, m: /^\S+ (scale (?:up|down) .*)$/.exec(l.line) }))
+      .filter((e) => e.m)
+      .map((e) => ({ t: Math.round(e.t * 10) / 10, line: e.m![1]! }));
+    const shape = { capacityPerWorker: capacity, minWorkers: MIN_WORKERS, maxWorkers, stepAt, stepEnd, stopAt, highRate: high, idleTimeoutS: idleTimeoutMs / 1000 };
+    const f = analyse(points, shape);
+    const backToMinTarget = idleTimeoutMs / 1000 + TARGETS.backToMinSlackS;
+
+    // ---- report ----
+    const s = (v: number | null, unit = ' s') => (v === null ? 'never' : `${v.toFixed(1)}${unit}`);
+    const ok = (pass: boolean) => (pass ? 'OK' : 'MISSED');
+    const out: string[] = [];
+    out.push(`photos: ${server.images.length} from ${images}`);
+    out.push(
+      `one worker: ${capacity.toFixed(1)} images/s with ${latencyMs} ms download latency${measured ? ` (measured: ${measured.records} records in ${measured.seconds.toFixed(1)} s, one worker alone)` : ' (given)'}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
+    );
+    out.push(
+      `step: ${low} → ${high} → ${low} images/s → 0 (${Math.round((low / capacity) * 100)}% → ${Math.round((high / capacity) * 100)}% → ${Math.round((low / capacity) * 100)}% of one worker) for ${lowForMs / 1000} s / ${highForMs / 1000} s / ${afterForMs / 1000} s; ` +
+        `lagless run palette --min-workers ${MIN_WORKERS} --max-workers ${maxWorkers} --idle-timeout ${idleTimeoutMs / 1000}s (catch-up 10 s)`,
+    );
+    if (atMax) {
+      out.push(
+        `${maxWorkers} workers together: ${atMax.rate.toFixed(1)} images/s (${(atMax.rate / capacity).toFixed(2)}× one worker: they share ${cpus().length} cores with the broker, the source and the main thread)` +
+          `${capped ? `; the step is capped at 90% of that (${high}/s) instead of ${Math.round(highShare * 100)}% of one worker (${wanted}/s), which no number of workers could absorb here` : ''}`,
+      );
+    }
+    out.push(`PRODUCT.md's step is 10 → 150 images/s (15×); this machine's is scaled to one worker's capacity, ${(high / low).toFixed(1)}×.`);
+    out.push(`records: ${delivered} produced, ${finalDone} completed (outputs + dead letters, duplicates included)`);
+    out.push('scale events (s after the load started):');
+    for (const e of events) out.push(`  ${e.t.toFixed(1).padStart(6)}  ${e.line}`);
+    const rows: [string, string, string][] = [
+      ['peak lag', `${f.peakLag} records = ${f.peakLagSeconds.toFixed(1)} s of the step's arrivals`, ''],
+      ['workers at the step\'s need after', s(f.scaledUpAfterS), ''],
+      [
+        'lag back under 2 s of arrivals after',
+        f.lagRecoveredAfterS === 0 ? '0 s (never above)' : s(f.lagRecoveredAfterS),
+        `<= ${TARGETS.lagRecoveredWithinS} s  ${ok(f.lagRecoveredAfterS !== null && f.lagRecoveredAfterS <= TARGETS.lagRecoveredWithinS)}`,
+      ],
+      ['back at the minimum after the load stopped', s(f.backToMinAfterS), `<= idle timeout + 15 s = ${backToMinTarget} s  ${ok(f.backToMinAfterS !== null && f.backToMinAfterS <= backToMinTarget)}`],
+      [`worker-seconds over ${f.spanS.toFixed(0)} s: autoscaled`, f.workerSeconds.autoscaled.toFixed(0), ''],
+      [
+        '  oracle (ceil(scheduled / capacity) each second)',
+        `${f.workerSeconds.oracle.toFixed(0)}  → autoscaled is ${f.ratios.vsOracle.toFixed(2)}×`,
+        `<= ${TARGETS.workerSecondsVsOracle}×  ${ok(f.ratios.vsOracle <= TARGETS.workerSecondsVsOracle)}`,
+      ],
+      [
+        `  fixed minimum (${MIN_WORKERS})`,
+        `${f.workerSeconds.fixedMin.toFixed(0)}  → ${f.ratios.vsFixedMin.toFixed(2)}×, but it cannot keep up: its backlog would reach ~${Math.round(f.fixedMinPeakBacklog)} records`,
+        '',
+      ],
+      [`  fixed maximum (${maxWorkers})`, `${f.workerSeconds.fixedMax.toFixed(0)}  → ${f.ratios.vsFixedMax.toFixed(2)}×`, ''],
+    ];
+    const w0 = Math.max(...rows.map((r) => r[0].length));
+    const w1 = Math.max(...rows.map((r) => r[1].length));
+    out.push(`${'figure'.padEnd(w0)}  ${'value'.padEnd(w1)}  target (PRODUCT.md)`);
+    for (const r of rows) out.push(`${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2]}`.trimEnd());
+    process.stdout.write(out.join('\n') + '\n');
+
+    const outFile = args.out ? resolve(args.out) : join(ROOT, `bench/results/autoscale-${stamp}.json`);
+    const svgFile = args.svg ? resolve(args.svg) : outFile.replace(/\.json$/, '') + '.svg';
+    mkdirSync(join(outFile, '..'), { recursive: true });
+    mkdirSync(join(svgFile, '..'), { recursive: true });
+    writeFileSync(
+      outFile,
+      JSON.stringify(
+        {
+          bench: 'autoscale',
+          date: new Date().toISOString(),
+          machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+          options: { images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_WORKERS, maxWorkers, partitions, capacityRecords },
+          capacity: { perWorker: capacity, measured: measured ?? null, atMaxWorkers: atMax ?? null },
+          profile: { low, high, wantedHigh: wanted, capped, describe: profile.describe(), stepAt, stepEnd, stopAt },
+          targets: { ...TARGETS, backToMinWithinS: backToMinTarget },
+          figures: f,
+          records: { produced: delivered, completed: finalDone },
+          events,
+          timeline: points.map((p) => ({ ...p, t: Math.round(p.t * 100) / 100, arrival: Math.round(p.arrival * 10) / 10, completion: Math.round(p.completion * 10) / 10, cpu: Math.round(p.cpu * 100) / 100 })),
+          report: out,
+          runnerLog: runner.lines.map((l) => `${((l.at - t0) / 1000).toFixed(1)} ${l.line}`),
+        },
+        null,
+        1,
+      ) + '\n',
+    );
+    writeFileSync(
+      svgFile,
+      renderTimelineSvg({
+        title: `Lagless worker autoscaling: step ${low} → ${high} → ${low} images/s → 0 (${latencyMs} ms per download)`,
+        subtitle: [
+          `one worker ${capacity.toFixed(0)} images/s (measured alone) · workers ${MIN_WORKERS}..${maxWorkers} · idle timeout ${idleTimeoutMs / 1000} s · peak lag ${f.peakLag} records (${f.peakLagSeconds.toFixed(1)} s of arrivals)`,
+          `lag under 2 s of arrivals ${f.lagRecoveredAfterS === 0 ? 'throughout' : `after ${s(f.lagRecoveredAfterS)}`} · back at the minimum ${s(f.backToMinAfterS)} after the load stopped · worker-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× fixed maximum`,
+        ],
+        points,
+        events,
+        marks: [
+          { t: stepAt, label: 'step up' },
+          { t: stepEnd, label: 'step down' },
+          { t: stopAt, label: 'load stops' },
+          { t: stopAt + backToMinTarget, label: 'target: min' },
+        ],
+        maxWorkers,
+      }),
+    );
+    say(`wrote ${outFile}\nwrote ${svgFile}`);
+  } finally {
+    await server.close();
+    await stop();
+  }
+}
+
+await main();

@@ -187,6 +187,18 @@ async function stopRunner(r: Runner): Promise<void> {
   } else if (code !== 0) say(`warning: the runner exited with code ${code}:\n${r.lines.slice(-10).map((l) => l.line).join('\n')}`);
 }
 
+/** CPU-seconds the whole machine has used (all cores, all processes), from /proc/stat; undefined where there is none. */
+function machineCpuSeconds(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    // USER_HZ is 100 on every Linux architecture Node supports.
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function scrape(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   const out: Record<string, number> = {};
@@ -357,6 +369,7 @@ async function main(): Promise<void> {
           workers: m.lagless_workers_active ?? 0,
           wish: m.lagless_desired_workers ?? null,
           cpu: m.lagless_process_cpu_seconds_total ?? 0,
+          machine: machineCpuSeconds(),
         };
       };
       let prev = await readAll();
@@ -379,6 +392,7 @@ async function main(): Promise<void> {
           wish: cur.wish,
           oracle: oracleWorkers(scheduled, capacity, MIN_WORKERS, maxWorkers),
           cpu: (cur.cpu - prev.cpu) / dt,
+          machineCpu: cur.machine !== undefined && prev.machine !== undefined ? (cur.machine - prev.machine) / dt : null,
         });
         if (i % 10 === 0) say(`  ${t.toFixed(0)} s: arrival ${points.at(-1)!.arrival.toFixed(0)}/s, completion ${points.at(-1)!.completion.toFixed(0)}/s, lag ${cur.lag}, workers ${cur.workers}`);
         prev = cur;
@@ -427,9 +441,14 @@ async function main(): Promise<void> {
       ['peak lag', `${f.peakLag} records = ${f.peakLagSeconds.toFixed(1)} s of the step's arrivals`, ''],
       ['workers at the step\'s need after', s(f.scaledUpAfterS), ''],
       [
-        'lag back under 2 s of arrivals after',
-        f.lagRecoveredAfterS === 0 ? '0 s (never above)' : s(f.lagRecoveredAfterS),
-        `<= ${TARGETS.lagRecoveredWithinS} s  ${ok(f.lagRecoveredAfterS !== null && f.lagRecoveredAfterS <= TARGETS.lagRecoveredWithinS)}`,
+        'lag back under 2 s of arrivals after the step',
+        f.lagBackUnderAfterS === 0 ? '0 s (never above)' : s(f.lagBackUnderAfterS),
+        `<= ${TARGETS.lagRecoveredWithinS} s  ${ok(f.lagBackUnderAfterS !== null && f.lagBackUnderAfterS <= TARGETS.lagRecoveredWithinS)}`,
+      ],
+      [
+        '  and stays under until the step ends, after',
+        f.lagRecoveredAfterS === 0 ? '0 s (never above)' : f.lagRecoveredAfterS === null ? 'no (above again before the step ended)' : s(f.lagRecoveredAfterS),
+        '',
       ],
       ['back at the minimum after the load stopped', s(f.backToMinAfterS), `<= idle timeout + 15 s = ${backToMinTarget} s  ${ok(f.backToMinAfterS !== null && f.backToMinAfterS <= backToMinTarget)}`],
       [`worker-seconds over ${f.spanS.toFixed(0)} s: autoscaled`, f.workerSeconds.autoscaled.toFixed(0), ''],
@@ -469,7 +488,7 @@ async function main(): Promise<void> {
           figures: f,
           records: { produced: delivered, completed: finalDone },
           events,
-          timeline: points.map((p) => ({ ...p, t: Math.round(p.t * 100) / 100, arrival: Math.round(p.arrival * 10) / 10, completion: Math.round(p.completion * 10) / 10, cpu: Math.round(p.cpu * 100) / 100 })),
+          timeline: points.map((p) => ({ ...p, t: Math.round(p.t * 100) / 100, arrival: Math.round(p.arrival * 10) / 10, completion: Math.round(p.completion * 10) / 10, cpu: Math.round(p.cpu * 100) / 100, machineCpu: p.machineCpu === null ? null : Math.round(p.machineCpu * 100) / 100 })),
           report: out,
           runnerLog: runner.lines.map((l) => `${((l.at - t0) / 1000).toFixed(1)} ${l.line}`),
         },
@@ -483,7 +502,7 @@ async function main(): Promise<void> {
         title: `Lagless worker autoscaling: step ${low} → ${high} → ${low} images/s → 0 (${latencyMs} ms per download)`,
         subtitle: [
           `one worker ${capacity.toFixed(0)} images/s (measured alone) · workers ${MIN_WORKERS}..${maxWorkers} · idle timeout ${idleTimeoutMs / 1000} s · peak lag ${f.peakLag} records (${f.peakLagSeconds.toFixed(1)} s of arrivals)`,
-          `lag under 2 s of arrivals ${f.lagRecoveredAfterS === 0 ? 'throughout' : `after ${s(f.lagRecoveredAfterS)}`} · back at the minimum ${s(f.backToMinAfterS)} after the load stopped · worker-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× fixed maximum`,
+          `lag under 2 s of arrivals ${f.lagBackUnderAfterS === 0 ? 'throughout' : `${s(f.lagBackUnderAfterS)} after the step${f.lagRecoveredAfterS === null ? ' (above again later)' : ''}`} · back at the minimum ${s(f.backToMinAfterS)} after the load stopped · worker-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× fixed maximum`,
         ],
         points,
         events,

@@ -19,6 +19,8 @@ export interface TimelinePoint {
   oracle: number;
   /** CPU-seconds per second used by the runner process (all its threads). */
   cpu: number;
+  /** CPU-seconds per second used by the whole machine (every process: broker, source, other users), or null if unknown. */
+  machineCpu: number | null;
 }
 
 export interface ScaleEvent {
@@ -44,8 +46,10 @@ export interface AutoscaleFigures {
   peakLag: number;
   /** Peak lag in seconds of the step's arrivals (peakLag / highRate). */
   peakLagSeconds: number;
+  /** Seconds from the step until the lag is first back under 2 s of arrivals (2 × highRate); 0 when it never went above; null if never. */
+  lagBackUnderAfterS: number | null;
   /**
-   * Seconds from the step until the lag is under 2 s of arrivals (2 × highRate) for the rest of the step; 0 when it never
+   * Seconds from the step until the lag is under 2 s of arrivals for the rest of the step (stricter); 0 when it never
    * went above; null when it was still above at the end of the step.
    */
   lagRecoveredAfterS: number | null;
@@ -91,6 +95,10 @@ export function analyse(points: readonly TimelinePoint[], shape: RunShape): Auto
   if (lastAbove === during.length - 1 && during.length > 0) lagRecoveredAfterS = null;
   else if (lastAbove >= 0) lagRecoveredAfterS = during[lastAbove + 1]!.t - shape.stepAt;
 
+  const firstAbove = during.findIndex((p) => p.lag >= threshold);
+  const backUnder = firstAbove < 0 ? undefined : during.slice(firstAbove).find((p) => p.lag < threshold);
+  const lagBackUnderAfterS = firstAbove < 0 ? 0 : backUnder ? backUnder.t - shape.stepAt : null;
+
   const stepNeed = oracleWorkers(shape.highRate, shape.capacityPerWorker, shape.minWorkers, shape.maxWorkers);
   const reached = during.find((p) => p.workers >= stepNeed);
   const scaledUpAfterS = reached ? reached.t - shape.stepAt : null;
@@ -110,6 +118,7 @@ export function analyse(points: readonly TimelinePoint[], shape: RunShape): Auto
   return {
     peakLag,
     peakLagSeconds: peakLag / shape.highRate,
+    lagBackUnderAfterS,
     lagRecoveredAfterS,
     scaledUpAfterS,
     backToMinAfterS,

@@ -75,15 +75,17 @@ test('--replicas 1..3: replicas are added under a step load and removed after it
   const produced = (JSON.parse(load.stdout) as { delivered: number }).delivered;
 
   await waitForStderr(sup, /scale up 1→2: /, 60_000);
-  await waitForStderr(sup, /replica 2 started \(pid \d+\)/, 10_000);
-  await waitForStderr(sup, /\[replica 2\] assignment \(generation \d+\): partitions \[\d/, 60_000);
+  // A replica other than the first joins and gets partitions. (Its number is not always 2: a start that the policy
+  // cancels at once, because the need went away on the next tick, uses up a number.)
+  await waitForStderr(sup, /\[replica (?:[2-9]|\d\d+)\] assignment \(generation \d+\): partitions \[\d/, 60_000);
   const down = await waitForStderr(sup, /scale down [23]→1: idle for [\d.]+s/, 120_000);
-  await waitForStderr(sup, /replica [23] \(pid \d+\) exited with code 0\n/, 60_000, down.index);
+  await waitForStderr(sup, /replica \d+ \(pid \d+\) exited with code 0\n/, 60_000, down.index);
   await eventually('the wish in /metrics is back to 1', () => (wishes.at(-1) === 1 ? true : undefined), 10_000);
   clearInterval(scraper);
 
   const res = await stopLagless(sup);
   assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /stopping 1 replica\(s\): each drains, commits and leaves the group/, 'back to one replica process');
   assert.match(res.stderr, /stopped; 0 replica\(s\) were replaced after an unexpected exit/);
   assert.doesNotMatch(res.stderr, /unexpected, starting a replacement/);
   assert.ok(Math.max(...wishes) >= 2 && wishes[0] === 1 && wishes.at(-1) === 1, `lagless_desired_replicas went ${wishes.join(' → ')}`);
@@ -125,7 +127,11 @@ test('a replica killed with kill -9 is replaced by the supervisor, and no record
   // The group catches up: the committed offsets reach the log end.
   await eventually('lag back to 0', async () => {
     const res = await runCli(['status', '--group', n.group, '--status-topic', n.statusTopic, '--json']);
-    return res.code === 0 && (JSON.parse(res.stdout) as { totalLag: number }).totalLag === 0 ? true : undefined;
+    if (res.code !== 0) throw new Error(`lagless status exited with ${res.code}: ${res.stderr}`);
+    const s = JSON.parse(res.stdout) as { totalLag: number; partitions: { partition: number; lag: number; owner: string | null }[] };
+    if (s.totalLag === 0) return true;
+    // Kept as the last error, so that a timeout says where the lag was.
+    throw new Error(`lag ${s.totalLag}: ${JSON.stringify(s.partitions.filter((p) => p.lag > 0))}`);
   }, 90_000, 1000);
 
   const res = await stopLagless(sup);

@@ -4,12 +4,17 @@
 //                              [--idle-timeout 30s] [--max-workers N] [--partitions 8] [--capacity N] [--capacity-records 1500]
 //                              [--images DIR] [--brokers host:port] [--out FILE] [--svg FILE]
 //
-// 1. Capacity: a backlog of synthetic records (photos from assets/images behind --latency ms) drained by
-//    `lagless run palette --workers 1`; the completion rate between 20% and 90% done is one worker's capacity c.
+// 1. Capacity: a backlog of synthetic records (real photos behind --latency ms: the palette bench's photos in
+//    .lagless/cache/bench-images, fetched once, else assets/images) drained by `lagless run palette --workers 1`; the
+//    completion rate between 20% and 90% done is one worker's capacity c. The same with --workers <max>: what the
+//    machine does with all its workers (they share the cores with the broker and the source).
 // 2. Step: `lagless run palette --min-workers 1 --max-workers <cores> --idle-timeout ...` while the synthetic source
-//    plays low×c, then high×c, then low×c, then nothing. Every second: arrival rate (log-end growth), completion rate
-//    (outputs + dead letters, from /metrics), lag (admin API: log end − committed), workers active and the policy's wish
-//    (/metrics), and the runner's CPU use. Written to bench/results/autoscale-<ts>.json and drawn as an SVG.
+//    plays low×c, then high×c (capped at 90% of the all-workers capacity, which no autoscaler can exceed), then low×c,
+//    then nothing. Every second: arrival rate (log-end growth), completion rate (outputs + dead letters, from /metrics),
+//    lag (admin API: log end − committed), workers active and the policy's wish (/metrics), CPU use of the runner and of
+//    the whole machine. Written to bench/results/autoscale-<ts>.json and drawn as bench/results/autoscale-<ts>.svg.
+// Figures: peak lag, time until the lag is back under 2 s of arrivals after the step, time back at the minimum after the
+// load stops, worker-seconds against an oracle (ceil(scheduled rate / c) each second) and fixed minimum and maximum.
 // The broker is KAFKA_BROKERS / --brokers / 127.0.0.1:9092 when one answers, else a temporary one started for the run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +57,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 13).join('\n') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 18).join('\n') + '\n');
   process.exit(0);
 }
 function fail(message: string): never {
@@ -180,7 +185,9 @@ function startRunner(argv: string[]): Runner {
 
 async function stopRunner(r: Runner): Promise<void> {
   if (r.child.exitCode === null) r.child.kill('SIGTERM');
-  const code = await Promise.race([r.exited, sleep(60_000).then(() => 'timeout' as const)]);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([r.exited, new Promise<'timeout'>((ok) => (timer = setTimeout(ok, 60_000, 'timeout')))]);
+  clearTimeout(timer);
   if (code === 'timeout') {
     r.child.kill('SIGKILL');
     say('warning: the runner did not stop within 60 s and was killed');
@@ -459,7 +466,8 @@ async function main(): Promise<void> {
       ],
       [
         `  fixed minimum (${MIN_WORKERS})`,
-        `${f.workerSeconds.fixedMin.toFixed(0)}  → ${f.ratios.vsFixedMin.toFixed(2)}×, but it cannot keep up: its backlog would reach ~${Math.round(f.fixedMinPeakBacklog)} records`,
+        `${f.workerSeconds.fixedMin.toFixed(0)}  → ${f.ratios.vsFixedMin.toFixed(2)}×` +
+          (f.fixedMinPeakBacklog >= 1 ? `, but it cannot keep up: its backlog would reach ~${Math.round(f.fixedMinPeakBacklog)} records` : ' (and it keeps up)'),
         '',
       ],
       [`  fixed maximum (${maxWorkers})`, `${f.workerSeconds.fixedMax.toFixed(0)}  → ${f.ratios.vsFixedMax.toFixed(2)}×`, ''],

@@ -1,7 +1,8 @@
 // Autoscaling benchmark: measure one CPU worker's capacity here, then play a step load scaled to it through the real CLI.
 //
 //   npm run bench -- autoscale [--latency 100] [--low 0.2] [--high 1.5] [--low-for 20s] [--high-for 60s] [--after-for 20s]
-//                              [--idle-timeout 30s] [--max-workers N] [--partitions 8] [--capacity N] [--capacity-records 1500]
+//                              [--idle-timeout 30s] [--max-workers N] [--partitions 8] [--capacity N] [--capacity-records 1000]
+//                              [--capacity-rounds 2]
 //                              [--images DIR] [--brokers host:port] [--out FILE] [--svg FILE]
 //
 // 1. Capacity: a backlog of synthetic records (real photos behind --latency ms: the palette bench's photos in
@@ -48,7 +49,8 @@ const { values: args } = parseArgs({
     'max-workers': { type: 'string', default: String(availableParallelism()) },
     partitions: { type: 'string', default: '8' },
     capacity: { type: 'string' },
-    'capacity-records': { type: 'string', default: '1500' },
+    'capacity-records': { type: 'string', default: '1000' },
+    'capacity-rounds': { type: 'string', default: '2' },
     images: { type: 'string' },
     brokers: { type: 'string' },
     out: { type: 'string' },
@@ -86,6 +88,7 @@ const idleTimeoutMs = durationOf('idle-timeout', args['idle-timeout']);
 const maxWorkers = numberOf('max-workers', args['max-workers'], 2, true);
 const partitions = numberOf('partitions', args.partitions, 1, true);
 const capacityRecords = numberOf('capacity-records', args['capacity-records'], 200, true);
+const capacityRounds = numberOf('capacity-rounds', args['capacity-rounds'], 1, true);
 const givenCapacity = args.capacity === undefined ? undefined : numberOf('capacity', args.capacity, 0.1);
 const MIN_WORKERS = 1;
 
@@ -322,11 +325,21 @@ async function main(): Promise<void> {
   const server = await startImageServer({ latencyMs, images });
   say(`serving ${server.images.length} photos from ${images} with ${latencyMs} ms latency`);
   try {
-    const measured = givenCapacity === undefined ? await measureCapacity(brokers, server, 1) : undefined;
+    // One worker, then all the workers (they share the cores with the broker, the source and this process; a step above
+    // what they do together cannot be absorbed by any autoscaler). Rounds alternate, and the best of each is kept: on a
+    // shared machine, interference only ever lowers a rate.
+    type Measured = Awaited<ReturnType<typeof measureCapacity>> & { rounds: number[] };
+    let measured: Measured | undefined;
+    let atMax: Measured | undefined;
+    const best = (a: Measured | undefined, b: Awaited<ReturnType<typeof measureCapacity>>): Measured => {
+      const rounds = [...(a?.rounds ?? []), Math.round(b.rate * 10) / 10];
+      return { ...(a && a.rate >= b.rate ? a : b), rounds };
+    };
+    for (let round = 0; givenCapacity === undefined && round < capacityRounds; round++) {
+      measured = best(measured, await measureCapacity(brokers, server, 1));
+      atMax = best(atMax, await measureCapacity(brokers, server, maxWorkers));
+    }
     const capacity = givenCapacity ?? measured!.rate;
-    // What all the workers do together here (they share the cores with the broker, the source and this process):
-    // a step above it cannot be absorbed by any autoscaler, so the report states it.
-    const atMax = givenCapacity === undefined ? await measureCapacity(brokers, server, maxWorkers) : undefined;
     const low = Math.max(1, Math.round(lowShare * capacity));
     // The step must be one the machine can absorb at all: at most 90% of what all the workers do together here.
     const wanted = Math.round(highShare * capacity);
@@ -428,7 +441,7 @@ async function main(): Promise<void> {
     const out: string[] = [];
     out.push(`photos: ${server.images.length} from ${images}`);
     out.push(
-      `one worker: ${capacity.toFixed(1)} images/s with ${latencyMs} ms download latency${measured ? ` (measured: ${measured.records} records in ${measured.seconds.toFixed(1)} s, one worker alone)` : ' (given)'}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
+      `one worker: ${capacity.toFixed(1)} images/s with ${latencyMs} ms download latency${measured ? ` (measured alone: best of ${measured.rounds.join(', ')} images/s, ${capacityRecords} records each)` : ' (given)'}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
     );
     out.push(
       `step: ${low} → ${high} → ${low} images/s → 0 (${Math.round((low / capacity) * 100)}% → ${Math.round((high / capacity) * 100)}% → ${Math.round((low / capacity) * 100)}% of one worker) for ${lowForMs / 1000} s / ${highForMs / 1000} s / ${afterForMs / 1000} s; ` +
@@ -436,7 +449,7 @@ async function main(): Promise<void> {
     );
     if (atMax) {
       out.push(
-        `${maxWorkers} workers together: ${atMax.rate.toFixed(1)} images/s (${(atMax.rate / capacity).toFixed(2)}× one worker: they share ${cpus().length} cores with the broker, the source and the main thread)` +
+        `${maxWorkers} workers together: ${atMax.rate.toFixed(1)} images/s (best of ${atMax.rounds.join(', ')}; ${(atMax.rate / capacity).toFixed(2)}× one worker: they share ${cpus().length} cores with the broker, the source and the main thread)` +
           `${capped ? `; the step is capped at 90% of that (${high}/s) instead of ${Math.round(highShare * 100)}% of one worker (${wanted}/s), which no number of workers could absorb here` : ''}`,
       );
     }
@@ -489,7 +502,7 @@ async function main(): Promise<void> {
           bench: 'autoscale',
           date: new Date().toISOString(),
           machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-          options: { images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_WORKERS, maxWorkers, partitions, capacityRecords },
+          options: { images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_WORKERS, maxWorkers, partitions, capacityRecords, capacityRounds },
           capacity: { perWorker: capacity, measured: measured ?? null, atMaxWorkers: atMax ?? null },
           profile: { low, high, wantedHigh: wanted, capped, describe: profile.describe(), stepAt, stepEnd, stopAt },
           targets: { ...TARGETS, backToMinWithinS: backToMinTarget },
@@ -509,8 +522,9 @@ async function main(): Promise<void> {
       renderTimelineSvg({
         title: `Lagless worker autoscaling: step ${low} → ${high} → ${low} images/s → 0 (${latencyMs} ms per download)`,
         subtitle: [
-          `one worker ${capacity.toFixed(0)} images/s (measured alone) · workers ${MIN_WORKERS}..${maxWorkers} · idle timeout ${idleTimeoutMs / 1000} s · peak lag ${f.peakLag} records (${f.peakLagSeconds.toFixed(1)} s of arrivals)`,
-          `lag under 2 s of arrivals ${f.lagBackUnderAfterS === 0 ? 'throughout' : `${s(f.lagBackUnderAfterS)} after the step${f.lagRecoveredAfterS === null ? ' (above again later)' : ''}`} · back at the minimum ${s(f.backToMinAfterS)} after the load stopped · worker-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× fixed maximum`,
+          `one worker ${capacity.toFixed(0)} images/s alone${atMax ? `, ${maxWorkers} workers ${atMax.rate.toFixed(0)} images/s` : ''} · workers ${MIN_WORKERS}..${maxWorkers} · idle timeout ${idleTimeoutMs / 1000} s · catch-up 10 s`,
+          `peak lag ${f.peakLag} records (${f.peakLagSeconds.toFixed(1)} s of arrivals) · lag under 2 s of arrivals ${f.lagBackUnderAfterS === 0 ? 'throughout' : `${s(f.lagBackUnderAfterS)} after the step${f.lagRecoveredAfterS === null ? ' (above again later)' : ''}`}`,
+          `back at the minimum ${s(f.backToMinAfterS)} after the load stopped · worker-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× a fixed maximum`,
         ],
         points,
         events,

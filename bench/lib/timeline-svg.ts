@@ -31,7 +31,7 @@ const LEFT = 64;
 const RIGHT = 150;
 const PANEL_H = 150;
 const GAP = 46;
-const TOP = 88;
+const TOP = 104;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const num = (v: number) => (Math.round(v * 10) / 10).toString();

@@ -81,8 +81,11 @@ test('--http-port 0: /healthz answers at once, /readyz turns 200 once the group 
   }, 10_000);
   assert.equal(metrics.status, 200);
   assert.match(metrics.body, new RegExp(`^lagless_consumer_lag\\{group="${n.group}",topic="${n.from}"\\} ${expected}$`, 'm'));
-  assert.equal(metricValue(metrics.body, 'lagless_desired_workers'), 1);
-  assert.equal(metricValue(metrics.body, 'lagless_workers_active'), 1);
+  // The burst of 30 may or may not have asked for a second worker (it depends on this machine's speed); either way the
+  // wish is within the bounds and applied.
+  const wish = metricValue(metrics.body, 'lagless_desired_workers');
+  assert.ok(wish === 1 || wish === 2, `lagless_desired_workers ${wish}`);
+  assert.equal(metricValue(metrics.body, 'lagless_workers_active'), wish);
   assert.equal(metricValue(metrics.body, 'lagless_workers_max'), 2);
   assert.equal(metricValue(metrics.body, 'lagless_records_succeeded_total'), 30);
   assert.equal(metricValue(metrics.body, 'lagless_in_flight'), 1);

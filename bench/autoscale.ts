@@ -19,12 +19,11 @@
 // The broker is KAFKA_BROKERS / --brokers / 127.0.0.1:9092 when one answers, else a temporary one started for the run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBroker, stopBroker } from '../src/broker/index.ts';
-import { parseDuration } from '../src/common/index.ts';
+import { freePort, parseDuration } from '../src/common/index.ts';
 import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer } from '../src/image-server/index.ts';
 import { checkBrokers, createAdmin, createProducer, ensureTopic } from '../src/kafka/index.ts';
 import { RecordPipe, stepsProfile, syntheticSource, type LoadProfile } from '../src/sources/index.ts';
@@ -113,20 +112,12 @@ function imageDir(): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 
-function freePort(): Promise<number> {
-  return new Promise((ok, ko) => {
-    const srv = createServer();
-    srv.once('error', ko);
-    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const a = srv.address();
-      srv.close(() => ok(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 /** A broker that answers, or a temporary one (stopped and deleted at the end). */
 async function broker(): Promise<{ brokers: string[]; stop: () => Promise<void> }> {
   const brokers = (args.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  // A benchmark never sends traffic beyond this machine.
+  const far = brokers.filter((b) => !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(b));
+  if (far.length) fail(`brokers must be on loopback (127.0.0.0/8, localhost, [::1]); refusing ${far.join(', ')}`);
   try {
     await checkBrokers({ brokers, timeoutMs: 2000 });
     say(`using the Kafka broker at ${brokers.join(',')}`);

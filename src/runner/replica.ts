@@ -51,6 +51,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   #prev: { at: number; stats: TransformerStats; logEnd: bigint } | undefined;
   #rates = { in: 0, out: 0, dead: 0, arrival: 0 };
   #stopped: Promise<void> | undefined;
+  #members = 1;
+  #membersTimer: NodeJS.Timeout | undefined;
+  #membersAdmin: ReturnType<typeof createAdmin> | undefined;
 
   constructor(o: ReplicaOptions) {
     super();
@@ -86,8 +89,21 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         stats: () => this.transformer.stats(),
         lag: () => (this.#lag ? Number(this.#lag.lag) : undefined),
         desiredWorkers: () => this.lastDecision?.desired,
-        desiredReplicas: () => undefined,
+        desiredReplicas: () => this.#desiredReplicas(),
       });
+      // The replica wish needs the group's size: read it from the broker every few seconds (metrics only).
+      const admin = createAdmin({ brokers: t.brokers, clientId: `${t.clientId}-group` });
+      const readMembers = async () => {
+        try {
+          this.#members = (await admin.describeGroups({ groups: [t.group] })).get(t.group)?.members.size ?? this.#members;
+        } catch {
+          // Keep the last count; the gauge is advisory.
+        }
+      };
+      void readMembers();
+      this.#membersTimer = setInterval(() => void readMembers(), 5000);
+      this.#membersTimer.unref();
+      this.#membersAdmin = admin;
       // Liveness never depends on Kafka: the server answers before the group is joined.
       this.#server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => this.#ready });
       this.emit('info', `serving /healthz, /readyz and /metrics on ${this.#server.url}`);
@@ -223,6 +239,18 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
   }
 
+  /**
+   * This pod's estimate of the replicas the group needs, for KEDA's Prometheus trigger (which takes the max over
+   * pods): the group's members times the share of its worker ceiling this process wants (the policy's unclamped need),
+   * assuming the replicas are alike. Undefined until the autoscaler has decided once.
+   */
+  #desiredReplicas(): number | undefined {
+    const d = this.lastDecision;
+    const max = this.transformer.stats().job.maxWorkers;
+    if (!d || !max) return undefined;
+    return Math.max(1, Math.ceil((this.#members * d.detail.needUp) / max));
+  }
+
   status(): MemberStatus {
     const t = this.transformer.options;
     const s = this.transformer.stats();
@@ -261,6 +289,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       await this.transformer.close();
       this.#ready = false;
       await this.#publisher?.close();
+      if (this.#membersTimer) clearInterval(this.#membersTimer);
+      await this.#membersAdmin?.close().catch(() => {});
       await this.#server?.close();
     })();
     return this.#stopped;

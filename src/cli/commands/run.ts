@@ -239,7 +239,8 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
   });
   const transformer = replica.transformer;
   replica.on('warning', (e) => log(`warning: ${e.message}`));
-  replica.on('info', (m) => !opts.quiet && log(m));
+  // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
+  replica.on('info', (m) => log(m));
   replica.on('scale', (e) => log(`${e.reason} (downloads in flight up to ${e.downloads})`));
   transformer.on('rebalance', (r) => {
     if (!opts.quiet) log(`assignment (generation ${r.generation}): partitions [${r.assigned.join(',')}]${r.revoked.length ? `, revoked [${r.revoked.join(',')}]` : ''}`);

@@ -109,6 +109,9 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): Palette
 
   async function waitForBytes(signal: AbortSignal): Promise<void> {
     while (bufferedBytes >= o.maxBufferedBytes) {
+      // An abort that happened before we got here fires no event: without this check the record would wait forever,
+      // holding its download slot.
+      signal.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });

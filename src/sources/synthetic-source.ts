@@ -110,7 +110,7 @@ export function syntheticSource(options: SyntheticSourceOptions): RecordSource<S
           sinceYield = 0;
           if (wait === Infinity) {
             // Nothing will ever be due (a profile of rate 0 with no end): wait for the abort.
-            if (!signal) return;
+            if (!signal || signal.aborted) return;
             await new Promise<void>((ok) => signal.addEventListener('abort', () => ok(), { once: true }));
             return;
           }

@@ -19,7 +19,7 @@ import { Consumer, Producer, ProduceAcks, stringDeserializers, stringSerializers
 import { Piscina } from 'piscina';
 import { startBroker, stopBroker } from '../src/broker/index.ts';
 import { freePort } from '../src/common/index.ts';
-import { startImageServer, DEFAULT_IMAGES_DIR, loadImages, type ImageServer } from '../src/image-server/index.ts';
+import { startImageServer, DEFAULT_IMAGES_DIR, loadImages } from '../src/image-server/index.ts';
 import { createNoopJob, createPaletteJob } from '../src/jobs/index.ts';
 import { checkBrokers, createAdmin, createProducer, ensureTopic } from '../src/kafka/index.ts';
 import { decodeWorkerResult, paletteWorkerUrl, type PaletteTask, type PaletteWorkerResult } from '../src/palette/index.ts';

@@ -7,8 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { PNG_SIGNATURE, pngChunk } from '../src/image-server/index.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CACHE = join(ROOT, '.lagless/cache/debian');
@@ -33,15 +34,6 @@ function skimageData(): string {
 }
 
 // --- a minimal PNG writer, for the layouts sharp does not write (low bit depths, tRNS, 16-bit grey+alpha, the bomb) ---
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-  return Buffer.concat([head, data, crc]);
-}
-
 /** colorType: 0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA. `rows` are unfiltered scanlines without the filter byte. */
 function png(width: number, height: number, bitDepth: number, colorType: number, rows: Buffer[], extra: Buffer[] = []): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -51,11 +43,11 @@ function png(width: number, height: number, bitDepth: number, colorType: number,
   ihdr[9] = colorType;
   const raw = Buffer.concat(rows.map((r) => Buffer.concat([Buffer.from([0]), r])));
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
     ...extra,
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IDAT', deflateSync(raw, { level: 9 })),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -69,10 +61,10 @@ function bombPng(width: number, height: number): Buffer {
   ihdr[8] = 1;
   ihdr[9] = 0;
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw, { level: 9 })),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -149,7 +141,7 @@ async function main() {
       for (let x = 0; x < 20; x++) row.set([1, 2, 3], x * 3); // the keyed colour on the left third
       rowsRgb.push(row);
     }
-    writeFileSync(F('rgb-trns.png'), png(60, 40, 8, 2, rowsRgb, [chunk('tRNS', Buffer.from([0, 1, 0, 2, 0, 3]))]));
+    writeFileSync(F('rgb-trns.png'), png(60, 40, 8, 2, rowsRgb, [pngChunk('tRNS', Buffer.from([0, 1, 0, 2, 0, 3]))]));
     // 16-bit grey + alpha with noisy low bytes
     const next = lcg(7);
     const rowsLa: Buffer[] = [];

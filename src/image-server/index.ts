@@ -10,4 +10,4 @@ export {
   type ImageServerOptions,
   type ImageServerStats,
 } from './image-server.ts';
-export { solidPng, hugeDimensionsPng, parseHexColor } from './png.ts';
+export { solidPng, hugeDimensionsPng, parseHexColor, pngChunk, PNG_SIGNATURE } from './png.ts';

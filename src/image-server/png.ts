@@ -1,9 +1,12 @@
 // A minimal PNG writer for the image server's generated images: solid colours, and headers that claim huge dimensions.
 import { crc32, deflateSync } from 'node:zlib';
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The 8 bytes every PNG starts with. */
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const SIGNATURE = PNG_SIGNATURE;
 
-function chunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data, CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'latin1');
@@ -21,7 +24,7 @@ function ihdr(width: number, height: number, colorType: 2 | 6): Buffer {
   data[10] = 0; // deflate
   data[11] = 0; // adaptive filtering
   data[12] = 0; // no interlace
-  return chunk('IHDR', data);
+  return pngChunk('IHDR', data);
 }
 
 /** A valid PNG of one colour. `rgba` has 3 (opaque RGB) or 4 (RGBA) components, each 0..255. */
@@ -34,7 +37,7 @@ export function solidPng(width: number, height: number, rgba: readonly number[])
   for (let x = 0; x < width; x++) for (let c = 0; c < bpp; c++) row[1 + x * bpp + c] = rgba[c]!;
   const raw = Buffer.alloc(row.length * height);
   for (let y = 0; y < height; y++) row.copy(raw, y * row.length);
-  return Buffer.concat([SIGNATURE, ihdr(width, height, bpp === 4 ? 6 : 2), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([SIGNATURE, ihdr(width, height, bpp === 4 ? 6 : 2), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /**
@@ -47,7 +50,7 @@ export function hugeDimensionsPng(width: number, height: number): Buffer {
     throw new RangeError(`huge-dimensions PNG: width and height must be integers from 1 to 2^31-1, got ${width}x${height}`);
   }
   const firstRow = Buffer.alloc(1 + Math.min(width, 4096) * 3);
-  return Buffer.concat([SIGNATURE, ihdr(width, height, 2), chunk('IDAT', deflateSync(firstRow)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([SIGNATURE, ihdr(width, height, 2), pngChunk('IDAT', deflateSync(firstRow)), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 /** Parses "rrggbb" or "rrggbbaa" (with or without "#") into components, or undefined. */

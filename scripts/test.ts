@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findJava, provisionKafka, startBroker, stopBroker } from '../src/broker/index.ts';
+import { ensurePrerequisite, PREREQUISITES } from './prereqs.ts';
 import { freePort } from '../src/common/index.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
 
@@ -22,6 +23,11 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
     process.exit(1);
+  }
+  // Nor to Debian's mirrors: programs that some tests need are installed now (tests that lack one skip, saying why).
+  for (const p of PREREQUISITES) {
+    const r = ensurePrerequisite(p, (m) => console.log(`# ${m}`));
+    if (!r.ok) console.log(`# WARNING: ${r.reason}; ${p.neededBy} will be skipped`);
   }
   const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
   if (canNetns) {

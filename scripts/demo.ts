@@ -10,7 +10,7 @@ import { formatDuration, parseDuration } from '../src/common/index.ts';
 import { startImageServer } from '../src/image-server/index.ts';
 import { createPaletteJob, type PaletteRecord } from '../src/jobs/index.ts';
 import { checkBrokers, createAdmin, createProducer, describeTopics, ensureTopic } from '../src/kafka/index.ts';
-import { Replica } from '../src/runner/index.ts';
+import { Replica } from '../src/process/index.ts';
 import { RecordPipe, constantProfile, newRunId, syntheticSource } from '../src/sources/index.ts';
 
 const { values: args } = parseArgs({

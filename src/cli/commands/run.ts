@@ -7,7 +7,7 @@ import { checkBrokers, createAdmin, describeTopics, ensureTopic } from '../../ka
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
-import { Replica, runSupervisor } from '../../runner/index.ts';
+import { Replica, runSupervisor } from '../../process/index.ts';
 import { defaultTransformerOptions, type Job, type TransformerStats } from '../../runtime/index.ts';
 import { resolveBrokers, type CliContext, type RegisterCommand } from '../context.ts';
 import { addBrokersOption, choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';

@@ -5,7 +5,7 @@ import { defaultScalingOptions } from '../autoscale/index.ts';
 import { StatusPublisher, ensureStatusTopic, type MemberStatus } from '../control/index.ts';
 import { createAdmin } from '../kafka/index.ts';
 import { createMetricsRegistry, startObserveServer } from '../observe/index.ts';
-import { Supervisor } from '../supervisor/index.ts';
+import { Supervisor } from './supervisor.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 export interface RunSupervisorOptions {

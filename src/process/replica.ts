@@ -8,7 +8,7 @@ import { createAdmin } from '../kafka/index.ts';
 import type { PaletteJob } from '../jobs/index.ts';
 import { createMetricsRegistry, startObserveServer, type ObserveServer } from '../observe/index.ts';
 import { Transformer, type Job, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
-import { SUPERVISED_ENV, type ReplicaReport } from '../supervisor/index.ts';
+import { SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 export interface ReplicaOptions {

@@ -1,0 +1,5 @@
+// Process-level assembly of `lagless run`: one replica (transformer + autoscaler + status + probes), and with --replicas a supervisor of replica processes on this machine.
+export { Replica, type ReplicaOptions, type ReplicaEvents } from './replica.ts';
+export { runSupervisor, withoutOption, type RunSupervisorOptions } from './run-supervisor.ts';
+export { Supervisor, type SupervisorOptions, type ReplicaInfo, type SupervisorEvents } from './supervisor.ts';
+export { isReplicaReport, SUPERVISED_ENV, type ReplicaReport } from './messages.ts';

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { startBroker, stopBroker } from '../src/broker/index.ts';
 import { freePort, parseDuration } from '../src/common/index.ts';
 import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer } from '../src/image-server/index.ts';
-import { checkBrokers, createAdmin, createProducer, ensureTopic } from '../src/kafka/index.ts';
+import { checkBrokers, createAdmin, createProducer, ensureTopic, readGroupLag } from '../src/kafka/index.ts';
 import { RecordPipe, stepsProfile, syntheticSource, type LoadProfile } from '../src/sources/index.ts';
 import { analyse, oracleWorkers, type ScaleEvent, type TimelinePoint } from './lib/autoscale-report.ts';
 import { renderTimelineSvg } from './lib/timeline-svg.ts';
@@ -235,22 +235,8 @@ async function cleanup(brokers: string[], topics: string[], groups: string[]): P
 
 /** Log-end offsets summed over the topic, and the group's lag (log end − committed), in one admin round trip each. */
 async function offsets(admin: ReturnType<typeof createAdmin>, topic: string, group: string): Promise<{ logEnd: number; lag: number }> {
-  const all = Array.from({ length: partitions }, (_, i) => i);
-  const [ends, commits] = await Promise.all([
-    admin.listOffsets({ topics: [{ name: topic, partitions: all.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) }] }),
-    admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: all }] }] }),
-  ]);
-  const committed = new Map<number, bigint>();
-  for (const g of commits) for (const t of g.topics) for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset);
-  let logEnd = 0;
-  let lag = 0;
-  for (const p of ends[0]?.partitions ?? []) {
-    const end = Number(p.offset);
-    const c = committed.get(p.partitionIndex);
-    logEnd += end;
-    lag += Math.max(0, end - (c !== undefined && c >= 0n ? Number(c) : 0));
-  }
-  return { logEnd, lag };
+  const t = (await readGroupLag(admin, group, new Map([[topic, partitions]]))).get(topic);
+  return { logEnd: Number(t?.logEnd ?? 0n), lag: Number(t?.lag ?? 0n) };
 }
 
 function produceLoad(brokers: string[], topic: string, server: ImageServer, profile: LoadProfile | 'unlimited', count?: number) {

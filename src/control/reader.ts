@@ -1,7 +1,7 @@
 // Reads a group's state for `lagless status`: members' published statuses, the broker's view of the group, and per-partition lag.
 import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { randomBytes } from 'node:crypto';
-import { createAdmin, describeTopics, toLaglessError } from '../kafka/index.ts';
+import { createAdmin, describeTopics, readGroupLag, toLaglessError } from '../kafka/index.ts';
 import { isLive, parseStatus, type MemberStatus } from './status-record.ts';
 
 export interface PartitionLag {
@@ -95,34 +95,20 @@ export async function readGroupStatus(opts: { brokers: string[]; group: string; 
     const owners = new Map<string, string>();
     for (const m of brokerMembers) for (const p of m.partitions) owners.set(`${p.topic}/${p.partition}`, m.clientId);
 
-    const committed = new Map<string, bigint>();
     const topics = new Set<string>(statuses.filter((s) => s.role === 'replica').map((s) => s.input));
     for (const m of brokerMembers) for (const p of m.partitions) topics.add(p.topic);
-    const offsets = await admin.listConsumerGroupOffsets({ groups: [group] });
-    for (const g of offsets) for (const t of g.topics) {
-      topics.add(t.name);
-      for (const p of t.partitions) committed.set(`${t.name}/${p.partitionIndex}`, p.committedOffset);
-    }
-    const counts = await describeTopics(admin, [...topics]);
-    const partitions: PartitionLag[] = [];
-    if (counts.size > 0) {
-      const listed = await admin.listOffsets({
-        topics: [...counts].map(([name, n]) => ({ name, partitions: Array.from({ length: n }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) })),
-      });
-      for (const t of listed) for (const p of t.partitions) {
-        const key = `${t.name}/${p.partitionIndex}`;
-        const c = committed.get(key);
-        const has = c !== undefined && c >= 0n;
-        partitions.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          logEnd: Number(p.offset),
-          committed: has ? Number(c) : null,
-          lag: Math.max(0, Number(p.offset) - (has ? Number(c) : 0)),
-          owner: owners.get(key) ?? null,
-        });
-      }
-    }
+    for (const g of await admin.listConsumerGroupOffsets({ groups: [group] })) for (const t of g.topics) topics.add(t.name);
+    const lags = await readGroupLag(admin, group, await describeTopics(admin, [...topics]));
+    const partitions: PartitionLag[] = [...lags.values()].flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.topic,
+        partition: p.partition,
+        logEnd: Number(p.logEnd),
+        committed: p.committed === null ? null : Number(p.committed),
+        lag: Number(p.lag),
+        owner: owners.get(`${t.topic}/${p.partition}`) ?? null,
+      })),
+    );
     partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     const members = statuses
       .map((s) => ({ ...s, live: isLive(s, now), ageMs: now - Date.parse(s.at) }))

@@ -21,3 +21,4 @@ export {
   type TopicListing,
 } from './admin.ts';
 export { toLaglessError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError } from './errors.ts';
+export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from '@platformatic/kafka';
 import { Autoscaler, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import type { ScalingDecision, ScalingMetrics } from '../autoscale/index.ts';
-import { createAdmin, describeTopics } from '../kafka/index.ts';
+import { createAdmin, describeTopics, readGroupLag } from '../kafka/index.ts';
 import { isReplicaReport, SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
 
 export interface SupervisorOptions {
@@ -187,24 +187,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async #sample(): Promise<ScalingSample> {
     const topic = this.options.topic;
-    const n = this.#partitions;
-    const listed = await this.#admin.listOffsets({
-      topics: [{ name: topic, partitions: Array.from({ length: n }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }],
-    });
-    let logEnd = 0;
-    const ends = new Map<number, number>();
-    for (const p of listed[0]?.partitions ?? []) {
-      ends.set(p.partitionIndex, Number(p.offset));
-      logEnd += Number(p.offset);
-    }
-    const committed = await this.#admin.listConsumerGroupOffsets({ groups: [{ groupId: this.options.group, topics: [{ name: topic, partitionIndexes: [...ends.keys()] }] }] });
-    let lag = 0;
-    const com = new Map<number, bigint>();
-    for (const g of committed) for (const t of g.topics) for (const p of t.partitions) com.set(p.partitionIndex, p.committedOffset);
-    for (const [p, end] of ends) {
-      const c = com.get(p);
-      lag += Math.max(0, end - (c !== undefined && c >= 0n ? Number(c) : 0));
-    }
+    const measured = (await readGroupLag(this.#admin, this.options.group, new Map([[topic, this.#partitions]]))).get(topic);
+    const logEnd = Number(measured?.logEnd ?? 0n);
+    const lag = Number(measured?.lag ?? 0n);
     let completed = this.#retired.completed;
     let busyMs = this.#retired.busyMs;
     let tasks = this.#retired.tasks;

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, MessagesStream } from '@platformatic/kafka';
 import { LaglessError, UsageError } from '../errors/index.ts';
-import { createConsumer, createProducer, describeKafkaError, type StringConsumer } from '../kafka/index.ts';
+import { computeLag, createConsumer, createProducer, describeKafkaError, type StringConsumer, type TopicLag } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, toRecordError } from './dead-letter.ts';
@@ -104,14 +104,9 @@ export interface TransformerStats {
   job: Record<string, number>;
 }
 
-export interface LagSample {
-  /** Date.now() when sampled. */
+/** The lag of this member's assigned partitions, with the time it was sampled (Date.now()). */
+export interface LagSample extends TopicLag {
   at: number;
-  partitions: { partition: number; logEnd: bigint; committed: bigint; lag: bigint }[];
-  /** Sum of the log-end offsets of the assigned partitions (its growth over time is the arrival rate). */
-  logEnd: bigint;
-  /** Sum of the lags. */
-  lag: bigint;
 }
 
 export type RecordOutcome =
@@ -452,7 +447,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const consumer = this.#consumer;
     const partitions = [...this.#assigned].sort((a, b) => a - b);
     const at = Date.now();
-    if (!consumer || partitions.length === 0) return { at, partitions: [], logEnd: 0n, lag: 0n };
+    if (!consumer || partitions.length === 0) return { at, topic: this.options.from, partitions: [], logEnd: 0n, lag: 0n };
     const topic = this.options.from;
     const [ends, commits] = await Promise.all([
       consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions } }),
@@ -460,19 +455,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     ]);
     const endArr = ends.get(topic) ?? [];
     const comArr = commits.get(topic) ?? [];
-    let lag = 0n;
-    let logEnd = 0n;
-    const rows = partitions.map((p) => {
-      const end = endArr[p] ?? 0n;
-      const ours = this.#committed.get(p);
-      const fetched = comArr[p] ?? -1n;
-      const committed = ours !== undefined && ours > fetched ? ours : fetched;
-      const l = committed < 0n ? end : end - committed;
-      lag += l > 0n ? l : 0n;
-      logEnd += end;
-      return { partition: p, logEnd: end, committed, lag: l > 0n ? l : 0n };
-    });
-    return { at, partitions: rows, logEnd, lag };
+    const logEnds = new Map(partitions.map((p) => [p, endArr[p] ?? 0n]));
+    // Our own latest commit may be newer than what the broker answered a moment ago.
+    const committed = new Map(
+      partitions.map((p) => {
+        const ours = this.#committed.get(p);
+        const fetched = comArr[p] ?? -1n;
+        return [p, ours !== undefined && ours > fetched ? ours : fetched];
+      }),
+    );
+    return { at, ...computeLag(topic, logEnds, committed) };
   }
 
   stats(): TransformerStats {

@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startImageServer } from '../../src/image-server/index.ts';
-import { createAdmin } from '../../src/kafka/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { consumeAll, produce, testBrokers } from '../helpers/kafka.ts';
+import { consumeAll, groupLag, produce } from '../helpers/kafka.ts';
 import { createPipelineTopics, eventually, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
 
 interface Row {
@@ -14,26 +13,10 @@ interface Row {
   lag: number;
 }
 
-/** The group's lag as the admin API reports it: ListOffsets (latest) and OffsetFetch, one request each. */
+/** The group's lag as the admin API reports it (ListOffsets and OffsetFetch), as plain numbers. */
 async function adminLag(topic: string, partitions: number, group: string): Promise<Row[]> {
-  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
-  try {
-    const ends = await admin.listOffsets({
-      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }],
-    });
-    const commits = await admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, i) => i) }] }] });
-    const committed = new Map<number, bigint>();
-    for (const g of commits) for (const t of g.topics) for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset);
-    return (ends[0]?.partitions ?? [])
-      .map((p) => {
-        const c = committed.get(p.partitionIndex);
-        const has = c !== undefined && c >= 0n;
-        return { partition: p.partitionIndex, logEnd: Number(p.offset), committed: has ? Number(c) : null, lag: Number(p.offset) - (has ? Number(c) : 0) };
-      })
-      .sort((a, b) => a.partition - b.partition);
-  } finally {
-    await admin.close();
-  }
+  const lag = await groupLag(topic, partitions, group);
+  return lag.partitions.map((p) => ({ partition: p.partition, logEnd: Number(p.logEnd), committed: p.committed === null ? null : Number(p.committed), lag: Number(p.lag) }));
 }
 
 test('lagless status shows the live members and the per-partition lag the admin API reports, as JSON and as a table', async (t) => {

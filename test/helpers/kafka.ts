@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Consumer, FetchIsolationLevels, stringDeserializers, type Message } from '@platformatic/kafka';
-import { createAdmin, createProducer, ensureTopic } from '../../src/kafka/index.ts';
+import { createAdmin, createProducer, ensureTopic, readGroupLag, type TopicLag } from '../../src/kafka/index.ts';
 
 /** Bootstrap servers of the run's broker (`npm test` exports KAFKA_BROKERS). */
 export function testBrokers(): string[] {
@@ -98,4 +98,16 @@ export async function consumeAll(topic: string, opts: { count?: number; timeoutM
     await consumer.close(true).catch(() => {});
   }
   return out;
+}
+
+/** The lag of `group` on `topic` as the admin API reports it (the runtime's own definition, src/kafka/lag.ts). */
+export async function groupLag(topic: string, partitions: number, group: string): Promise<TopicLag> {
+  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
+  try {
+    const lag = (await readGroupLag(admin, group, new Map([[topic, partitions]]))).get(topic);
+    if (!lag) throw new Error(`no offsets for topic ${topic}`);
+    return lag;
+  } finally {
+    await admin.close();
+  }
 }

@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import type { Admin } from '@platformatic/kafka';
-import { createAdmin } from '../../src/kafka/index.ts';
+import { createAdmin, type TopicLag } from '../../src/kafka/index.ts';
 import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer, type ImageServerOptions } from '../../src/image-server/index.ts';
 import { extractPalette, type PaletteOptions, type PaletteResult } from '../../src/palette/index.ts';
 import { startCli, waitCli, type CliResult } from './cli.ts';
-import { consumeAll, testBrokers, type ConsumedRecord } from './kafka.ts';
+import { consumeAll, groupLag, testBrokers, type ConsumedRecord } from './kafka.ts';
 
 export type CliChild = ReturnType<typeof startCli>;
 
@@ -120,43 +119,32 @@ export async function endOffsets(topic: string, partitions: number): Promise<big
 }
 
 /** Committed offsets of `group` on `topic` (-1 where nothing is committed). */
-export async function committedOffsets(group: string, topic: string, partitions: number, admin?: Admin): Promise<bigint[]> {
-  const own = admin ?? createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
-  try {
-    const res = await own.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, p) => p) }] }] });
-    const out = Array.from({ length: partitions }, () => -1n);
-    for (const g of res) for (const t of g.topics) if (t.name === topic) for (const p of t.partitions) out[p.partitionIndex] = p.committedOffset;
-    return out;
-  } finally {
-    if (!admin) await own.close().catch(() => {});
-  }
+export async function committedOffsets(group: string, topic: string, partitions: number): Promise<bigint[]> {
+  const lag = await groupLag(topic, partitions, group);
+  const out = Array.from({ length: partitions }, () => -1n);
+  for (const p of lag.partitions) out[p.partition] = p.committed ?? -1n;
+  return out;
 }
 
 /**
- * Waits until the group has committed the end of every partition of `topic`: every input record is done (its output or
- * dead letter acknowledged), which is what a user means by "the transformer has caught up".
+ * Waits until the group has committed the end of every partition of `topic` (its lag is 0): every input record is
+ * done (its output or dead letter acknowledged), which is what a user means by "the transformer has caught up".
  */
 export async function waitCaughtUp(group: string, topic: string, partitions: number, timeoutMs: number, child?: CliChild): Promise<void> {
-  const ends = await endOffsets(topic, partitions);
-  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
-  let last: bigint[] = [];
+  let last: TopicLag | undefined;
   let polled = 0;
-  try {
-    await until(
-      async () => {
-        // Every 250 ms is plenty, and keeps the test process (which also serves the images) light.
-        if (Date.now() - polled < 250) return false;
-        polled = Date.now();
-        last = await committedOffsets(group, topic, partitions, admin);
-        return last.every((c, p) => c >= ends[p]!);
-      },
-      timeoutMs,
-      `group ${group} to commit the end of ${topic} (ends ${ends.join(',')}, committed ${last.join(',')})`,
-      child,
-    );
-  } finally {
-    await admin.close().catch(() => {});
-  }
+  await until(
+    async () => {
+      // Every 250 ms is plenty, and keeps the test process (which also serves the images) light.
+      if (Date.now() - polled < 250) return false;
+      polled = Date.now();
+      last = await groupLag(topic, partitions, group);
+      return last.partitions.length === partitions && last.lag === 0n;
+    },
+    timeoutMs,
+    `group ${group} to commit the end of ${topic} (ends ${last?.partitions.map((p) => p.logEnd).join(',')}, committed ${last?.partitions.map((p) => p.committed ?? '-').join(',')})`,
+    child,
+  );
 }
 
 /** Every record of a topic that no producer writes to any more (read up to the log-end offsets). */

@@ -20,7 +20,7 @@ import { measureWorkerPool } from './pipeline/pool.ts';
 import { formatTable, verdicts, writeResult, type PipelineBenchResult } from './pipeline/report.ts';
 
 export { STAGES, TARGETS, defaultPipelineBenchOptions, quickSizes, type PipelineBenchOptions, type Stage } from './pipeline/options.ts';
-export { lateGrowth, slopePerMinute, type MemoryFigure } from './pipeline/memory.ts';
+export { lateGrowth, sampleRss, slopePerMinute, type MemoryFigure } from './pipeline/memory.ts';
 export { bareLoop, BARE_BATCH, type OverheadRun } from './pipeline/overhead.ts';
 export type { PipelineRun } from './pipeline/palette-runs.ts';
 export type { PoolFigure } from './pipeline/pool.ts';

@@ -1,9 +1,10 @@
 // Stage 4 of the pipeline benchmark: the RSS of `lagless run palette` (a child process) with a large backlog.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startImageServer } from '../../src/image-server/index.ts';
+import { createAdmin } from '../../src/kafka/index.ts';
 import { createTopics, procCpuMs, produceUrls, uniq, until, type BenchEnv } from './env.ts';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -18,7 +19,7 @@ export interface MemoryFigure {
   seconds: number;
   workers: number;
   latencyMs: number;
-  /** VmRSS once a second, MB, from the spawn of the process. */
+  /** VmRSS once a second, MB, from the moment the process runs node with the CLI. */
   samplesMb: number[];
   maxMb: number;
   /** Least-squares slope over all samples after the first 10 s, and over the second half, MB per minute. */
@@ -35,12 +36,39 @@ export interface MemoryFigure {
   childCpuMsPerItem: number | null;
 }
 
-function vmRssMb(pid: number): number | undefined {
+/**
+ * VmRSS of `pid` in MB once it is a started `node` running `script`; 'not-yet' before, 'gone' once it has exited (a
+ * zombie has no memory to sample). Before that point nothing is the process to measure: first a fork of this process
+ * that has not exec'd, then /usr/bin/env (the binary's shebang), then a node that has just exec'd, a few kB large
+ * (which read as 0 MB on some machines). Node starts its own threads before it runs any JavaScript: from then on the
+ * runtime is loaded, and a sample is its memory.
+ */
+export function sampleRss(pid: number, script: string): number | 'not-yet' | 'gone' {
+  let status: string;
+  let exe: string;
+  let argv: string[];
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    if (/^State:\s+[ZX]/m.test(status)) return 'gone';
+    exe = readlinkSync(`/proc/${pid}/exe`);
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return undefined;
+    return 'gone';
+  }
+  if (!/^node(?:\d+)?$/.test(basename(exe)) || !argv.includes(script)) return 'not-yet';
+  if (Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 0) < 2) return 'not-yet';
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return m ? Number(m[1]) / 1024 : 'gone';
+}
+
+/** Records in a topic so far (sum of its log-end offsets). */
+async function recordsIn(env: BenchEnv, topic: string, partitions: number): Promise<number> {
+  const admin = createAdmin({ brokers: env.brokers, clientId: 'lagless-bench' });
+  try {
+    const res = await admin.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }] });
+    return res.reduce((a, t) => a + t.partitions.reduce((b, p) => b + Number(p.offset), 0), 0);
+  } finally {
+    await admin.close().catch(() => {});
   }
 }
 
@@ -103,10 +131,18 @@ export async function measureMemory(
     });
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     const samples: number[] = [];
+    const early = () => new Error(`lagless run palette exited early (code ${proc.exitCode}): ${stderr.slice(-2000)}`);
+    // Sampling starts once the process runs Node with the CLI (a few ms after the spawn).
+    for (const spawned = performance.now(); sampleRss(proc.pid!, CLI) === 'not-yet'; await sleep(5)) {
+      if (performance.now() - spawned > 30_000) throw new Error(`lagless run palette (pid ${proc.pid}) did not start node within 30 s`);
+    }
     const t0 = performance.now();
-    for (let i = 0; i < o.seconds; i++) {
-      const v = vmRssMb(proc.pid!);
-      if (v === undefined) throw new Error(`lagless run palette exited early (code ${proc.exitCode}): ${stderr.slice(-2000)}`);
+    // At least o.seconds, and until the process has made an output: a process still loading its modules has no
+    // SIGTERM handler yet (the signal would kill it), and its memory says nothing about a backlog.
+    for (let i = 0; i < o.seconds || (await recordsIn(env, `${from}.out`, o.partitions)) === 0; i++) {
+      if (i >= o.seconds + 120) throw new Error(`lagless run palette made no output within ${i} s: ${stderr.slice(-2000)}`);
+      const v = sampleRss(proc.pid!, CLI);
+      if (typeof v !== 'number') throw early();
       samples.push(v);
       await sleep(Math.max(0, t0 + (i + 1) * 1000 - performance.now()));
     }

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { startImageServer } from '../../src/image-server/index.ts';
 import { createAdmin } from '../../src/kafka/index.ts';
 import { consumeAll, groupLag, produce, testBrokers } from '../helpers/kafka.ts';
-import { createPipelineTopics, eventually, httpGet, metricValue, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { createPipelineTopics, httpGet, metricValue, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
 
 /** Client ids of the group's members and how many partitions each holds, per the broker. */
 async function groupMembers(group: string): Promise<Map<string, number>> {
@@ -35,13 +36,13 @@ test('--http-port 0: /healthz answers at once, /readyz turns 200 once the group 
 
   // Poll as a kubelet would. Liveness never depends on Kafka; readiness waits for the group.
   const seen: number[] = [];
-  const membersWhenReady = await eventually('/readyz turns 200', async () => {
+  const membersWhenReady = await eventually(async () => {
     assert.equal((await httpGet(`${base}/healthz`)).status, 200);
     const r = await httpGet(`${base}/readyz`);
     if (seen.at(-1) !== r.status) seen.push(r.status);
     // Read the broker's view right after the first 200: the member must already be in the group with its partitions.
     return r.status === 200 ? await groupMembers(n.group) : undefined;
-  }, 60_000, 20);
+  }, { what: '/readyz turns 200', timeout: 60_000, every: 20 });
   assert.equal(membersWhenReady.get(clientId), 3, `when ready, the broker lists ${clientId} with its 3 partitions (readyz went ${seen.join(' → ')})`);
   assert.ok(seen.every((s) => s === 503 || s === 200), `readyz answers 503 or 200, got ${seen.join(', ')}`);
   t.diagnostic(`/readyz went ${seen.join(' → ')}`);
@@ -52,15 +53,15 @@ test('--http-port 0: /healthz answers at once, /readyz turns 200 once the group 
     ...Array.from({ length: 30 }, (_, i) => ({ key: `p${i}`, value: JSON.stringify({ id: `p${i}`, url: images.imageUrl(i) }) })),
   ]);
   await consumeAll(n.to, { count: 30 });
-  const expected = await eventually('the lag is stable', async () => {
+  const expected = await eventually(async () => {
     const a = Number((await groupLag(n.from, 3, n.group)).lag);
     await new Promise((r) => setTimeout(r, 2500));
     return a === Number((await groupLag(n.from, 3, n.group)).lag) && a > 0 ? a : undefined;
-  });
-  const metrics = await eventually('/metrics reports the lag', async () => {
+  }, { what: 'the lag is stable' });
+  const metrics = await eventually(async () => {
     const m = await httpGet(`${base}/metrics`);
     return metricValue(m.body, 'lagless_consumer_lag') === expected ? m : undefined;
-  }, 10_000);
+  }, { what: '/metrics reports the lag', timeout: 10_000 });
   assert.equal(metrics.status, 200);
   assert.match(metrics.body, new RegExp(`^lagless_consumer_lag\\{group="${n.group}",topic="${n.from}"\\} ${expected}$`, 'm'));
   // The burst of 30 may or may not have asked for a second worker (it depends on this machine's speed); either way the
@@ -86,15 +87,15 @@ test('--replicas with --http-port 0: the supervisor serves the group-wide wish l
   ]);
   const base = (await waitForStderr(sup, /serving \/healthz, \/readyz and \/metrics on (http:\/\/127\.0\.0\.1:\d+)$/m))[1]!;
   assert.equal((await httpGet(`${base}/healthz`)).status, 200);
-  await eventually('/readyz turns 200', async () => ((await httpGet(`${base}/readyz`)).status === 200 ? true : undefined), 60_000, 100);
+  await eventually(async () => ((await httpGet(`${base}/readyz`)).status === 200 ? true : undefined), { what: '/readyz turns 200', timeout: 60_000, every: 100 });
   assert.match(sup.output.stderr, /\[replica 1\] assignment \(generation \d+\): partitions \[0,1\]/, 'a replica joined before the supervisor was ready');
 
   await produce(n.from, Array.from({ length: 5 }, (_, i) => ({ key: `x${i}`, value: 'not json' })));
   await consumeAll(n.dlq, { count: 5 });
-  const m = await eventually('/metrics shows the group lag back at 0 and the wish', async () => {
+  const m = await eventually(async () => {
     const r = await httpGet(`${base}/metrics`);
     return metricValue(r.body, 'lagless_consumer_lag') === 0 ? r.body : undefined;
-  }, 30_000);
+  }, { what: '/metrics shows the group lag back at 0 and the wish', timeout: 30_000 });
   assert.match(m, new RegExp(`^lagless_desired_replicas\\{group="${n.group}",topic="${n.from}"\\} 1$`, 'm'));
 
   const stopped = await stopLagless(sup);

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { startImageServer } from '../../src/image-server/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { consumeAll, groupLag, produce } from '../helpers/kafka.ts';
-import { createPipelineTopics, eventually, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { createPipelineTopics, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
 
 interface Row {
   partition: number;
@@ -39,12 +40,12 @@ test('lagless status shows the live members and the per-partition lag the admin 
   await consumeAll(n.to, { count: good.length, timeoutMs: 60_000 });
 
   // The load has stopped: wait until the group's numbers stop moving (a commit happens every second).
-  const stable = await eventually('the lag is stable', async () => {
+  const stable = await eventually(async () => {
     const a = await adminLag(n.from, partitions, n.group);
     await new Promise((r) => setTimeout(r, 2500));
     const b = await adminLag(n.from, partitions, n.group);
     return JSON.stringify(a) === JSON.stringify(b) ? b : undefined;
-  });
+  }, { what: 'the lag is stable' });
   const total = stable.reduce((a, p) => a + p.lag, 0);
   assert.ok(total > 0, 'the stuck records keep a lag');
   assert.equal(stable.reduce((a, p) => a + p.logEnd, 0), good.length + stuck.length);

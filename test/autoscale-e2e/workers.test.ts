@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { startImageServer } from '../../src/image-server/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { consumeAll } from '../helpers/kafka.ts';
-import { createPipelineTopics, eventually, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { createPipelineTopics, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
 
 interface StatusJson {
   members: { role: string; live: boolean; workers: { active: number; max: number }; wish?: { workers?: number; reason: string } }[];
@@ -29,7 +30,7 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
     return JSON.parse(res.stdout) as StatusJson;
   };
   const replicaOf = (s: StatusJson) => s.members.find((m) => m.role === 'replica' && m.live);
-  const idle = await eventually('the process publishes its status', async () => replicaOf(await status()));
+  const idle = await eventually(async () => replicaOf(await status()), { what: 'the process publishes its status' });
   assert.deepEqual(idle.workers.active, 1, 'starts at --min-workers');
   assert.equal(idle.workers.max, 2);
 
@@ -40,20 +41,20 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
   assert.equal(produced, 3020);
 
   const up = await waitForStderr(run, /^.* (scale up 1→2: .*)$/m, 60_000);
-  const busy = await eventually('lagless status shows 2 active workers', async () => {
+  const busy = await eventually(async () => {
     const m = replicaOf(await status());
     return m && m.workers.active === 2 ? m : undefined;
-  });
+  }, { what: 'lagless status shows 2 active workers' });
   assert.equal(busy.wish?.workers, 2);
 
   const upAt = up.index! + up[0].length;
   const down = await waitForStderr(run, /^.* (scale down 2→1: idle for [\d.]+s.*)$/m, 90_000, upAt);
   assert.match(down[1]!, /need [\d.]+ workers/);
-  const back = await eventually('lagless status shows 1 active worker again', async () => {
+  const back = await eventually(async () => {
     const s = await status();
     const m = replicaOf(s);
     return m && m.workers.active === 1 ? s : undefined;
-  });
+  }, { what: 'lagless status shows 1 active worker again' });
   assert.equal(back.wish.workers, 1);
   t.diagnostic(`scale events: "${up[1]}" then "${down[1]}"`);
 

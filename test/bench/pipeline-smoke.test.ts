@@ -4,7 +4,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { lateGrowth, runPipelineBench, slopePerMinute, STAGES, writeResult } from '../../bench/pipeline.ts';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { lateGrowth, runPipelineBench, sampleRss, slopePerMinute, STAGES, writeResult } from '../../bench/pipeline.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { testBrokers } from '../helpers/kafka.ts';
 
 const positive = (x: unknown, what: string) => assert.ok(typeof x === 'number' && Number.isFinite(x) && x > 0, `${what}: expected a positive number, got ${String(x)}`);
@@ -82,4 +85,27 @@ test('flatness figures: a plateau after a climb is flat, a steady climb is not',
   assert.equal(lateGrowth(leak), 20);
   assert.equal(Math.round(slopePerMinute(leak)), 60, 'one MB a second is 60 MB a minute');
   assert.equal(slopePerMinute([5, 5, 5, 5]), 0);
+});
+
+test('the RSS sampler measures only a started node running the script: not another program, not an exited process', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lagless-rss-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const script = join(dir, 'idle.js');
+  await writeFile(script, 'setInterval(() => {}, 1000);\n');
+  const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const node = spawn(process.execPath, [script], { stdio: 'ignore' });
+  t.after(() => {
+    other.kill('SIGKILL');
+    node.kill('SIGKILL');
+  });
+  const first = await eventually(() => {
+    const v = sampleRss(node.pid!, script);
+    return typeof v === 'number' ? v : undefined;
+  }, { what: 'a sample of the node process', timeout: 30_000, every: 1 });
+  // A started node maps and touches its binary and heap: tens of MB, never the few kB of a process mid-exec.
+  assert.ok(first >= 5, `first sample ${first} MB`);
+  assert.equal(sampleRss(other.pid!, script), 'not-yet', 'a process that is not node running the script is no sample');
+  node.kill('SIGKILL');
+  await new Promise((r) => node.once('exit', r));
+  assert.equal(sampleRss(node.pid!, script), 'gone');
 });

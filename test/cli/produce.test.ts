@@ -10,6 +10,7 @@ import { solidPng } from '../../src/image-server/index.ts';
 import { idForUrl } from '../../src/sources/index.ts';
 import { runCli, startCli, waitCli } from '../helpers/cli.ts';
 import { consumeAll, createTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { waitForStderr } from '../helpers/lagless-process.ts';
 import { photo, post, startXApiServer } from '../helpers/x-api-server.ts';
 
 async function tempDir(t: TestContext, prefix: string): Promise<string> {
@@ -32,16 +33,6 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise((ok) => srv.close(ok));
   return port;
-}
-
-/** Resolves when the child's stderr matches, or rejects after timeoutMs. */
-async function waitForStderr(child: ReturnType<typeof startCli>, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(child.output.stderr)) {
-    if (child.exitCode !== null) throw new Error(`lagless exited (${child.exitCode}) before printing ${pattern}\n${child.output.stderr}`);
-    if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms\n${child.output.stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('file source: good lines delivered, malformed ones reported with line numbers; exit 1 unless --allow-skipped', async (t) => {

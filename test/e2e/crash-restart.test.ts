@@ -12,10 +12,11 @@ import {
   startImages,
   startTransformer,
   stopTransformer,
-  until,
   waitCaughtUp,
   warnings,
 } from '../helpers/pipeline.ts';
+import { exitedReason } from '../helpers/cli.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const PARTITIONS = 8;
 const TOTAL = 2500;
@@ -49,7 +50,7 @@ test('kill -9 mid-run, then restart with the same group: no id missing, duplicat
     '--session-timeout', '6s',
   ];
   const first = startTransformer(t, args);
-  await until(() => lastTotals(first).ok >= KILL_AFTER, 90_000, `${KILL_AFTER} outputs from the first process`, first);
+  await eventually(() => lastTotals(first).ok >= KILL_AFTER, { what: `${KILL_AFTER} outputs from the first process`, timeout: 90_000, every: 50, failIf: exitedReason(first) });
   const killed = await killTransformer(first);
   assert.equal(killed.signal, 'SIGKILL');
   const before = lastTotals(first);

@@ -9,7 +9,8 @@ import { DEFAULT_IMAGES_DIR } from '../../src/image-server/index.ts';
 import { createPaletteJob } from '../../src/jobs/index.ts';
 import { Transformer, type Ordering } from '../../src/runtime/index.ts';
 import { consumeAll, createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
-import { enginePalettes, startImages, until } from '../helpers/pipeline.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { enginePalettes, startImages } from '../helpers/pipeline.ts';
 
 const RECORDS = 120;
 const WORKERS = 2;
@@ -55,7 +56,7 @@ async function runOnce(t: TestContext, from: string, ids: string[], ordering: Or
   }, 2);
   t.after(() => clearInterval(sampler));
   await tr.start();
-  await until(() => tr.stats().succeeded + tr.stats().deadLettered === ids.length, 120_000, `${ids.length} records (${ordering})`);
+  await eventually(() => tr.stats().succeeded + tr.stats().deadLettered === ids.length, { what: `${ids.length} records (${ordering})`, timeout: 120_000, every: 50 });
   clearInterval(sampler);
   busyMs = tr.stats().job.cpuBusyMs ?? 0;
   assert.equal(tr.stats().deadLettered, 0, 'no dead letters');

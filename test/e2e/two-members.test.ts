@@ -13,10 +13,11 @@ import {
   startImages,
   startTransformer,
   stopTransformer,
-  until,
   waitCaughtUp,
   warnings,
 } from '../helpers/pipeline.ts';
+import { exitedReason } from '../helpers/cli.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const PARTITIONS = 8;
 const TOTAL = 3000;
@@ -44,14 +45,14 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
 
   // Both members in the group, four partitions each, before any record arrives.
   const a = startTransformer(t, args);
-  await until(() => assignments(a).length > 0, 60_000, 'the first member to join', a);
+  await eventually(() => assignments(a).length > 0, { what: 'the first member to join', timeout: 60_000, every: 50, failIf: exitedReason(a) });
   const b = startTransformer(t, args);
   const split = () => {
     const pa = assignments(a).at(-1) ?? [];
     const pb = assignments(b).at(-1) ?? [];
     return pa.length > 0 && pb.length > 0 && [...pa, ...pb].sort((x, y) => x - y).join() === ALL.join();
   };
-  await until(split, 60_000, 'the two members to split the 8 partitions', b);
+  await eventually(split, { what: 'the two members to split the 8 partitions', timeout: 60_000, every: 50, failIf: exitedReason(b) });
   const aPartitions = assignments(a).at(-1)!;
 
   const run = uniqueName('pair');
@@ -62,7 +63,7 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   });
   await produce(from, inputs.map((r) => ({ key: r.id, value: r.value })));
 
-  await until(() => lastTotals(a).ok >= 300, 90_000, "300 outputs from the first member", a);
+  await eventually(() => lastTotals(a).ok >= 300, { what: "300 outputs from the first member", timeout: 90_000, every: 50, failIf: exitedReason(a) });
   let doneByA: number;
   if (how === 'SIGTERM') {
     const stoppedA = await stopTransformer(a);
@@ -76,7 +77,7 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   }
 
   // The survivor's assignment grows to all 8 partitions (after the session timeout when A was killed), and it finishes the run.
-  await until(() => (assignments(b).at(-1) ?? []).join() === ALL.join(), 60_000, 'the second member to take all 8 partitions', b);
+  await eventually(() => (assignments(b).at(-1) ?? []).join() === ALL.join(), { what: 'the second member to take all 8 partitions', timeout: 60_000, every: 50, failIf: exitedReason(b) });
   await waitCaughtUp(group, from, PARTITIONS, 150_000, b);
   // What an operator sees: one member left, owning every partition, no lag.
   const status = await runCli(['status', '--brokers', testBrokers().join(','), '--group', group, '--status-topic', statusTopic, '--json']);

@@ -53,3 +53,11 @@ export function waitCli(child: ChildProcess & { output: { stdout: string; stderr
     else child.once('close', done);
   });
 }
+
+/** For `eventually`'s failIf: why waiting is pointless once `child` has exited (with the end of its stderr). */
+export function exitedReason(child: ChildProcess & { output: { stdout: string; stderr: string } }): () => string | undefined {
+  return () =>
+    child.exitCode !== null || child.signalCode !== null
+      ? `the process exited (code ${child.exitCode}, signal ${child.signalCode}) first\nstderr:\n${child.output.stderr.slice(-4000)}`
+      : undefined;
+}

@@ -1,24 +1,26 @@
-// Long-running `lagless` subprocesses in tests: wait for log lines, stop them gracefully, never leave one (or its replicas) behind.
+// Long-running `lagless` subprocesses in tests: start them, read what they printed, stop them gracefully, never leave one (or its replicas) behind.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { startCli, waitCli, type CliResult, type CliRunOptions } from './cli.ts';
-import { createTopic, uniqueName } from './kafka.ts';
+import { exitedReason, startCli, waitCli, type CliResult, type CliRunOptions } from './cli.ts';
+import { eventually } from './eventually.ts';
+import { readGroupStatus, type GroupStatus } from '../../src/control/index.ts';
+import { createTopic, testBrokers, uniqueName } from './kafka.ts';
 
 export type LaglessChild = ReturnType<typeof startCli>;
+export { exitedReason };
 
-/** Resolves with the first match of `pattern` in the child's stderr (searched from `from`), or rejects after timeoutMs. */
+/**
+ * The first match of `pattern` in the child's stderr (searched from `from`). Only to learn what a process printed (its
+ * URL); to wait for a state, poll the state itself with `eventually`.
+ */
 export async function waitForStderr(child: LaglessChild, pattern: RegExp, timeoutMs = 60_000, from = 0): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = child.output.stderr.slice(from).match(pattern);
-    if (m) return m;
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`lagless exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}\n${child.output.stderr}`);
-    }
-    if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms\n${child.output.stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return eventually(() => child.output.stderr.slice(from).match(pattern), {
+    what: `${pattern} in the output`,
+    timeout: timeoutMs,
+    every: 100,
+    failIf: exitedReason(child),
+  });
 }
 
 /** Pids of replica processes a supervisor reported starting ("replica N started (pid P)"). */
@@ -28,7 +30,8 @@ export function replicaPids(child: LaglessChild): Map<number, number> {
   return out;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (a zombie counts until its parent reaps it). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -77,22 +80,6 @@ export function metricValue(text: string, name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined; rejects after timeoutMs with `what`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 export interface PipelineNames {
   from: string;
   to: string;
@@ -109,4 +96,9 @@ export async function createPipelineTopics(t: TestContext, prefix: string, parti
   const dlq = await createTopic(t, uniqueName(`${prefix}-dlq`), partitions);
   const statusTopic = await createTopic(t, uniqueName(`${prefix}-status`), 1, { 'cleanup.policy': 'compact' });
   return { from, to, dlq, statusTopic, group: uniqueName(`${prefix}-group`) };
+}
+
+/** The group as `lagless status --json` shows it (read in this process: the broker's view plus the published statuses). */
+export function groupStatus(n: Pick<PipelineNames, 'group' | 'statusTopic'>): Promise<GroupStatus> {
+  return readGroupStatus({ brokers: testBrokers(), group: n.group, statusTopic: n.statusTopic });
 }

@@ -1,13 +1,12 @@
 // End-to-end helpers: the image server and the engine's palettes for its photos, the transformer CLI as a subprocess, group progress, and accounting for every input id in the output and dead-letter topics.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
-import type { ChildProcess } from 'node:child_process';
 import { createAdmin, type TopicLag } from '../../src/kafka/index.ts';
 import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer, type ImageServerOptions } from '../../src/image-server/index.ts';
 import { extractPalette, type PaletteOptions, type PaletteResult } from '../../src/palette/index.ts';
-import { startCli, waitCli, type CliResult } from './cli.ts';
+import { exitedReason, startCli, waitCli, type CliResult } from './cli.ts';
+import { eventually } from './eventually.ts';
 import { consumeAll, groupLag, testBrokers, type ConsumedRecord } from './kafka.ts';
 
 export type CliChild = ReturnType<typeof startCli>;
@@ -65,32 +64,6 @@ export async function killTransformer(child: CliChild): Promise<CliResult> {
   return waitCli(child, 30_000);
 }
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** Polls `cond` every 50 ms; fails after `timeoutMs`, or at once if `child` exits meanwhile (with its output). */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, child?: CliChild): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (child && exited(child)) {
-      throw new Error(`the transformer exited (code ${child.exitCode}, signal ${child.signalCode}) while waiting for ${what}\nstderr:\n${child.output.stderr}`);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${child ? `\nstderr:\n${child.output.stderr.slice(-4000)}` : ''}`);
-    }
-    await sleep(50);
-  }
-}
-
-/** Waits until the transformer's stderr has a line matching `re`, and returns the match. */
-export async function waitForLine(child: CliChild, re: RegExp, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
-  let match: RegExpMatchArray | null = null;
-  await until(() => (match = child.output.stderr.match(re)) !== null, timeoutMs, what, child);
-  return match!;
-}
-
 /** Totals of the transformer's last status line ("total ok N, dead M, retries R"). */
 export function lastTotals(child: CliChild): { ok: number; dead: number; retries: number } {
   const all = [...child.output.stderr.matchAll(/total ok (\d+), dead (\d+), retries (\d+)/g)];
@@ -132,18 +105,19 @@ export async function committedOffsets(group: string, topic: string, partitions:
  */
 export async function waitCaughtUp(group: string, topic: string, partitions: number, timeoutMs: number, child?: CliChild): Promise<void> {
   let last: TopicLag | undefined;
-  let polled = 0;
-  await until(
+  await eventually(
     async () => {
-      // Every 250 ms is plenty, and keeps the test process (which also serves the images) light.
-      if (Date.now() - polled < 250) return false;
-      polled = Date.now();
       last = await groupLag(topic, partitions, group);
       return last.partitions.length === partitions && last.lag === 0n;
     },
-    timeoutMs,
-    `group ${group} to commit the end of ${topic} (ends ${last?.partitions.map((p) => p.logEnd).join(',')}, committed ${last?.partitions.map((p) => p.committed ?? '-').join(',')})`,
-    child,
+    {
+      what: () =>
+        `group ${group} to commit the end of ${topic} (ends ${last?.partitions.map((p) => p.logEnd).join(',')}, committed ${last?.partitions.map((p) => p.committed ?? '-').join(',')})`,
+      timeout: timeoutMs,
+      // Every 250 ms is plenty, and keeps the test process (which also serves the images) light.
+      every: 250,
+      ...(child ? { failIf: exitedReason(child) } : {}),
+    },
   );
 }
 

@@ -11,15 +11,8 @@ import { freePort } from '../../src/common/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
 import { createAdmin, createProducer, ensureTopic } from '../../src/kafka/index.ts';
 import { Transformer } from '../../src/runtime/index.ts';
+import { eventually } from '../helpers/eventually.ts';
 
-
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 test('broker stopped and restarted mid-stream: the transformer rejoins without a restart and every record reaches the output', async (t) => {
   // A broker of its own: restarting the run's shared broker would disturb the other tests.
@@ -47,14 +40,14 @@ test('broker stopped and restarted mid-stream: the transformer rejoins without a
   t.after(() => tr.destroy());
   await tr.start();
   await produce(0, 500);
-  await until(() => tr.stats().succeeded >= 500, 60_000, 'the first half');
+  await eventually(() => tr.stats().succeeded >= 500, { what: 'the first half', timeout: 60_000, every: 100 });
 
   await stopBroker({ port, dataDir });
   // Long enough for the client's fetches and heartbeats to fail (the stall happened with outages of several seconds).
   await sleep(8000);
   await startBroker({ port, dataDir, heap: '512m' });
   await produce(500, 1000);
-  await until(() => tr.stats().succeeded >= 1000, 120_000, `the second half after the restart (warnings: ${warnings.join(' | ')})`);
+  await eventually(() => tr.stats().succeeded >= 1000, { what: () => `the second half after the restart (warnings: ${warnings.join(' | ')})`, timeout: 120_000, every: 100 });
   await tr.close();
 
   // Every input key is in the output (duplicates allowed: at-least-once).

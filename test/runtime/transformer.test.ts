@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { LaglessError, UnrecoverableError } from '../../src/errors/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
 import { Transformer, type Job, type TransformerInit } from '../../src/runtime/index.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { consumeAll, createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
 async function topics(t: import('node:test').TestContext, partitions: number) {
@@ -16,14 +17,6 @@ async function topics(t: import('node:test').TestContext, partitions: number) {
 
 function records(n: number, prefix = 'r') {
   return Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: JSON.stringify({ id: `${prefix}${i}`, url: `http://127.0.0.1/${i}.jpg` }) }));
-}
-
-async function until(cond: () => boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 function start(t: import('node:test').TestContext, job: Job, init: Omit<TransformerInit, 'brokers'>) {
@@ -38,7 +31,7 @@ test('noop job: every record reaches the output once, and the group commits the 
   await produce(tp.from, input);
   const tr = start(t, createNoopJob(), tp);
   await tr.start();
-  await until(() => tr.stats().succeeded === input.length, 60_000, 'all records');
+  await eventually(() => tr.stats().succeeded === input.length, { what: 'all records', timeout: 60_000, every: 50 });
   await tr.close();
   const out = await consumeAll(tp.to, { count: input.length });
   assert.deepEqual(out.map((r) => r.key).sort(), input.map((r) => r.key).sort());
@@ -71,7 +64,7 @@ test('failures: permanent errors become dead letters with their code, transient 
   await produce(tp.from, input);
   const tr = start(t, job, { ...tp, retryBaseMs: 10, retryMaxMs: 50, attempts: 3 });
   await tr.start();
-  await until(() => tr.stats().succeeded + tr.stats().deadLettered === 200, 60_000, 'all records done');
+  await eventually(() => tr.stats().succeeded + tr.stats().deadLettered === 200, { what: 'all records done', timeout: 60_000, every: 50 });
   await tr.close();
   const out = await consumeAll(tp.to, { count: 140 });
   const dead = await consumeAll(tp.dlq, { count: 60 });
@@ -124,7 +117,7 @@ test('ordering key: records of one key run one at a time in offset order; unorde
     await produce(tp.from, input);
     const tr = start(t, job, { ...tp, ordering });
     await tr.start();
-    await until(() => tr.stats().succeeded === 300, 60_000, 'all records');
+    await eventually(() => tr.stats().succeeded === 300, { what: 'all records', timeout: 60_000, every: 50 });
     await tr.close();
     assert.equal(maxSameKey, 1, `${ordering}: never two records of one key at once`);
     for (const [, seq] of order) assert.deepEqual(seq, [...seq].sort((a, b) => a - b), `${ordering}: offset order per key`);
@@ -150,14 +143,14 @@ test('window: with a job that does not finish, intake stops at --max-in-flight r
   await produce(tp.from, records(3000));
   const tr = start(t, job, { ...tp, maxInFlight: 100 });
   await tr.start();
-  await until(() => started >= 100, 30_000, '100 records started');
+  await eventually(() => started >= 100, { what: '100 records started', timeout: 30_000, every: 50 });
   await sleep(1500);
   const s = tr.stats();
   assert.equal(s.received, 100, 'no record beyond the window is taken');
   assert.equal(s.windowSize, 100);
   assert.equal(s.paused, true);
   release();
-  await until(() => tr.stats().succeeded === 3000, 60_000, 'all records after release');
+  await eventually(() => tr.stats().succeeded === 3000, { what: 'all records after release', timeout: 60_000, every: 50 });
   assert.ok(tr.stats().windowSize <= 100);
 });
 
@@ -178,10 +171,10 @@ test('two members share the partitions; when one leaves, the other takes over an
   const b = start(t, slow(), { ...tp, clientId: 'member-b', ordering: 'partition' });
   await a.start();
   await b.start();
-  await until(() => a.stats().assigned.length > 0 && b.stats().assigned.length > 0 && a.stats().assigned.length + b.stats().assigned.length === 8, 30_000, 'both members assigned');
-  await until(() => a.stats().succeeded + b.stats().succeeded > 1000, 60_000, 'progress');
+  await eventually(() => a.stats().assigned.length > 0 && b.stats().assigned.length > 0 && a.stats().assigned.length + b.stats().assigned.length === 8, { what: 'both members assigned', timeout: 30_000, every: 50 });
+  await eventually(() => a.stats().succeeded + b.stats().succeeded > 1000, { what: 'progress', timeout: 60_000, every: 50 });
   await a.close();
-  await until(() => b.stats().assigned.length === 8, 30_000, 'b takes all partitions');
+  await eventually(() => b.stats().assigned.length === 8, { what: 'b takes all partitions', timeout: 30_000, every: 50 });
   const out = await consumeAll(tp.to, { idleMs: 4000, timeoutMs: 90_000 });
   const ids = new Set(out.map((r) => r.key));
   for (const r of input) assert.ok(ids.has(r.key), `${r.key} is missing`);

@@ -1,7 +1,7 @@
 // `npm run demo`: the seed's whole pipeline on this machine with nothing to configure, and a live one-screen summary.
 // Local broker (started if none answers), topics, a synthetic source at a steady rate against a local image server,
 // the palette transformer with worker autoscaling, and a terminal view of rates, lag, dead letters and palettes.
-// Usage: npm run demo [-- --rate 20 --duration 2m --latency 100 --brokers host:port]
+// Usage: npm run demo [-- --rate 20 --duration 2m --latency 100 --brokers host:port --kafka-config client.properties]
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultScalingOptions } from '../src/autoscale/index.ts';
@@ -9,7 +9,7 @@ import { startBroker, stopBroker } from '../src/broker/index.ts';
 import { formatDuration, parseDuration } from '../src/common/index.ts';
 import { startImageServer } from '../src/image-server/index.ts';
 import { createPaletteJob, type PaletteRecord } from '../src/jobs/index.ts';
-import { checkBrokers, createAdmin, createProducer, describeTopics, ensureTopic } from '../src/kafka/index.ts';
+import { checkBrokers, createAdmin, createProducer, describeConnection, describeTopics, ensureTopic, resolveConnection, type KafkaConnection } from '../src/kafka/index.ts';
 import { Replica } from '../src/process/index.ts';
 import { RecordPipe, constantProfile, newRunId, syntheticSource } from '../src/sources/index.ts';
 
@@ -19,15 +19,18 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     latency: { type: 'string', default: '100' },
     brokers: { type: 'string' },
+    'kafka-config': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(`npm run demo [-- --rate N] [--duration D] [--latency MS] [--brokers HOST:PORT]
+  console.log(`npm run demo [-- --rate N] [--duration D] [--latency MS] [--brokers HOST:PORT] [--kafka-config FILE]
 
 Runs the seed's pipeline here: a synthetic source (N image URLs per second, default 20, 2% of them bad) against a
 local image server that adds MS of latency per image (default 100, like a CDN), the palette transformer with
-autoscaled CPU workers, and a live summary. Ctrl-C stops everything cleanly.`);
+autoscaled CPU workers, and a live summary. Ctrl-C stops everything cleanly.
+The Kafka connection comes from --brokers, --kafka-config FILE (a client properties file, e.g. the one
+"lagless kafka start --security sasl_ssl" writes) and the KAFKA_* environment variables, as for every lagless command.`);
   process.exit(0);
 }
 const rate = Number(args.rate);
@@ -37,18 +40,28 @@ if (!(rate > 0) || !(latencyMs >= 0)) {
   process.exit(2);
 }
 const durationMs = args.duration ? parseDuration(args.duration) : undefined;
-const brokers = (args.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+let kafka: KafkaConnection;
+try {
+  kafka = resolveConnection({
+    flags: args.brokers ? { 'bootstrap.servers': { value: args.brokers, flag: '--brokers' } } : {},
+    ...(args['kafka-config'] ? { configFile: args['kafka-config'] } : {}),
+  }).connection;
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(2);
+}
+const brokers = kafka.brokers;
 const tty = process.stdout.isTTY === true;
 const say = (m: string) => process.stderr.write(`${m}\n`);
 
 // 1. A broker: use the one that answers, or start the local one.
 let startedBroker: { port: number } | undefined;
 try {
-  await checkBrokers({ brokers, timeoutMs: 2000 });
-  say(`Using the Kafka broker at ${brokers.join(',')}.`);
-} catch {
-  if (brokers.length !== 1 || !brokers[0]!.startsWith('127.0.0.1:')) {
-    say(`error: no Kafka broker answers at ${brokers.join(',')}.`);
+  await checkBrokers({ ...kafka, timeoutMs: 2000 });
+  say(`Using the Kafka broker at ${describeConnection(kafka)}.`);
+} catch (err) {
+  if (brokers.length !== 1 || !brokers[0]!.startsWith('127.0.0.1:') || kafka.tls || kafka.sasl) {
+    say(`error: ${(err as Error).message}`);
     process.exit(1);
   }
   const port = Number(brokers[0]!.split(':')[1]);
@@ -59,10 +72,10 @@ try {
 }
 
 // 2. Topics (an existing `urls` keeps its partition count).
-const admin = createAdmin({ brokers });
+const admin = createAdmin(kafka);
 const existing = await describeTopics(admin, ['urls']);
 const partitions = existing.get('urls') ?? 8;
-for (const name of ['urls', 'palettes', 'urls.dlq']) await ensureTopic(admin, { name, partitions }, brokers);
+for (const name of ['urls', 'palettes', 'urls.dlq']) await ensureTopic(admin, { name, partitions }, kafka);
 await admin.close();
 
 // 3. The image server and the source.
@@ -80,7 +93,7 @@ async function* withSomeBad(): AsyncGenerator<{ id: string; url: string }> {
     yield seq % 50 === 0 ? { id: r.id, url: bad[(seq / 50) % bad.length]! } : r;
   }
 }
-const producer = createProducer({ brokers, clientId: 'lagless-demo-source' });
+const producer = createProducer({ ...kafka, clientId: 'lagless-demo-source' });
 const pipe = new RecordPipe(producer, { topic: 'urls' });
 const source = Object.assign(withSomeBad(), { kind: 'synthetic' as const, stats: () => ({}) });
 
@@ -89,7 +102,7 @@ const cores = availableParallelism();
 const job = createPaletteJob({ workers: 1, minWorkers: 1, maxWorkers: cores, download: { allowHosts: [allowHost] } });
 const replica = new Replica({
   job,
-  transformer: { brokers, from: 'urls', to: 'palettes', dlq: 'urls.dlq', group: 'lagless-demo' },
+  transformer: { kafka, from: 'urls', to: 'palettes', dlq: 'urls.dlq', group: 'lagless-demo' },
   autoscale: { ...defaultScalingOptions, minUnits: 1, maxUnits: cores, idleTimeoutMs: 30_000 },
   statusTopic: 'lagless.status',
   statusIntervalMs: 2000,

@@ -23,7 +23,7 @@ export async function drainWithTransformer(
   expected: number,
 ): Promise<{ seconds: number; steadySeconds: number; steadyCount: number; outputs: number; deadLetters: number; firstDead: string | undefined }> {
   const mark = { first: undefined as number | undefined };
-  const tr = new Transformer(timedJob(job, mark), { brokers: env.brokers, clientId: `${t.group}-member`, ...t });
+  const tr = new Transformer(timedJob(job, mark), { kafka: { brokers: env.brokers }, clientId: `${t.group}-member`, ...t });
   let outputs = 0;
   let deadLetters = 0;
   let firstDead: string | undefined;

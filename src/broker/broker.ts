@@ -7,10 +7,11 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../common/index.ts';
 import { LaglessError } from '../errors/index.ts';
-import { checkBrokers } from '../kafka/index.ts';
+import { checkBrokers, resolveConnection, type KafkaConnection } from '../kafka/index.ts';
 import { LOG4J2_YAML, newClusterId, serverProperties } from './config.ts';
 import { defaultDataDir, registryFile } from './paths.ts';
 import { findJava, provisionKafka } from './provision.ts';
+import { brokerSecurityProperties, ensureSecurityFiles, scramFormatArgs, writeClientConfigs, type BrokerSecurity } from './security.ts';
 
 export interface BrokerOptions {
   /** Client port on 127.0.0.1. Default 9092. */
@@ -21,11 +22,13 @@ export interface BrokerOptions {
   heap?: string;
   /** How long to wait for the broker to answer. Default 90 s. */
   readyTimeoutMs?: number;
+  /** plaintext (default); sasl_ssl: TLS + SCRAM users; mtls: TLS with client certificates. See security.ts. */
+  security?: BrokerSecurity;
   env?: NodeJS.ProcessEnv;
   onProgress?: (message: string) => void;
 }
 
-export const defaultBrokerOptions = { port: 9092, heap: '1g', readyTimeoutMs: 90_000 } as const;
+export const defaultBrokerOptions = { port: 9092, heap: '1g', readyTimeoutMs: 90_000, security: 'plaintext' } as const;
 
 export interface BrokerState {
   pid: number;
@@ -35,11 +38,20 @@ export interface BrokerState {
   dataDir: string;
   clusterId: string;
   startedAt: string;
+  /** Absent in state files of older versions: plaintext. */
+  security?: BrokerSecurity;
+  /** The directory was formatted with the SCRAM users of sasl_ssl. */
+  scramUsers?: boolean;
+  /** Client config files (secure modes): librdkafka names, and Java names. */
+  clientConfig?: string;
+  javaClientConfig?: string;
 }
 
 export interface StartResult {
   state: BrokerState;
   bootstrap: string;
+  /** How to connect to it (TLS and SASL settings of a secure broker), read back from its client config file. */
+  connection: KafkaConnection;
   alreadyRunning: boolean;
   /** The jars were downloaded by this call (first run). */
   downloaded: boolean;
@@ -106,6 +118,12 @@ async function tail(file: string, lines = 15): Promise<string> {
   }
 }
 
+/** How clients reach a broker: plaintext, or the settings of the client config file it wrote. */
+export function brokerConnection(state: Pick<BrokerState, 'port' | 'clientConfig'>): KafkaConnection {
+  if (!state.clientConfig) return { brokers: [`127.0.0.1:${state.port}`] };
+  return resolveConnection({ configFile: state.clientConfig, env: {} }).connection;
+}
+
 /** Finds the state of the broker for a port or data directory (via the per-port registry when no directory is given). */
 async function findState(port: number, dataDir: string | undefined, env: NodeJS.ProcessEnv): Promise<BrokerState | undefined> {
   if (dataDir) return readJson<BrokerState>(join(resolve(dataDir), STATE_FILE));
@@ -126,12 +144,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   const bootstrap = `127.0.0.1:${port}`;
   const t0 = performance.now();
 
+  const security = options.security ?? defaultBrokerOptions.security;
   const existing = await findState(port, options.dataDir, env);
   if (existing && (await isOurBroker(existing))) {
     if (existing.port !== port) {
       throw new LaglessError('USAGE', `the broker of ${existing.dataDir} already runs on port ${existing.port}; stop it first to use port ${port}`);
     }
-    return { state: existing, bootstrap, alreadyRunning: true, downloaded: false, provisionMs: 0, startMs: 0 };
+    if ((existing.security ?? 'plaintext') !== security) {
+      throw new LaglessError('USAGE', `the broker of ${existing.dataDir} already runs with --security ${existing.security ?? 'plaintext'}; stop it first to start it with --security ${security}`);
+    }
+    return { state: existing, bootstrap, connection: brokerConnection(existing), alreadyRunning: true, downloaded: false, provisionMs: 0, startMs: 0 };
   }
   if (!(await portIsFree(port))) {
     throw new LaglessError(
@@ -159,7 +181,29 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
     }
     controllerPort = await freePort();
   }
-  await writeFile(props, serverProperties({ port, controllerPort, logDirs }));
+  let secure: Awaited<ReturnType<typeof ensureSecurityFiles>> | undefined;
+  if (security !== 'plaintext') {
+    if (formatted && security === 'sasl_ssl' && !previous?.scramUsers) {
+      throw new LaglessError(
+        'USAGE',
+        `${dataDir} was formatted without SCRAM users (they can only be created when a data directory is formatted); ` +
+          `start the sasl_ssl broker with a new --data-dir`,
+      );
+    }
+    secure = await ensureSecurityFiles(dataDir);
+    if (secure.created) progress(`Made a CA and certificates for 127.0.0.1/localhost in ${secure.files.dir}`);
+  }
+  await writeFile(
+    props,
+    serverProperties({
+      port,
+      controllerPort,
+      logDirs,
+      ...(secure && security !== 'plaintext'
+        ? { security: { protocol: security === 'mtls' ? 'SSL' : 'SASL_SSL', properties: brokerSecurityProperties(security, secure.files, secure.credentials) } }
+        : {}),
+    }),
+  );
   await writeFile(log4j, LOG4J2_YAML);
   const classpath = join(install.libDir, '*');
   const jvmBase = ['-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
@@ -167,7 +211,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   if (!formatted) {
     clusterId = newClusterId();
     progress(`Formatting KRaft data directory ${logDirs} (cluster id ${clusterId})`);
-    await runToEnd(java.java, [...jvmBase, 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', props], env);
+    // SCRAM users exist from the start (sasl_ssl): the broker never runs with an open door to create them later.
+    const scram = secure && security === 'sasl_ssl' ? scramFormatArgs(secure.credentials) : [];
+    await runToEnd(java.java, [...jvmBase, 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId, '--config', props, ...scram], env);
   } else if (!clusterId) {
     const meta = await readFile(join(logDirs, 'meta.properties'), 'utf8').catch(() => '');
     clusterId = /cluster\.id=(.+)/.exec(meta)?.[1]?.trim() ?? '';
@@ -188,7 +234,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
   const pid = child.pid;
   if (!pid) throw new LaglessError('INTERNAL', `could not start ${java.java}`);
 
-  const state: BrokerState = { pid, port, controllerPort, version: install.version, dataDir, clusterId, startedAt: new Date().toISOString() };
+  const scramUsers = formatted ? (previous?.scramUsers ?? false) : security === 'sasl_ssl';
+  const state: BrokerState = {
+    pid,
+    port,
+    controllerPort,
+    version: install.version,
+    dataDir,
+    clusterId,
+    startedAt: new Date().toISOString(),
+    security,
+    scramUsers,
+    ...(secure ? { clientConfig: secure.files.clientConfig, javaClientConfig: secure.files.javaClientConfig } : {}),
+  };
+  if (secure && security !== 'plaintext') await writeClientConfigs(security, bootstrap, secure.files, secure.credentials);
+  const connection = brokerConnection(state);
   await writeFile(join(dataDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
   await mkdir(dirname(registryFile(port, env)), { recursive: true });
   await writeFile(registryFile(port, env), JSON.stringify({ dataDir, pid }) + '\n');
@@ -200,7 +260,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
       throw new LaglessError('KAFKA', `the Kafka broker exited during start-up (code ${exited}). Last lines of ${logFile}:\n${await tail(logFile)}`);
     }
     try {
-      await checkBrokers({ brokers: [bootstrap], timeoutMs: 1000 });
+      await checkBrokers({ ...connection, timeoutMs: 1000 });
       break;
     } catch {
       if (Date.now() > deadline) {
@@ -213,7 +273,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
     }
   }
   const t2 = performance.now();
-  return { state, bootstrap, alreadyRunning: false, downloaded: install.downloaded, provisionMs: t1 - t0, startMs: t2 - t1 };
+  return { state, bootstrap, connection, alreadyRunning: false, downloaded: install.downloaded, provisionMs: t1 - t0, startMs: t2 - t1 };
 }
 
 async function runToEnd(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -278,7 +338,7 @@ export async function brokerStatus(options: { port?: number; dataDir?: string; e
     return { running: false, reachable: false, state, ...(logTail ? { logTail } : {}) };
   }
   const bootstrap = `127.0.0.1:${state.port}`;
-  const reachable = await checkBrokers({ brokers: [bootstrap], timeoutMs: 2000 }).then(
+  const reachable = await checkBrokers({ ...brokerConnection(state), timeoutMs: 2000 }).then(
     () => true,
     () => false,
   );

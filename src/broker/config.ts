@@ -5,19 +5,25 @@ export interface BrokerConfigInput {
   port: number;
   controllerPort: number;
   logDirs: string;
+  /**
+   * A secure client listener: its protocol (SASL_SSL or SSL) and settings. It is also the inter-broker listener, so
+   * no plaintext port serves Kafka requests; only the controller (quorum) port on 127.0.0.1 stays plaintext.
+   */
+  security?: { protocol: 'SASL_SSL' | 'SSL'; properties: Record<string, string> };
 }
 
 /** A single-node (combined broker + controller) KRaft configuration bound to 127.0.0.1 only. */
 export function serverProperties(c: BrokerConfigInput): string {
+  const client = c.security?.protocol ?? 'PLAINTEXT';
   const lines: Record<string, string | number> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${c.controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${c.port},CONTROLLER://127.0.0.1:${c.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${c.port}`,
+    listeners: `${client}://127.0.0.1:${c.port},CONTROLLER://127.0.0.1:${c.controllerPort}`,
+    'advertised.listeners': `${client}://127.0.0.1:${c.port}`,
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': client,
+    'listener.security.protocol.map': `${client}:${client},CONTROLLER:PLAINTEXT`,
     'log.dirs': c.logDirs,
     'num.partitions': 1,
     // One node: every internal topic has one replica.
@@ -32,6 +38,7 @@ export function serverProperties(c: BrokerConfigInput): string {
     'group.initial.rebalance.delay.ms': 0,
     'auto.create.topics.enable': 'false',
     'log.retention.hours': 168,
+    ...c.security?.properties,
   };
   return (
     '# Written by "lagless kafka start"; regenerated at every start.\n' +

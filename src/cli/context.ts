@@ -10,16 +10,5 @@ export interface CliContext {
   signal: AbortSignal;
 }
 
-export const DEFAULT_BROKERS = '127.0.0.1:9092';
-
-/** Bootstrap servers from --brokers, else KAFKA_BROKERS, else 127.0.0.1:9092. */
-export function resolveBrokers(flag: string | undefined, env: NodeJS.ProcessEnv): string[] {
-  const raw = flag ?? env.KAFKA_BROKERS ?? DEFAULT_BROKERS;
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 /** A command module adds one top-level command (and its subcommands) to the program. */
 export type RegisterCommand = (program: import('commander').Command, ctx: CliContext) => void;

@@ -1,5 +1,5 @@
 // Parsers for CLI option values: each failure names the option's value and what is expected (commander adds the option name).
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../common/index.ts';
 
 /** An integer parser bounded to [min, max]. */
@@ -29,13 +29,6 @@ export function durationArg(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message + '.');
   }
-}
-
-/** Adds the standard --brokers option. Read it with resolveBrokers(opts.brokers, env). */
-export function addBrokersOption(cmd: Command): Command {
-  return cmd.addOption(
-    new Option('--brokers <host:port,...>', 'Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)'),
-  );
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };

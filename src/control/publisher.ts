@@ -1,10 +1,10 @@
 // Publishes this process's status to the compacted status topic every few seconds, and a tombstone when it stops.
 import type { Admin } from '@platformatic/kafka';
-import { createProducer, ensureTopic, type StringProducer } from '../kafka/index.ts';
+import { createProducer, ensureTopic, type KafkaConnection, type StringProducer } from '../kafka/index.ts';
 import { statusKey, type MemberStatus } from './status-record.ts';
 
 /** Creates the compacted status topic if needed (one partition: it only holds the latest status of each process). */
-export async function ensureStatusTopic(admin: Admin, topic: string, brokers: string[]): Promise<void> {
+export async function ensureStatusTopic(admin: Admin, topic: string, kafka: KafkaConnection): Promise<void> {
   await ensureTopic(
     admin,
     {
@@ -12,12 +12,12 @@ export async function ensureStatusTopic(admin: Admin, topic: string, brokers: st
       partitions: 1,
       configs: { 'cleanup.policy': 'compact', 'segment.ms': '600000', 'min.cleanable.dirty.ratio': '0.1', 'delete.retention.ms': '600000' },
     },
-    brokers,
+    kafka,
   );
 }
 
 export interface StatusPublisherOptions {
-  brokers: string[];
+  kafka: KafkaConnection;
   topic: string;
   clientId: string;
   intervalMs: number;
@@ -37,7 +37,7 @@ export class StatusPublisher {
   constructor(options: StatusPublisherOptions) {
     this.#o = options;
     // Status is advisory: no idempotence needed, and losing one update is harmless.
-    this.#producer = createProducer({ brokers: options.brokers, clientId: `${options.clientId}-status`, idempotent: false });
+    this.#producer = createProducer({ ...options.kafka, clientId: `${options.clientId}-status`, idempotent: false });
   }
 
   start(): void {

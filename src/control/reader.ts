@@ -1,7 +1,6 @@
 // Reads a group's state for `lagless status`: members' published statuses, the broker's view of the group, and per-partition lag.
-import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { randomBytes } from 'node:crypto';
-import { createAdmin, describeTopics, readGroupLag, toLaglessError } from '../kafka/index.ts';
+import { createAdmin, createConsumer, describeTopics, readGroupLag, toLaglessError, type KafkaConnection } from '../kafka/index.ts';
 import { isLive, parseStatus, type MemberStatus } from './status-record.ts';
 
 export interface PartitionLag {
@@ -40,8 +39,8 @@ export interface GroupStatus {
 }
 
 /** Reads every status in the (compacted, one-partition) status topic: the latest value per key, tombstones removing keys. */
-export async function readStatuses(brokers: string[], topic: string, timeoutMs = 10_000): Promise<MemberStatus[]> {
-  const admin = createAdmin({ brokers, clientId: 'lagless-status' });
+export async function readStatuses(kafka: KafkaConnection, topic: string, timeoutMs = 10_000): Promise<MemberStatus[]> {
+  const admin = createAdmin({ ...kafka, clientId: 'lagless-status' });
   let end: bigint;
   try {
     if (!(await describeTopics(admin, [topic])).has(topic)) return [];
@@ -52,7 +51,7 @@ export async function readStatuses(brokers: string[], topic: string, timeoutMs =
   }
   if (end === 0n) return [];
   const groupId = `lagless-status-reader-${randomBytes(4).toString('hex')}`;
-  const consumer = new Consumer({ groupId, clientId: 'lagless-status', bootstrapBrokers: brokers, deserializers: stringDeserializers, autocommit: false, maxWaitTime: 100 });
+  const consumer = createConsumer({ ...kafka, groupId, clientId: 'lagless-status', extra: { maxWaitTime: 100 } });
   const latest = new Map<string, MemberStatus>();
   try {
     const stream = await consumer.consume({ topics: [topic], mode: 'earliest' });
@@ -71,7 +70,7 @@ export async function readStatuses(brokers: string[], topic: string, timeoutMs =
   } finally {
     await consumer.close(true).catch(() => {});
     // Leave no reader group behind.
-    const cleanup = createAdmin({ brokers, clientId: 'lagless-status' });
+    const cleanup = createAdmin({ ...kafka, clientId: 'lagless-status' });
     await cleanup.deleteGroups({ groups: [groupId] }).catch(() => {});
     await cleanup.close().catch(() => {});
   }
@@ -79,11 +78,11 @@ export async function readStatuses(brokers: string[], topic: string, timeoutMs =
 }
 
 /** The group as the broker and its members see it. */
-export async function readGroupStatus(opts: { brokers: string[]; group: string; statusTopic: string; now?: number }): Promise<GroupStatus> {
-  const { brokers, group } = opts;
+export async function readGroupStatus(opts: { kafka: KafkaConnection; group: string; statusTopic: string; now?: number }): Promise<GroupStatus> {
+  const { kafka, group } = opts;
   const now = opts.now ?? Date.now();
-  const statuses = (await readStatuses(brokers, opts.statusTopic)).filter((s) => s.group === group);
-  const admin = createAdmin({ brokers, clientId: 'lagless-status' });
+  const statuses = (await readStatuses(kafka, opts.statusTopic)).filter((s) => s.group === group);
+  const admin = createAdmin({ ...kafka, clientId: 'lagless-status' });
   try {
     const described = (await admin.describeGroups({ groups: [group] })).get(group);
     const brokerMembers: BrokerMember[] = [...(described?.members.values() ?? [])].map((m) => ({
@@ -135,7 +134,7 @@ export async function readGroupStatus(opts: { brokers: string[]; group: string; 
       },
     };
   } catch (err) {
-    throw toLaglessError(err, brokers, `reading group "${group}"`);
+    throw toLaglessError(err, kafka, `reading group "${group}"`);
   } finally {
     await admin.close().catch(() => {});
   }

@@ -26,6 +26,9 @@ export type RecordErrorCode = keyof typeof RecordErrorCodes;
 export const RuntimeErrorCodes = {
   USAGE: 'a command-line option or argument is invalid',
   BROKER_UNREACHABLE: 'no Kafka broker answered at the given address',
+  KAFKA_AUTH_FAILED: 'the broker refused the SASL login: wrong user name or password, or a mechanism the listener does not accept',
+  KAFKA_TLS_FAILED:
+    "the TLS connection failed: the broker's certificate is not trusted or does not name the host, TLS was spoken to a plaintext listener or the reverse, or the client certificate was refused",
   MISSING_DEPENDENCY: 'a program Lagless needs (Java, Maven) is missing',
   KAFKA: 'the Kafka broker returned an error',
   IO: 'a file could not be read or written',

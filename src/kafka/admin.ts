@@ -1,8 +1,8 @@
 // Cluster checks and topic administration used by the CLI, the runtime and the tests.
 import type { Admin } from '@platformatic/kafka';
 import { LaglessError, UsageError } from '../errors/index.ts';
-import { createAdmin, type KafkaConnectionOptions } from './client.ts';
-import { findKafkaErrorId, toLaglessError, unreachableError } from './errors.ts';
+import { createAdmin, takeSocketError, type KafkaConnectionOptions } from './client.ts';
+import { findKafkaErrorId, securityError, toLaglessError, unreachableError, type ConnectionRef } from './errors.ts';
 
 export interface ClusterInfo {
   clusterId: string;
@@ -10,21 +10,40 @@ export interface ClusterInfo {
   controllerId: number;
 }
 
-/** Asks the cluster for its metadata once, quickly; throws BROKER_UNREACHABLE naming the address and `lagless kafka start`. */
+/**
+ * Asks the cluster for its metadata, quickly. A refused login or a TLS failure throws KAFKA_AUTH_FAILED or
+ * KAFKA_TLS_FAILED at the first attempt (retrying cannot help); an unreachable broker is tried a few more times, then
+ * BROKER_UNREACHABLE names the address and `lagless kafka start`.
+ */
 export async function checkBrokers(opts: KafkaConnectionOptions & { timeoutMs?: number }): Promise<ClusterInfo> {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const admin = createAdmin({ ...opts, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+  const attempt = async (retries: number): Promise<ClusterInfo> => {
+    const admin = createAdmin({ ...opts, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, retries });
+    try {
+      const md = await admin.metadata({ topics: [] });
+      return {
+        clusterId: md.id,
+        controllerId: md.controllerId,
+        brokers: [...md.brokers.entries()].map(([id, b]) => ({ id, host: b.host, port: b.port })),
+      };
+    } catch (err) {
+      // A TLS alert after the handshake reaches the request only as "Connection closed": add the socket's own error.
+      const socket = takeSocketError(admin);
+      throw socket ? new AggregateError([err, socket], (err as Error).message) : err;
+    } finally {
+      await admin.close().catch(() => {});
+    }
+  };
   try {
-    const md = await admin.metadata({ topics: [] });
-    return {
-      clusterId: md.id,
-      controllerId: md.controllerId,
-      brokers: [...md.brokers.entries()].map(([id, b]) => ({ id, host: b.host, port: b.port })),
-    };
-  } catch (err) {
-    throw unreachableError(opts.brokers, err);
-  } finally {
-    await admin.close().catch(() => {});
+    return await attempt(0);
+  } catch (first) {
+    const security = securityError(first, opts);
+    if (security) throw security;
+    try {
+      return await attempt(opts.retries ?? 3);
+    } catch (err) {
+      throw securityError(err, opts) ?? unreachableError(opts, err);
+    }
   }
 }
 
@@ -66,7 +85,7 @@ export async function describeTopics(admin: Admin, names: string[]): Promise<Map
  * Creates a topic, or accepts an existing one with the same partition count (created=false).
  * An existing topic with another partition count is an error: Lagless never silently changes partitioning.
  */
-export async function ensureTopic(admin: Admin, spec: TopicSpec, brokers: string[]): Promise<EnsureTopicResult> {
+export async function ensureTopic(admin: Admin, spec: TopicSpec, conn: ConnectionRef): Promise<EnsureTopicResult> {
   validateTopicName(spec.name);
   const check = async (): Promise<EnsureTopicResult | undefined> => {
     const existing = (await describeTopics(admin, [spec.name])).get(spec.name);
@@ -96,7 +115,7 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec, brokers: string
       const after = await check();
       if (after) return after;
     }
-    throw toLaglessError(err, brokers, `creating topic "${spec.name}"`);
+    throw toLaglessError(err, conn, `creating topic "${spec.name}"`);
   }
 }
 
@@ -106,12 +125,12 @@ export interface TopicListing {
 }
 
 /** All topics with their partition counts, sorted by name; internal topics (__*) only when asked. */
-export async function listTopics(admin: Admin, brokers: string[], includeInternal = false): Promise<TopicListing[]> {
+export async function listTopics(admin: Admin, conn: ConnectionRef, includeInternal = false): Promise<TopicListing[]> {
   try {
     const names = (await admin.listTopics({ includeInternals: includeInternal })).filter((n) => includeInternal || !n.startsWith('__'));
     const counts = await describeTopics(admin, names);
     return names.map((name) => ({ name, partitions: counts.get(name) ?? 0 })).sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
-    throw toLaglessError(err, brokers, 'listing topics');
+    throw toLaglessError(err, conn, 'listing topics');
   }
 }

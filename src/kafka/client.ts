@@ -1,4 +1,5 @@
-// Factories for @platformatic/kafka clients with Lagless's defaults: string keys, durable producers, explicit commits.
+// Factories for @platformatic/kafka clients with Lagless's defaults: string keys, durable producers, explicit commits,
+// and the connection's TLS and SASL settings (every client Lagless makes comes from here).
 import {
   Admin,
   Consumer,
@@ -9,16 +10,49 @@ import {
   type ConsumerOptions,
   type ProducerOptions,
 } from '@platformatic/kafka';
+import { subscribe } from 'node:diagnostics_channel';
+import { clientSecurityOptions, type KafkaConnection } from './connection.ts';
 
-export interface KafkaConnectionOptions {
-  /** Bootstrap servers, "host:port". */
-  brokers: string[];
+// Every connection of every client gets an 'error' listener, for two reasons:
+// - @platformatic/kafka 2.12.1 can emit a connection's 'error' twice when a SASL handshake fails (e.g. SASL against a
+//   listener without SASL): the first reaches the waiting request, the second had no listener and crashed the process;
+// - a TLS alert that arrives after the handshake (TLS 1.3: "certificate required") reaches the waiting request only as
+//   "Connection closed"; the socket's own error is kept here, per client, so checkBrokers can say what happened.
+const socketErrors = new Map<number, Error>();
+interface ConnectionLike {
+  ownerId?: number;
+  on(event: 'error', fn: (e: { cause?: unknown }) => void): void;
+}
+subscribe('plt:kafka:instances', (message) => {
+  const m = message as { type?: string; instance?: ConnectionLike };
+  const c = m.instance;
+  if (m.type !== 'connection' || !c) return;
+  c.on('error', (e) => {
+    const cause = e?.cause as NodeJS.ErrnoException | undefined;
+    if (c.ownerId === undefined || !cause || !/^(ERR_SSL_|EPROTO$)/.test(cause.code ?? '')) return;
+    socketErrors.delete(c.ownerId);
+    socketErrors.set(c.ownerId, cause);
+    if (socketErrors.size > 64) socketErrors.delete(socketErrors.keys().next().value!);
+  });
+});
+
+/** The last TLS error the sockets of a client saw (e.g. an alert after the handshake), and forgets it. */
+export function takeSocketError(client: { instanceId: number }): Error | undefined {
+  const e = socketErrors.get(client.instanceId);
+  socketErrors.delete(client.instanceId);
+  return e;
+}
+
+/** A connection (brokers, TLS, SASL) plus per-client settings. */
+export interface KafkaConnectionOptions extends KafkaConnection {
   /** Client id shown in broker logs and group descriptions. Default "lagless". */
   clientId?: string;
   /** Per-request timeout in ms. Default 30000. */
   requestTimeoutMs?: number;
   /** TCP connect timeout in ms. Default 5000. */
   connectTimeoutMs?: number;
+  /** Retries of a failed request (the client's default: 3, one second apart). */
+  retries?: number;
 }
 
 export type StringProducer = Producer<string, string, string, string>;
@@ -30,6 +64,8 @@ function base(opts: KafkaConnectionOptions) {
     bootstrapBrokers: opts.brokers,
     timeout: opts.requestTimeoutMs ?? 30_000,
     connectTimeout: opts.connectTimeoutMs ?? 5_000,
+    ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+    ...clientSecurityOptions(opts),
   };
 }
 

@@ -1,4 +1,30 @@
-// The Kafka layer: client factories with Lagless defaults, cluster checks, topic administration, error mapping.
+// The Kafka layer: connection settings (brokers, TLS, SASL), client factories with Lagless defaults, cluster checks,
+// topic administration, error mapping.
+export {
+  SecurityProtocols,
+  SaslMechanisms,
+  securityProtocol,
+  clientSecurityOptions,
+  describeConnection,
+  type KafkaConnection,
+  type SecurityProtocol,
+  type SaslMechanism,
+  type TlsSettings,
+  type SaslSettings,
+} from './connection.ts';
+export {
+  resolveConnection,
+  parseProperties,
+  parseJaasConfig,
+  envName,
+  ClientProperties,
+  CONFIG_FILE_ENV,
+  DEFAULT_BOOTSTRAP,
+  type ClientProperty,
+  type ConnectionInput,
+  type ResolvedConnection,
+} from './client-properties.ts';
+export { Secret, secret } from './secret.ts';
 export {
   createProducer,
   createConsumer,
@@ -20,5 +46,5 @@ export {
   type EnsureTopicResult,
   type TopicListing,
 } from './admin.ts';
-export { toLaglessError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError } from './errors.ts';
+export { toLaglessError, securityError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError, type ConnectionRef } from './errors.ts';
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';

@@ -92,7 +92,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         desiredReplicas: () => this.#desiredReplicas(),
       });
       // The replica wish needs the group's size: read it from the broker every few seconds (metrics only).
-      const admin = createAdmin({ brokers: t.brokers, clientId: `${t.clientId}-group` });
+      const admin = createAdmin({ ...t.kafka, clientId: `${t.clientId}-group` });
       const readMembers = async () => {
         try {
           this.#members = (await admin.describeGroups({ groups: [t.group] })).get(t.group)?.members.size ?? this.#members;
@@ -109,9 +109,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.emit('info', `serving /healthz, /readyz and /metrics on ${this.#server.url}`);
     }
     if (o.statusIntervalMs > 0) {
-      const admin = createAdmin({ brokers: t.brokers });
+      const admin = createAdmin(t.kafka);
       try {
-        await ensureStatusTopic(admin, o.statusTopic, t.brokers);
+        await ensureStatusTopic(admin, o.statusTopic, t.kafka);
       } finally {
         await admin.close().catch(() => {});
       }
@@ -185,7 +185,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
     if (o.statusIntervalMs > 0) {
       this.#publisher = new StatusPublisher({
-        brokers: t.brokers,
+        kafka: t.kafka,
         topic: o.statusTopic,
         clientId: t.clientId,
         intervalMs: o.statusIntervalMs,

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defaultScalingOptions } from '../autoscale/index.ts';
 import { StatusPublisher, ensureStatusTopic, type MemberStatus } from '../control/index.ts';
-import { createAdmin } from '../kafka/index.ts';
+import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
 import { createMetricsRegistry, startObserveServer } from '../observe/index.ts';
 import { Supervisor } from './supervisor.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -11,7 +11,8 @@ import pkg from '../../package.json' with { type: 'json' };
 export interface RunSupervisorOptions {
   /** The CLI arguments of this process; replicas get the same minus --replicas and --http-port. */
   argv: string[];
-  brokers: string[];
+  /** The connection; replicas resolve the same one from the same flags, files and environment (no secret is in argv). */
+  kafka: KafkaConnection;
   group: string;
   topic: string;
   partitions: number;
@@ -56,7 +57,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   let args = withoutOption(withoutOption(o.argv, '--replicas'), '--http-port');
   if (!args.includes('--workers') && !args.some((a) => a.startsWith('--workers='))) args = [...args, '--workers', String(o.workersPerReplica)];
   const supervisor = new Supervisor({
-    brokers: o.brokers,
+    kafka: o.kafka,
     group: o.group,
     topic: o.topic,
     minReplicas: min,
@@ -122,9 +123,9 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   }
   let publisher: StatusPublisher | undefined;
   if (o.statusIntervalMs > 0) {
-    const admin = createAdmin({ brokers: o.brokers });
-    await ensureStatusTopic(admin, o.statusTopic, o.brokers).finally(() => admin.close().catch(() => {}));
-    publisher = new StatusPublisher({ brokers: o.brokers, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(`warning: publishing status failed: ${e.message}`) });
+    const admin = createAdmin(o.kafka);
+    await ensureStatusTopic(admin, o.statusTopic, o.kafka).finally(() => admin.close().catch(() => {}));
+    publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(`warning: publishing status failed: ${e.message}`) });
   }
 
   o.log(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each`);

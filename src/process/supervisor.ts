@@ -5,11 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from '@platformatic/kafka';
 import { Autoscaler, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import type { ScalingDecision, ScalingMetrics } from '../autoscale/index.ts';
-import { createAdmin, describeTopics, readGroupLag } from '../kafka/index.ts';
+import { createAdmin, describeTopics, readGroupLag, type KafkaConnection } from '../kafka/index.ts';
 import { isReplicaReport, SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
 
 export interface SupervisorOptions {
-  brokers: string[];
+  kafka: KafkaConnection;
   group: string;
   /** Input topic (for group-wide arrival rate and lag). */
   topic: string;
@@ -74,7 +74,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.options = options;
     this.#desired = options.minReplicas;
-    this.#admin = createAdmin({ brokers: options.brokers, clientId: `lagless-supervisor-${process.pid}` });
+    this.#admin = createAdmin({ ...options.kafka, clientId: `lagless-supervisor-${process.pid}` });
     this.#autoscaler = new Autoscaler(
       {
         policy: { ...options.policy, minUnits: options.minReplicas, maxUnits: options.maxReplicas, unitName: 'replicas' },

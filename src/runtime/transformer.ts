@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, MessagesStream } from '@platformatic/kafka';
 import { LaglessError, UsageError } from '../errors/index.ts';
-import { computeLag, createConsumer, createProducer, describeKafkaError, type StringConsumer, type TopicLag } from '../kafka/index.ts';
+import { computeLag, createConsumer, createProducer, describeKafkaError, type KafkaConnection, type StringConsumer, type TopicLag } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, toRecordError } from './dead-letter.ts';
@@ -14,7 +14,8 @@ import { OutputSink } from './sink.ts';
 export type Ordering = OrderingMode;
 
 export interface TransformerOptions {
-  brokers: string[];
+  /** Brokers, TLS and SASL: every client of the transformer (consumer, output producer) connects with these. */
+  kafka: KafkaConnection;
   /** Input topic. */
   from: string;
   /** Output topic. */
@@ -70,7 +71,7 @@ export const defaultTransformerOptions = {
   fetchMaxBytes: 4 * 1024 * 1024,
 } as const satisfies Partial<TransformerOptions>;
 
-export type TransformerInit = Pick<TransformerOptions, 'brokers' | 'from' | 'to' | 'dlq' | 'group'> & Partial<TransformerOptions>;
+export type TransformerInit = Pick<TransformerOptions, 'kafka' | 'from' | 'to' | 'dlq' | 'group'> & Partial<TransformerOptions>;
 
 /** Counters since start; gauges are current values. */
 export interface TransformerStats {
@@ -173,7 +174,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       attempts: this.options.attempts,
       backoff: exponentialBackoff({ baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs, jitter: 'full' }),
     };
-    this.#sink = new OutputSink(() => createProducer({ brokers: this.options.brokers, clientId: `${this.options.clientId}-out` }), {
+    this.#sink = new OutputSink(() => createProducer({ ...this.options.kafka, clientId: `${this.options.clientId}-out` }), {
       onError: (err) => this.emit('warning', err),
     });
   }
@@ -190,7 +191,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   async #connect(): Promise<void> {
     const o = this.options;
     const consumer = createConsumer({
-      brokers: o.brokers,
+      ...o.kafka,
       clientId: o.clientId,
       groupId: o.group,
       extra: {
@@ -526,7 +527,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   const fail = (field: string, msg: string) => {
     throw new UsageError(`transformer option ${field} ${msg}`);
   };
-  if (!Array.isArray(o.brokers) || o.brokers.length === 0) fail('brokers', 'must list at least one host:port');
+  if (!o.kafka || !Array.isArray(o.kafka.brokers) || o.kafka.brokers.length === 0) fail('kafka.brokers', 'must list at least one host:port');
   for (const f of ['from', 'to', 'dlq', 'group'] as const) if (typeof o[f] !== 'string' || o[f] === '') fail(f, 'must be a non-empty string');
   if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
   if (!['unordered', 'key', 'partition'].includes(o.ordering)) fail('ordering', `must be unordered, key or partition, got "${o.ordering}"`);

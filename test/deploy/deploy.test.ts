@@ -304,9 +304,10 @@ describe('the flag checker itself', () => {
   test('reads flags and their arity from commander help text', () => {
     const flags = parseHelpFlags(
       'Usage: lagless x [options]\n\nOptions:\n  --from <topic>             input topic\n  -q, --quiet                quiet\n' +
-        '  --keep-serving [duration]  keep serving\n                             --not-a-flag (wrapped description)\n  -h, --help  help\n\nExample:\n  --also-not-a-flag\n',
+        '  --keep-serving [duration]  keep serving\n                             --not-a-flag (wrapped description)\n  -h, --help  help\n\n' +
+        'Kafka connection options:\n  --kafka-config <file>  a file\n\nExample:\n  --also-not-a-flag\n',
     );
-    assert.deepEqual([...flags], [['--from', 'required'], ['--quiet', 'none'], ['--keep-serving', 'optional'], ['--help', 'none']]);
+    assert.deepEqual([...flags], [['--from', 'required'], ['--quiet', 'none'], ['--keep-serving', 'optional'], ['--help', 'none'], ['--kafka-config', 'required']]);
   });
 });
 

@@ -39,7 +39,7 @@ async function runOnce(t: TestContext, from: string, ids: string[], ordering: Or
   const to = await createTopic(t, uniqueName('palettes'), 1);
   const dlq = await createTopic(t, uniqueName('urls.dlq'), 1);
   const job = createPaletteJob({ workers: WORKERS, maxWorkers: WORKERS, minWorkers: WORKERS, palette: PALETTE, download: { allowHosts: [imageHost] } });
-  const tr = new Transformer(job, { brokers: testBrokers(), from, to, dlq, group: uniqueName(`e2e-hot-${ordering}`), ordering, commitIntervalMs: 200 });
+  const tr = new Transformer(job, { kafka: { brokers: testBrokers() }, from, to, dlq, group: uniqueName(`e2e-hot-${ordering}`), ordering, commitIntervalMs: 200 });
   t.after(() => tr.destroy());
   let maxCpuActive = 0;
   let firstStart = Infinity;

@@ -24,11 +24,14 @@ export interface CommandSpec {
   flags: Map<string, Arity>;
 }
 
-/** The options block of commander's help: "  -q, --quiet", "  --from <topic>", "  --keep-serving [duration]". */
+/**
+ * The option blocks of commander's help ("Options:" and groups such as "Kafka connection options:"):
+ * "  -q, --quiet", "  --from <topic>", "  --keep-serving [duration]".
+ */
 export function parseHelpFlags(help: string): Map<string, Arity> {
-  const block = help.split(/\nOptions:\n/)[1]?.split(/\n\n/)[0] ?? '';
+  const blocks = [...help.matchAll(/\n(?:[A-Z][\w -]* )?[Oo]ptions:\n([\s\S]*?)(?:\n\n|$)/g)].map((m) => m[1]!);
   const flags = new Map<string, Arity>();
-  for (const line of block.split('\n')) {
+  for (const line of blocks.join('\n').split('\n')) {
     const m = /^ {2}(?:-[A-Za-z0-9], )?(--[A-Za-z0-9][\w-]*)(?: (<[^>]+>|\[[^\]]+\]))?/.exec(line);
     if (m) flags.set(m[1]!, m[2] === undefined ? 'none' : m[2].startsWith('<') ? 'required' : 'optional');
   }

@@ -34,7 +34,7 @@ test('broker stopped and restarted mid-stream: the transformer rejoins without a
     await p.close();
   };
 
-  const tr = new Transformer(createNoopJob(), { brokers, from: 'in', to: 'out', dlq: 'dlq', group: 'g', commitIntervalMs: 200 });
+  const tr = new Transformer(createNoopJob(), { kafka: { brokers }, from: 'in', to: 'out', dlq: 'dlq', group: 'g', commitIntervalMs: 200 });
   const warnings: string[] = [];
   tr.on('warning', (e) => warnings.push(e.message));
   t.after(() => tr.destroy());

@@ -19,8 +19,8 @@ function records(n: number, prefix = 'r') {
   return Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: JSON.stringify({ id: `${prefix}${i}`, url: `http://127.0.0.1/${i}.jpg` }) }));
 }
 
-function start(t: import('node:test').TestContext, job: Job, init: Omit<TransformerInit, 'brokers'>) {
-  const tr = new Transformer(job, { brokers: testBrokers(), commitIntervalMs: 200, ...init });
+function start(t: import('node:test').TestContext, job: Job, init: Omit<TransformerInit, 'kafka'>) {
+  const tr = new Transformer(job, { kafka: { brokers: testBrokers() }, commitIntervalMs: 200, ...init });
   t.after(() => tr.destroy());
   return tr;
 }

@@ -1,9 +1,9 @@
 // `lagless kafka start|stop|status`: the local single-node Kafka broker for development, tests and the demo.
 import { Command } from 'commander';
-import { brokerStatus, defaultBrokerOptions, startBroker, stopBroker } from '../../broker/index.ts';
+import { BrokerSecurityModes, brokerStatus, defaultBrokerOptions, startBroker, stopBroker, type BrokerSecurity } from '../../broker/index.ts';
 import { formatDuration } from '../../common/index.ts';
 import { LaglessError } from '../../errors/index.ts';
-import { intArg } from '../options.ts';
+import { choiceArg, intArg } from '../options.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export const register: RegisterCommand = (program, ctx) => {
@@ -15,9 +15,18 @@ export const register: RegisterCommand = (program, ctx) => {
 The first start downloads Kafka's jars with Maven (about 45 MB) into ~/.lagless/cache (or $LAGLESS_HOME/cache);
 later starts use the cache and need no network. The broker listens on 127.0.0.1 only.
 
+--security sasl_ssl: TLS + SASL (SCRAM-SHA-512, also SCRAM-SHA-256 and PLAIN) for user "lagless";
+--security mtls: TLS with a client certificate (CN=lagless) required. Either way the first start makes a CA and
+certificates with openssl in <data-dir>/security, and every start writes ready client config files:
+  <data-dir>/client.properties       for Lagless (--kafka-config), kcat -F, librdkafka, confluent-kafka
+  <data-dir>/client-java.properties  for Java clients and Kafka's own tools
+They hold a password or a key path: they are readable by you only.
+
 Examples:
   $ lagless kafka start                 # 127.0.0.1:9092, data in ~/.lagless/kafka/9092
   $ lagless kafka start --port 19092 --data-dir /tmp/kafka-test
+  $ lagless kafka start --port 19093 --security sasl_ssl
+  $ lagless topics list --kafka-config ~/.lagless/kafka/19093/client.properties
   $ lagless kafka status
   $ lagless kafka stop`,
     );
@@ -28,9 +37,11 @@ Examples:
     .option('--port <port>', 'client port on 127.0.0.1', intArg(1, 65535), defaultBrokerOptions.port)
     .option('--data-dir <dir>', 'data directory (default: ~/.lagless/kafka/<port>)')
     .option('--heap <size>', 'maximum JVM heap, e.g. 512m or 2g (default: $LAGLESS_KAFKA_HEAP or 1g)')
-    .action(async (opts: { port: number; dataDir?: string; heap?: string }) => {
+    .option('--security <mode>', `client listener: ${BrokerSecurityModes.join(', ')}`, choiceArg(BrokerSecurityModes), defaultBrokerOptions.security)
+    .action(async (opts: { port: number; dataDir?: string; heap?: string; security: BrokerSecurity }) => {
       const res = await startBroker({
         port: opts.port,
+        security: opts.security,
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
         ...(opts.heap ? { heap: opts.heap } : {}),
         env: ctx.env,
@@ -42,6 +53,13 @@ Examples:
         ctx.stderr.write(
           `Kafka ${res.state.version} started in ${formatDuration(res.startMs)} (provisioning ${formatDuration(res.provisionMs)}${res.downloaded ? ', downloaded' : ', cached'}); ` +
             `pid ${res.state.pid}, data ${res.state.dataDir}, log ${res.state.dataDir}/broker.log\n`,
+        );
+      }
+      if (res.state.clientConfig) {
+        ctx.stderr.write(
+          `Listener ${res.bootstrap} is ${res.state.security === 'mtls' ? 'SSL (mutual TLS)' : 'SASL_SSL (SCRAM-SHA-512)'}. Client config files:\n` +
+            `  ${res.state.clientConfig}  (lagless ... --kafka-config FILE; kcat -F FILE)\n` +
+            `  ${res.state.javaClientConfig}  (Java clients, Kafka's tools)\n`,
         );
       }
       ctx.stdout.write(`${res.bootstrap}\n`);

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration } from '../../common/index.ts';
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { DEFAULT_IMAGES_DIR, startImageServer, loadImages, type ImageServer } from '../../image-server/index.ts';
-import { checkBrokers, createAdmin, createProducer, describeTopics, toLaglessError, validateTopicName } from '../../kafka/index.ts';
+import { checkBrokers, createAdmin, createProducer, describeTopics, toLaglessError, validateTopicName, type KafkaConnection } from '../../kafka/index.ts';
 import {
   addRules,
   deleteRules,
@@ -23,17 +23,17 @@ import {
   type XSourceStats,
   type XApiOptions,
 } from '../../sources/index.ts';
-import { resolveBrokers, type CliContext, type RegisterCommand } from '../context.ts';
-import { addBrokersOption, durationArg, durationOption, intArg } from '../options.ts';
+import type { CliContext, RegisterCommand } from '../context.ts';
+import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
+import { durationArg, durationOption, intArg } from '../options.ts';
 import { formatCount, formatRate, startProgress, type Progress } from '../progress.ts';
 
 /** Skipped-input warnings printed one by one; the rest are counted in the summary. */
 const MAX_PRINTED_SKIPS = 20;
 
-interface ProduceFlags {
+interface ProduceFlags extends KafkaFlags {
   topic?: string;
   source: SourceKind;
-  brokers?: string;
   quiet?: boolean;
   json?: boolean;
   allowSkipped?: boolean;
@@ -160,8 +160,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--delete-rules <ids>', '[x] delete rules by id (comma-separated), or "all"')
     .option('--x-api-base <url>', '[x] X API base URL', urlArg, DEFAULT_X_API_BASE)
     .addOption(durationOption('--stall-timeout <duration>', '[x] reconnect when the stream sends nothing (not even a keep-alive) for this long', 90_000))
-    .addHelpText('after', HELP);
-  addBrokersOption(cmd);
+    .addHelpText('after', HELP + KAFKA_OPTIONS_HELP);
+  addKafkaOptions(cmd);
   cmd.action(async (flags: ProduceFlags) => {
     await produce(cmd, flags, ctx);
   });
@@ -181,15 +181,15 @@ async function produce(cmd: Command, flags: ProduceFlags, ctx: CliContext): Prom
     }
   }
   if (flags.topic !== undefined) validateTopicName(flags.topic);
-  const brokers = resolveBrokers(flags.brokers, ctx.env);
+  const kafka = kafkaConnection(flags, ctx);
 
   switch (flags.source) {
     case 'file':
-      return produceFromFile(flags, ctx, brokers);
+      return produceFromFile(flags, ctx, kafka);
     case 'synthetic':
-      return produceSynthetic(cmd, flags, ctx, brokers);
+      return produceSynthetic(cmd, flags, ctx, kafka);
     case 'x':
-      return produceFromX(flags, ctx, brokers);
+      return produceFromX(flags, ctx, kafka);
   }
 }
 
@@ -199,35 +199,35 @@ function needTopic(flags: ProduceFlags): string {
 }
 
 /** Fails fast, before any server starts or input is read: the broker answers and the topic exists. */
-async function checkTarget(brokers: string[], topic: string): Promise<number> {
-  await checkBrokers({ brokers });
-  const admin = createAdmin({ brokers });
+async function checkTarget(kafka: KafkaConnection, topic: string): Promise<number> {
+  await checkBrokers(kafka);
+  const admin = createAdmin(kafka);
   try {
     const partitions = (await describeTopics(admin, [topic])).get(topic);
     if (partitions === undefined) {
-      throw new LaglessError('KAFKA', `topic "${topic}" does not exist at ${brokers.join(',')}. Create it with: lagless topics create ${topic} --partitions 8`);
+      throw new LaglessError('KAFKA', `topic "${topic}" does not exist at ${kafka.brokers.join(',')}. Create it with: lagless topics create ${topic} --partitions 8`);
     }
     return partitions;
   } catch (err) {
-    throw toLaglessError(err, brokers, `looking up topic "${topic}"`);
+    throw toLaglessError(err, kafka, `looking up topic "${topic}"`);
   } finally {
     await admin.close().catch(() => {});
   }
 }
 
-async function produceFromFile(flags: ProduceFlags, ctx: CliContext, brokers: string[]): Promise<void> {
+async function produceFromFile(flags: ProduceFlags, ctx: CliContext, kafka: KafkaConnection): Promise<void> {
   if (flags.file === undefined) throw new UsageError('--source file needs --file PATH (or --file - for stdin)');
   const topic = needTopic(flags);
   // Open the file first: a typo in the path is the most likely mistake and needs no broker to report.
   const reporter = new EventReporter(ctx);
   const source = await openFileSource({ path: flags.file, stdin: ctx.stdin, signal: ctx.signal, onEvent: reporter.onEvent });
-  await checkTarget(brokers, topic);
-  ctx.stderr.write(`Producing ${flags.file === '-' ? 'stdin' : flags.file} to topic ${topic} at ${brokers.join(',')}\n`);
-  const done = await runPipe(ctx, flags, brokers, topic, source, reporter, () => `line ${formatCount(source.stats().lines)}`);
+  await checkTarget(kafka, topic);
+  ctx.stderr.write(`Producing ${flags.file === '-' ? 'stdin' : flags.file} to topic ${topic} at ${kafka.brokers.join(',')}\n`);
+  const done = await runPipe(ctx, flags, kafka, topic, source, reporter, () => `line ${formatCount(source.stats().lines)}`);
   if (!done.ok) throw done.error;
 }
 
-async function produceSynthetic(cmd: Command, flags: ProduceFlags, ctx: CliContext, brokers: string[]): Promise<void> {
+async function produceSynthetic(cmd: Command, flags: ProduceFlags, ctx: CliContext, kafka: KafkaConnection): Promise<void> {
   const topic = needTopic(flags);
   const profile = syntheticProfile(flags);
   if (flags.imageBase !== undefined) {
@@ -242,7 +242,7 @@ async function produceSynthetic(cmd: Command, flags: ProduceFlags, ctx: CliConte
 
   // Images are read before the broker check (a wrong --images fails without a broker), the server starts after it.
   const images = await loadImages(flags.images ?? DEFAULT_IMAGES_DIR);
-  await checkTarget(brokers, topic);
+  await checkTarget(kafka, topic);
   let server: ImageServer | undefined;
   let baseUrl = flags.imageBase;
   if (baseUrl === undefined) {
@@ -269,11 +269,11 @@ async function produceSynthetic(cmd: Command, flags: ProduceFlags, ctx: CliConte
       flags.count === undefined && flags.duration === undefined && profile !== 'unlimited' && Number.isFinite(profile.lengthMs) ? `${formatDuration(profile.lengthMs)} (one pass of the profile)` : '',
     ].filter(Boolean);
     ctx.stderr.write(
-      `Producing to topic ${topic} at ${brokers.join(',')}: ${profile === 'unlimited' ? 'as fast as possible' : profile.describe()}` +
+      `Producing to topic ${topic} at ${kafka.brokers.join(',')}: ${profile === 'unlimited' ? 'as fast as possible' : profile.describe()}` +
         (unbounded ? ', until Ctrl-C' : `, for ${limits.join(' or ')}`) +
         '\n',
     );
-    const done = await runPipe(ctx, flags, brokers, topic, source, reporter, () => {
+    const done = await runPipe(ctx, flags, kafka, topic, source, reporter, () => {
       const s = source.stats();
       return profile === 'unlimited' ? '' : `target ${formatRate(s.targetRate)}`;
     }, (s) => {
@@ -310,7 +310,7 @@ function syntheticProfile(flags: ProduceFlags): SyntheticProfile {
   }
 }
 
-async function produceFromX(flags: ProduceFlags, ctx: CliContext, brokers: string[]): Promise<void> {
+async function produceFromX(flags: ProduceFlags, ctx: CliContext, kafka: KafkaConnection): Promise<void> {
   const token = ctx.env.X_BEARER_TOKEN?.trim();
   if (!token) {
     throw new UsageError('--source x needs the bearer token of your X app in the environment variable X_BEARER_TOKEN (X developer portal → your app → Keys and tokens)');
@@ -326,7 +326,7 @@ async function produceFromX(flags: ProduceFlags, ctx: CliContext, brokers: strin
   }
   if (flags.topic === undefined && !managing) needTopic(flags);
   // With a topic, check Kafka before touching the rules, so a dead broker does not leave half-done work.
-  if (flags.topic !== undefined) await checkTarget(brokers, flags.topic);
+  if (flags.topic !== undefined) await checkTarget(kafka, flags.topic);
 
   if (deleteIds !== undefined) {
     const deleted = await deleteRules(api, deleteIds);
@@ -353,8 +353,8 @@ async function produceFromX(flags: ProduceFlags, ctx: CliContext, brokers: strin
   const topic = flags.topic;
   const reporter = new EventReporter(ctx);
   const source = xSource({ ...api, signal: ctx.signal, onEvent: reporter.onEvent, stallTimeoutMs: flags.stallTimeout });
-  ctx.stderr.write(`Producing photos from the X filtered stream (${flags.xApiBase}) to topic ${topic} at ${brokers.join(',')}, until Ctrl-C\n`);
-  const done = await runPipe(ctx, flags, brokers, topic, source, reporter, () => {
+  ctx.stderr.write(`Producing photos from the X filtered stream (${flags.xApiBase}) to topic ${topic} at ${kafka.brokers.join(',')}, until Ctrl-C\n`);
+  const done = await runPipe(ctx, flags, kafka, topic, source, reporter, () => {
     const s = source.stats();
     return `posts ${formatCount(s.posts)}, photos ${formatCount(s.photos)}, reconnects ${s.reconnects}`;
   }, (s) => {
@@ -412,14 +412,14 @@ type PipeOutcome = { ok: true } | { ok: false; error: LaglessError };
 async function runPipe(
   ctx: CliContext,
   flags: ProduceFlags,
-  brokers: string[],
+  kafka: KafkaConnection,
   topic: string,
   source: RecordSource<unknown>,
   reporter: EventReporter,
   progressExtra: () => string,
   summaryExtra: (stats: unknown) => string[] = () => [],
 ): Promise<PipeOutcome> {
-  const producer = createProducer({ brokers, clientId: 'lagless-produce' });
+  const producer = createProducer({ ...kafka, clientId: 'lagless-produce' });
   const pipe = new RecordPipe(producer, { topic, batchSize: flags.batchSize, flushTimeoutMs: flags.flushTimeout });
   const started = performance.now();
   let last = { t: started, delivered: 0 };
@@ -484,7 +484,7 @@ async function runPipe(
     return { ok: false, error: e instanceof LaglessError ? e : new LaglessError('INTERNAL', `the ${source.kind} source failed: ${(e as Error)?.message ?? String(e)}`, { cause: e }) };
   }
   if (result.failed > 0 || result.unconfirmed > 0) {
-    const cause = result.sendError !== undefined ? toLaglessError(result.sendError, brokers, 'producing') : undefined;
+    const cause = result.sendError !== undefined ? toLaglessError(result.sendError, kafka, 'producing') : undefined;
     const what = [result.failed ? `${formatCount(result.failed)} record(s) failed` : '', result.unconfirmed ? `${formatCount(result.unconfirmed)} record(s) were not confirmed within --flush-timeout ${formatDuration(flags.flushTimeout)}` : '']
       .filter(Boolean)
       .join(' and ');

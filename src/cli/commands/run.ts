@@ -3,21 +3,21 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration } from '../../common/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
-import { checkBrokers, createAdmin, describeTopics, ensureTopic } from '../../kafka/index.ts';
+import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../../kafka/index.ts';
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
 import { Replica, runSupervisor } from '../../process/index.ts';
 import { defaultTransformerOptions, type Job, type TransformerStats } from '../../runtime/index.ts';
-import { resolveBrokers, type CliContext, type RegisterCommand } from '../context.ts';
-import { addBrokersOption, choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
+import type { CliContext, RegisterCommand } from '../context.ts';
+import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
+import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
 
-interface RunOptions {
+interface RunOptions extends KafkaFlags {
   from: string;
   to: string;
   dlq?: string;
   group: string;
-  brokers?: string;
   ordering: 'unordered' | 'key' | 'partition';
   maxInFlight: number;
   attempts: number;
@@ -56,7 +56,7 @@ interface RunOptions {
 }
 
 function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
-  addBrokersOption(cmd);
+  addKafkaOptions(cmd);
   return cmd
     .option('--from <topic>', 'input topic', 'urls')
     .option('--to <topic>', 'output topic', defaults.to)
@@ -119,7 +119,8 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--max-pixels <n>', 'largest image in pixels (TOO_MANY_PIXELS above)', intArg(1, 2 ** 31 - 1))
     .addHelpText(
       'after',
-      `
+      `${KAFKA_OPTIONS_HELP}
+
 Guarantees: at-least-once. Every input record ends as an output in --to or as a dead letter in --dlq; offsets are
 committed only below records that are done. After a crash, at most --max-in-flight records are processed again.
 
@@ -178,8 +179,8 @@ Example (with the demo image server on 127.0.0.1:8080):
   program.addCommand(run);
 };
 
-async function prepareTopics(brokers: string[], from: string, outputs: string[], create: boolean): Promise<number> {
-  const admin = createAdmin({ brokers });
+async function prepareTopics(kafka: KafkaConnection, from: string, outputs: string[], create: boolean): Promise<number> {
+  const admin = createAdmin(kafka);
   try {
     const counts = await describeTopics(admin, [from, ...outputs]);
     const partitions = counts.get(from);
@@ -189,7 +190,7 @@ async function prepareTopics(brokers: string[], from: string, outputs: string[],
     for (const t of outputs) {
       if (counts.has(t)) continue;
       if (!create) throw new LaglessError('KAFKA', `the topic "${t}" does not exist (and --no-create-topics was given)`);
-      await ensureTopic(admin, { name: t, partitions }, brokers);
+      await ensureTopic(admin, { name: t, partitions }, kafka);
     }
     return partitions;
   } finally {
@@ -202,12 +203,12 @@ function rate(n: number, ms: number): string {
 }
 
 async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: string, autoscale?: ConstructorParameters<typeof Replica>[0]['autoscale']): Promise<void> {
-  const brokers = resolveBrokers(opts.brokers, ctx.env);
+  const kafka = kafkaConnection(opts, ctx);
   const dlq = opts.dlq ?? `${opts.from}.dlq`;
   const log = (line: string) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   try {
-    await checkBrokers({ brokers });
-    const partitions = await prepareTopics(brokers, opts.from, [opts.to, dlq], opts.createTopics);
+    await checkBrokers(kafka);
+    const partitions = await prepareTopics(kafka, opts.from, [opts.to, dlq], opts.createTopics);
     if (!opts.quiet) {
       log(`lagless run ${job.name}: ${opts.from} (${partitions} partitions) -> ${opts.to}, dead letters -> ${dlq}; group ${opts.group}; ordering ${opts.ordering}; ${jobSummary}`);
     }
@@ -218,7 +219,7 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
   const replica = new Replica({
     job,
     transformer: {
-      brokers,
+      kafka,
       from: opts.from,
       to: opts.to,
       dlq,
@@ -273,13 +274,14 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
 
 /** --replicas MIN..MAX: this process supervises replica processes that run the same command without --replicas. */
 async function superviseReplicas(opts: RunOptions, ctx: CliContext): Promise<void> {
-  const brokers = resolveBrokers(opts.brokers, ctx.env);
+  const kafka = kafkaConnection(opts, ctx);
   const dlq = opts.dlq ?? `${opts.from}.dlq`;
-  await checkBrokers({ brokers });
-  const partitions = await prepareTopics(brokers, opts.from, [opts.to, dlq], opts.createTopics);
+  await checkBrokers(kafka);
+  const partitions = await prepareTopics(kafka, opts.from, [opts.to, dlq], opts.createTopics);
   await runSupervisor({
+    // Replicas get the same arguments and environment, so they resolve the same connection; no secret is ever a flag.
     argv: process.argv.slice(2),
-    brokers,
+    kafka,
     group: opts.group,
     topic: opts.from,
     partitions,

@@ -1,15 +1,15 @@
 // `lagless topics create|list`: topic administration against any Kafka cluster.
 import { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
-import { createAdmin, ensureTopic, listTopics, toLaglessError } from '../../kafka/index.ts';
-import { resolveBrokers } from '../context.ts';
-import { addBrokersOption, intArg } from '../options.ts';
+import { checkBrokers, createAdmin, ensureTopic, listTopics, toLaglessError } from '../../kafka/index.ts';
+import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
+import { intArg } from '../options.ts';
 import type { RegisterCommand } from '../context.ts';
 
 export const register: RegisterCommand = (program, ctx) => {
   const topics = new Command('topics').description('Create and list Kafka topics');
 
-  addBrokersOption(
+  addKafkaOptions(
     topics
       .command('create')
       .description('Create a topic (an existing one with the same partition count is fine: exit 0)')
@@ -17,18 +17,19 @@ export const register: RegisterCommand = (program, ctx) => {
       .requiredOption('--partitions <n>', 'number of partitions', intArg(1, 100_000))
       .option('--replication-factor <n>', 'replicas per partition', intArg(1, 32), 1)
       .option('--config <key=value...>', 'topic configuration entries, e.g. cleanup.policy=compact')
-      .addHelpText('after', '\nExample:\n  $ lagless topics create urls --partitions 8'),
-  ).action(async (name: string, opts: { partitions: number; replicationFactor: number; config?: string[]; brokers?: string }) => {
-    const brokers = resolveBrokers(opts.brokers, ctx.env);
+      .addHelpText('after', `${KAFKA_OPTIONS_HELP}\n\nExample:\n  $ lagless topics create urls --partitions 8\n  $ lagless topics create urls --partitions 8 --kafka-config client.properties`),
+  ).action(async (name: string, opts: KafkaFlags & { partitions: number; replicationFactor: number; config?: string[] }) => {
+    const kafka = kafkaConnection(opts, ctx);
     const configs: Record<string, string> = {};
     for (const entry of opts.config ?? []) {
       const i = entry.indexOf('=');
       if (i <= 0) throw new UsageError(`option --config: expected key=value, got "${entry}"`);
       configs[entry.slice(0, i)] = entry.slice(i + 1);
     }
-    const admin = createAdmin({ brokers });
+    await checkBrokers(kafka);
+    const admin = createAdmin(kafka);
     try {
-      const res = await ensureTopic(admin, { name, partitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }, brokers);
+      const res = await ensureTopic(admin, { name, partitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }, kafka);
       ctx.stdout.write(
         res.created
           ? `Created topic ${name} with ${res.partitions} partitions.\n`
@@ -39,18 +40,20 @@ export const register: RegisterCommand = (program, ctx) => {
     }
   });
 
-  addBrokersOption(
+  addKafkaOptions(
     topics
       .command('list')
       .description('List topics with their partition counts')
       .option('--all', 'include internal topics (__consumer_offsets, ...)')
-      .option('--json', 'print JSON'),
-  ).action(async (opts: { all?: boolean; json?: boolean; brokers?: string }) => {
-    const brokers = resolveBrokers(opts.brokers, ctx.env);
-    const admin = createAdmin({ brokers });
+      .option('--json', 'print JSON')
+      .addHelpText('after', KAFKA_OPTIONS_HELP),
+  ).action(async (opts: KafkaFlags & { all?: boolean; json?: boolean }) => {
+    const kafka = kafkaConnection(opts, ctx);
+    await checkBrokers(kafka);
+    const admin = createAdmin(kafka);
     try {
-      const list = await listTopics(admin, brokers, opts.all ?? false).catch((err) => {
-        throw toLaglessError(err, brokers, 'listing topics');
+      const list = await listTopics(admin, kafka, opts.all ?? false).catch((err) => {
+        throw toLaglessError(err, kafka, 'listing topics');
       });
       if (opts.json) {
         ctx.stdout.write(JSON.stringify(list, null, 2) + '\n');

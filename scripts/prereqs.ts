@@ -12,7 +12,10 @@ export interface Prerequisite {
 }
 
 /** The prerequisites of the whole suite. Tests that need one check for it themselves and skip with a loud reason. */
-export const PREREQUISITES: Prerequisite[] = [];
+export const PREREQUISITES: Prerequisite[] = [
+  { command: 'openssl', packages: ['openssl'], neededBy: 'the secure broker tests (certificates for lagless kafka start --security)' },
+  { command: 'kcat', packages: ['kcat'], neededBy: 'the secure broker tests (an independent client reading the outputs)' },
+];
 
 export type PrerequisiteResult = { ok: true; installed: boolean } | { ok: false; reason: string };
 

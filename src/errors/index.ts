@@ -29,7 +29,7 @@ export const RuntimeErrorCodes = {
   KAFKA_AUTH_FAILED: 'the broker refused the SASL login: wrong user name or password, or a mechanism the listener does not accept',
   KAFKA_TLS_FAILED:
     "the TLS connection failed: the broker's certificate is not trusted or does not name the host, TLS was spoken to a plaintext listener or the reverse, or the client certificate was refused",
-  MISSING_DEPENDENCY: 'a program Lagless needs (Java, Maven) is missing',
+  MISSING_DEPENDENCY: 'a program Lagless needs (Java, Maven, openssl) is missing',
   KAFKA: 'the Kafka broker returned an error',
   IO: 'a file could not be read or written',
   SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',

@@ -346,7 +346,8 @@ function tlsSettings(get: (p: ClientProperty) => Setting | undefined, cwd: strin
     tls.clientCertSource = cert.endsWith('.location') ? resolve(cwd, c.value.trim()) : cert;
   };
   if (certS || keyS) {
-    pemPair(get('ssl.certificate.location') ? 'ssl.certificate.location' : 'ssl.certificate.pem', get('ssl.key.location') ? 'ssl.key.location' : 'ssl.key.pem');
+    const pick = (location: ClientProperty, inline: ClientProperty) => (get(inline) && !get(location) ? inline : location);
+    pemPair(pick('ssl.certificate.location', 'ssl.certificate.pem'), pick('ssl.key.location', 'ssl.key.pem'));
   } else if (ksKey || ksChain) {
     pemPair('ssl.keystore.certificate.chain', 'ssl.keystore.key');
   } else if (ksS) {

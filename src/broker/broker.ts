@@ -1,7 +1,7 @@
 // Starts, stops and inspects a local single-node Apache Kafka (KRaft) broker run with Java, for development, tests and the demo.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -193,6 +193,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
     secure = await ensureSecurityFiles(dataDir);
     if (secure.created) progress(`Made a CA and certificates for 127.0.0.1/localhost in ${secure.files.dir}`);
   }
+  // Mode 600: with --security it holds the broker's own SASL passwords.
   await writeFile(
     props,
     serverProperties({
@@ -203,7 +204,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<StartRes
         ? { security: { protocol: security === 'mtls' ? 'SSL' : 'SASL_SSL', properties: brokerSecurityProperties(security, secure.files, secure.credentials) } }
         : {}),
     }),
+    { mode: 0o600 },
   );
+  await chmod(props, 0o600);
   await writeFile(log4j, LOG4J2_YAML);
   const classpath = join(install.libDir, '*');
   const jvmBase = ['-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];

@@ -14,4 +14,4 @@ export {
 } from './broker.ts';
 export { provisionKafka, findJava, KAFKA_VERSIONS, type KafkaInstall } from './provision.ts';
 export { laglessHome, defaultDataDir, kafkaCacheDir } from './paths.ts';
-export { BrokerSecurityModes, LOCAL_USER, securityFiles, type BrokerSecurity, type SecurityFiles } from './security.ts';
+export { BrokerSecurityModes, LOCAL_USER, securityFiles, ensureSecurityFiles, type BrokerSecurity, type SecurityFiles } from './security.ts';

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { KAFKA_VERSIONS } from '../../src/broker/index.ts';
 import { sizeArg } from '../../src/cli/options.ts';
+import { ClientProperties, CONFIG_FILE_ENV, envName, resolveConnection, type ClientProperty, type KafkaConnection } from '../../src/kafka/index.ts';
 import { parseDuration } from '../../src/common/index.ts';
 import { defaultTransformerOptions } from '../../src/runtime/index.ts';
 import { checkCommandLine, flagValue as flag, parseHelpFlags, type CommandLine } from '../helpers/cli-flags.ts';
@@ -139,6 +140,8 @@ const packageJson = JSON.parse(read('package.json')) as { version: string; devDe
 
 interface K8s {
   configMap: Obj;
+  secret: Obj;
+  triggerAuthentication: Obj;
   deployment: Obj;
   job: Obj;
   service: Obj;
@@ -166,6 +169,8 @@ let k8sCache: K8s | undefined;
 function k8s(): K8s {
   k8sCache ??= {
     configMap: single('configmap.yaml', 'ConfigMap', 'v1'),
+    secret: single('secret.yaml', 'Secret', 'v1'),
+    triggerAuthentication: single('keda-triggerauthentication.yaml', 'TriggerAuthentication', 'keda.sh/v1alpha1'),
     deployment: single('deployment.yaml', 'Deployment', 'apps/v1'),
     job: single('topics-job.yaml', 'Job', 'batch/v1'),
     service: single('service.yaml', 'Service', 'v1'),
@@ -184,14 +189,34 @@ function onlyContainer(workload: Obj, where: string): Obj {
   return containers[0];
 }
 
-/** A container's environment, with configMapKeyRef values read from the ConfigMaps of deploy/kubernetes. */
-function containerEnv(container: Obj, where: string): Map<string, string> {
+/** The keys of secret.yaml, from stringData (or base64 data). */
+function secretData(): Record<string, string> {
+  const { secret } = k8s();
+  const out: Record<string, string> = { ...(isObj(secret.stringData) ? assertStringMap(secret.stringData, 'secret.yaml stringData') : {}) };
+  if (isObj(secret.data)) for (const [k, v] of Object.entries(assertStringMap(secret.data, 'secret.yaml data'))) out[k] = Buffer.from(v, 'base64').toString('utf8');
+  return out;
+}
+
+/**
+ * A container's environment, with configMapKeyRef values read from the ConfigMap and secretKeyRef values from the
+ * Secret of deploy/kubernetes. `fromSecret` names the variables that came from the Secret.
+ */
+function containerEnv(container: Obj, where: string, fromSecret = new Set<string>()): Map<string, string> {
   const env = new Map<string, string>();
-  const { configMap } = k8s();
+  const { configMap, secret } = k8s();
   for (const [i, e] of arr(container, 'env', where).entries()) {
     const name = str(e, 'name', `${where} env[${i}]`);
     if (isObj(e) && e.value !== undefined) {
       env.set(name, str(e, 'value', `${where} env ${name}`));
+      continue;
+    }
+    if (isObj(e) && isObj(e.valueFrom) && e.valueFrom.secretKeyRef !== undefined) {
+      const ref = obj(e, 'valueFrom.secretKeyRef', `${where} env ${name}`);
+      assert.equal(ref.name, str(secret, 'metadata.name', 'secret.yaml'), `${where}: env ${name} reads an unknown Secret`);
+      const value = secretData()[str(ref, 'key', `${where} env ${name}`)];
+      assert.ok(value, `${where}: env ${name} reads key ${String(ref.key)}, which secret.yaml does not have`);
+      env.set(name, value);
+      fromSecret.add(name);
       continue;
     }
     const ref = obj(e, 'valueFrom.configMapKeyRef', `${where} env ${name}`);
@@ -410,6 +435,64 @@ describe('deploy/kubernetes', () => {
     const entry = images.find((i) => isObj(i) && i.name === ref.name);
     assert.ok(entry, `kustomization.yaml: no images entry named ${ref.name}`);
     assert.equal(str(entry, 'newTag', 'kustomization.yaml'), packageJson.version);
+  });
+
+  test('TLS and SASL: both workloads connect alike, the password only from the Secret, the CA mounted from it', async () => {
+    const { deployment, job, configMap, secret } = k8s();
+    const known = new Set([...Object.keys(ClientProperties).map((p) => envName(p as ClientProperty)), CONFIG_FILE_ENV]);
+    const password = secretData().password;
+    assert.ok(password, 'secret.yaml: a password key');
+    const connections: KafkaConnection[] = [];
+    for (const [where, workload] of [['deployment.yaml', deployment], ['topics-job.yaml', job]] as const) {
+      const container = onlyContainer(workload, where);
+      const fromSecret = new Set<string>();
+      const env = containerEnv(container, where, fromSecret);
+      for (const name of env.keys()) if (name.startsWith('KAFKA_')) assert.ok(known.has(name), `${where}: Lagless reads no variable ${name}`);
+      assert.ok(fromSecret.has('KAFKA_SASL_PASSWORD'), `${where}: KAFKA_SASL_PASSWORD must come from the Secret`);
+      assert.ok(!stringList(container, 'args', where).join(' ').includes(password), `${where}: the password is in the arguments`);
+      // The CA file is the Secret's ca.crt, mounted read-only.
+      const ca = env.get('KAFKA_SSL_CA_LOCATION');
+      if (ca !== undefined) {
+        const mount = arr(container, 'volumeMounts', where).find((m) => isObj(m) && ca.startsWith(`${String(m.mountPath)}/`));
+        assert.ok(isObj(mount), `${where}: nothing is mounted at ${ca}`);
+        assert.equal(mount.readOnly, true, `${where}: the CA volume is mounted read-only`);
+        const volume = arr(workload, 'spec.template.spec.volumes', where).find((v) => isObj(v) && v.name === mount.name);
+        assert.equal(str(volume, 'secret.secretName', where), str(secret, 'metadata.name', 'secret.yaml'), `${where}: the CA comes from the Secret`);
+        const items = arr(volume, 'secret.items', where);
+        assert.ok(items.every((it) => isObj(it) && it.key !== 'password'), `${where}: the password is not mounted as a file`);
+        const item = items.find((it) => isObj(it) && ca === `${String(mount.mountPath)}/${String(it.path)}`);
+        assert.ok(isObj(item) && secretData()[String(item.key)]?.includes('BEGIN CERTIFICATE'), `${where}: ${ca} is a certificate key of the Secret`);
+        env.delete('KAFKA_SSL_CA_LOCATION'); // the file exists only in a pod: resolve the rest
+      }
+      connections.push(resolveConnection({ env: Object.fromEntries(env) }).connection);
+    }
+    assert.ok(!JSON.stringify(configMap).includes(password), 'configmap.yaml holds no password');
+    const [d, j] = connections;
+    assert.deepEqual(JSON.parse(JSON.stringify(j)), JSON.parse(JSON.stringify(d)), 'the Job and the Deployment connect the same way');
+    assert.equal(d!.sasl?.mechanism, 'SCRAM-SHA-512');
+    assert.ok(d!.tls, 'TLS is on');
+  });
+
+  test('KEDA logs in like the transformer: one Secret, the same mechanism and TLS', async () => {
+    const file = 'keda-triggerauthentication.yaml';
+    const { triggerAuthentication: ta, kafkaScaledObject: so, secret } = k8s();
+    const trigger = arr(so, 'spec.triggers', 'keda-scaledobject-kafka.yaml')[0];
+    assert.equal(str(trigger, 'authenticationRef.name', 'keda-scaledobject-kafka.yaml'), str(ta, 'metadata.name', file), 'the kafka trigger uses the TriggerAuthentication');
+    const params = new Map<string, string>();
+    for (const [i, r] of arr(ta, 'spec.secretTargetRef', file).entries()) {
+      assert.equal(str(r, 'name', `${file} [${i}]`), str(secret, 'metadata.name', 'secret.yaml'), `${file}: every parameter comes from the transformer's Secret`);
+      const value = secretData()[str(r, 'key', `${file} [${i}]`)];
+      assert.ok(value !== undefined, `${file}: key ${String((r as Obj).key)} is not in secret.yaml`);
+      params.set(str(r, 'parameter', `${file} [${i}]`), value);
+    }
+    const env = (await transformer()).env;
+    const mechanism = env.get('KAFKA_SASL_MECHANISM') ?? '';
+    const kedaNames: Record<string, string> = { PLAIN: 'plaintext', 'SCRAM-SHA-256': 'scram_sha256', 'SCRAM-SHA-512': 'scram_sha512' };
+    assert.equal(params.get('sasl'), kedaNames[mechanism], `${file}: sasl must be KEDA's name for ${mechanism}`);
+    assert.equal(params.get('username'), env.get('KAFKA_SASL_USERNAME'));
+    assert.equal(params.get('password'), env.get('KAFKA_SASL_PASSWORD'));
+    assert.equal(params.get('tls'), /SSL$/.test(env.get('KAFKA_SECURITY_PROTOCOL') ?? '') ? 'enable' : undefined, `${file}: tls enable exactly when the protocol uses TLS`);
+    if (env.has('KAFKA_SSL_CA_LOCATION')) assert.match(params.get('ca') ?? '', /BEGIN CERTIFICATE/, `${file}: KEDA trusts the same CA`);
   });
 
   test('the topics Job creates the input topic; its partition count caps both ScaledObjects', async (t) => {

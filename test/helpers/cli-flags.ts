@@ -29,7 +29,7 @@ export interface CommandSpec {
  * "  -q, --quiet", "  --from <topic>", "  --keep-serving [duration]".
  */
 export function parseHelpFlags(help: string): Map<string, Arity> {
-  const blocks = [...help.matchAll(/\n(?:[A-Z][\w -]* )?[Oo]ptions:\n([\s\S]*?)(?:\n\n|$)/g)].map((m) => m[1]!);
+  const blocks = [...help.matchAll(/\n(?:[A-Z][\w -]* )?[Oo]ptions:\n([\s\S]*?)(?=\n\n|$)/g)].map((m) => m[1]!);
   const flags = new Map<string, Arity>();
   for (const line of blocks.join('\n').split('\n')) {
     const m = /^ {2}(?:-[A-Za-z0-9], )?(--[A-Za-z0-9][\w-]*)(?: (<[^>]+>|\[[^\]]+\]))?/.exec(line);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Consumer, FetchIsolationLevels, stringDeserializers, type Message } from '@platformatic/kafka';
-import { createAdmin, createProducer, ensureTopic, readGroupLag, type TopicLag } from '../../src/kafka/index.ts';
+import { clientSecurityOptions, createAdmin, createProducer, ensureTopic, readGroupLag, type KafkaConnection, type TopicLag } from '../../src/kafka/index.ts';
 
 /** Bootstrap servers of the run's broker (`npm test` exports KAFKA_BROKERS). */
 export function testBrokers(): string[] {
@@ -56,13 +56,18 @@ export interface ConsumedRecord {
  * Reads a topic from the beginning with a fresh group until `count` records arrived (or, without count, until no record
  * arrived for `idleMs`), and fails after `timeoutMs`.
  */
-export async function consumeAll(topic: string, opts: { count?: number; timeoutMs?: number; idleMs?: number; isolation?: 'read_committed' | 'read_uncommitted' } = {}): Promise<ConsumedRecord[]> {
+export async function consumeAll(
+  topic: string,
+  opts: { count?: number; timeoutMs?: number; idleMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection } = {},
+): Promise<ConsumedRecord[]> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const idleMs = opts.idleMs ?? 3000;
   const consumer = new Consumer({
     groupId: uniqueName('lagless-test-reader'),
     clientId: 'lagless-test-reader',
-    bootstrapBrokers: testBrokers(),
+    // Another broker (a secure one) when given: its brokers, TLS and SASL.
+    bootstrapBrokers: opts.kafka?.brokers ?? testBrokers(),
+    ...(opts.kafka ? clientSecurityOptions(opts.kafka) : {}),
     deserializers: stringDeserializers,
     autocommit: false,
     maxWaitTime: 200,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { before, after, describe, test } from 'node:test';
-import { ensureSecurityFiles, type SecurityFiles } from '../../src/broker/security.ts';
+import { ensureSecurityFiles, type SecurityFiles } from '../../src/broker/index.ts';
 import { clientSecurityOptions, describeConnection, parseJaasConfig, parseProperties, resolveConnection } from '../../src/kafka/index.ts';
 
 const PASSWORD = 'pw-Secret-4711';

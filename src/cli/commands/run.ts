@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration } from '../../common/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
-import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../../kafka/index.ts';
+import { checkBrokers, createAdmin, describeConnection, describeTopics, ensureTopic, type KafkaConnection } from '../../kafka/index.ts';
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
@@ -211,6 +211,7 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
     const partitions = await prepareTopics(kafka, opts.from, [opts.to, dlq], opts.createTopics);
     if (!opts.quiet) {
       log(`lagless run ${job.name}: ${opts.from} (${partitions} partitions) -> ${opts.to}, dead letters -> ${dlq}; group ${opts.group}; ordering ${opts.ordering}; ${jobSummary}`);
+      log(`kafka: ${describeConnection(kafka)}`);
     }
   } catch (err) {
     await job.close().catch(() => {});

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { ensureSecurityFiles, securityFiles, type BrokerSecurity } from '../../src/broker/index.ts';
 import { freePort } from '../../src/common/index.ts';
+import { readStatuses } from '../../src/control/index.ts';
 import { resolveConnection, type KafkaConnection } from '../../src/kafka/index.ts';
-import { runCli, type CliResult } from '../helpers/cli.ts';
+import { exitedReason, runCli, type CliResult } from '../helpers/cli.ts';
 import { consumeAll, testBrokers, uniqueName } from '../helpers/kafka.ts';
-import { eventually, httpGet, startLagless, stopLagless } from '../helpers/lagless-process.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { httpGet, startLagless, stopLagless } from '../helpers/lagless-process.ts';
 import { enginePalettes, startImages } from '../helpers/pipeline.ts';
 
 const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
@@ -121,16 +123,17 @@ async function pipeline(t: TestContext, b: SecureBroker, out: Outputs, opts: { r
   out.add('outputs', outputs.map((o) => o.value).join('\n'));
 
   // lagless status sees the live member(s); --replicas: the supervisor and its replica.
-  const status = await eventually('lagless status to show the live members', async () => {
+  const status = await eventually(async () => {
     const r = await runCli(['status', '--group', names.group, '--status-topic', names.status, '--json', ...opts.statusConnect], { ...(opts.statusEnv ? { env: opts.statusEnv } : {}) });
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout) as { members: { role: string; live: boolean }[]; totalLag: number };
     const roles = s.members.filter((m) => m.live).map((m) => m.role).sort();
     return roles.join() === (opts.replicas ? 'replica,supervisor' : 'replica') && s.totalLag === 0 ? r : undefined;
-  }, 120_000);
+  }, { what: 'lagless status to show the live members, lag 0', timeout: 120_000, failIf: exitedReason(palette) });
   out.cli('status', status);
-  out.add('status records', (await consumeAll(names.status, { kafka: b.kafka, idleMs: 1500 })).map((r) => r.value).join('\n'));
-  const metrics = await eventually('/metrics to answer', async () => (await httpGet(`http://127.0.0.1:${httpPort}/metrics`)).body, 60_000);
+  // The records of the status topic as published (every member's latest).
+  out.add('status records', JSON.stringify(await readStatuses(b.kafka, names.status)));
+  const metrics = await eventually(async () => (await httpGet(`http://127.0.0.1:${httpPort}/metrics`)).body, { what: '/metrics to answer', failIf: exitedReason(palette) });
   assert.match(metrics, /lagless_/);
   out.add('/metrics', metrics);
 
@@ -230,7 +233,7 @@ describe('SASL_SSL with SCRAM-SHA-512', { skip: !hasOpenssl }, () => {
     const before = await countMatches(log, refused);
     await failsWith(out, 'wrong password', ['topics', 'list', '--kafka-config', wrong], 'KAFKA_AUTH_FAILED', /refused the SASL login of user "lagless" with SCRAM-SHA-512/);
     // One login attempt, no retry loop: the broker saw exactly one failed authentication.
-    await eventually('the broker to log the refused login', async () => ((await countMatches(log, refused)) > before ? true : undefined), 30_000);
+    await eventually(async () => (await countMatches(log, refused)) > before, { what: 'the broker to log the refused login', timeout: 30_000 });
     assert.equal(await countMatches(log, refused), before + 1, 'the wrong password was tried once');
 
     const other = await mkdtemp(join(tmpdir(), 'lagless-other-ca-'));

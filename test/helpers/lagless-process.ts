@@ -100,5 +100,5 @@ export async function createPipelineTopics(t: TestContext, prefix: string, parti
 
 /** The group as `lagless status --json` shows it (read in this process: the broker's view plus the published statuses). */
 export function groupStatus(n: Pick<PipelineNames, 'group' | 'statusTopic'>): Promise<GroupStatus> {
-  return readGroupStatus({ brokers: testBrokers(), group: n.group, statusTopic: n.statusTopic });
+  return readGroupStatus({ kafka: { brokers: testBrokers() }, group: n.group, statusTopic: n.statusTopic });
 }

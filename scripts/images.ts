@@ -481,6 +481,7 @@ export async function podmanUnusable(): Promise<string | undefined> {
 /** Everything the container tests need that takes the network: stand-in images and the npm cache. */
 export async function prepareContainerImages(opts: { rebuild?: boolean; log?: (m: string) => void } = {}): Promise<void> {
   const log = opts.log ?? (() => {});
+  if (process.getuid?.() !== 0) throw new Error('podman with runc and cgroupfs, and mmdebstrap --mode=root, need root here');
   const unusable = await podmanUnusable();
   if (unusable) throw new Error(unusable);
   const [images, npm] = await Promise.all([ensureStandIns(opts), ensureNpmCache(opts)]);

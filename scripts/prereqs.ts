@@ -15,6 +15,15 @@ export interface Prerequisite {
 export const PREREQUISITES: Prerequisite[] = [
   { command: 'openssl', packages: ['openssl'], neededBy: 'the secure broker tests (certificates for lagless kafka start --security)' },
   { command: 'kcat', packages: ['kcat'], neededBy: 'the secure broker tests (an independent client reading the outputs)' },
+  // runc: Debian's podman would take crun, which fails on this kind of machine (cgroups in hybrid mode).
+  { command: 'podman', packages: ['podman', 'runc'], neededBy: 'test/deploy/container.test.ts' },
+  { command: 'runc', packages: ['runc'], neededBy: 'test/deploy/container.test.ts' },
+  // Builds the Debian root filesystems of the local stand-ins for the images the Dockerfile and Compose file name.
+  { command: 'mmdebstrap', packages: ['mmdebstrap'], neededBy: 'test/deploy/container.test.ts' },
+  { command: 'nsenter', packages: ['util-linux'], neededBy: 'test/deploy/container.test.ts' },
+  // `kubectl kustomize` renders deploy/kubernetes; go builds kubeconform, which validates the result.
+  { command: 'kubectl', packages: ['kubernetes-client'], neededBy: 'test/deploy/kubernetes.test.ts' },
+  { command: 'go', packages: ['golang-go'], neededBy: 'test/deploy/kubernetes.test.ts' },
 ];
 
 export type PrerequisiteResult = { ok: true; installed: boolean } | { ok: false; reason: string };

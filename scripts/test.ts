@@ -7,12 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findJava, provisionKafka, startBroker, stopBroker } from '../src/broker/index.ts';
+import { prepareContainerImages } from './images.ts';
 import { ensurePrerequisite, PREREQUISITES } from './prereqs.ts';
 import { freePort } from '../src/common/index.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
+/** Whether this run includes the test file `file` (no arguments: every file). */
+const selects = (file: string) => args.length === 0 || args.some((a) => file.startsWith(a.replace(/^\.\//, '').replace(/\/$/, '')));
 
 // Re-run this script inside a new network namespace (loopback only) when we can; LAGLESS_TEST_NETNS names it for tests.
 if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1') {
@@ -29,6 +32,14 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
     const r = ensurePrerequisite(p, (m) => console.log(`# ${m}`));
     if (!r.ok) console.log(`# WARNING: ${r.reason}; ${p.neededBy} will be skipped`);
   }
+  // The container tests build and run images with no network: their base images and downloads are made now.
+  if (selects('test/deploy/container.test.ts')) {
+    const t = performance.now();
+    await prepareContainerImages({ log: (m) => console.log(`# ${m}`) }).then(
+      () => console.log(`# container images ready in ${((performance.now() - t) / 1000).toFixed(1)} s`),
+      (err: Error) => console.log(`# WARNING: the container images could not be prepared (${err.message}); test/deploy/container.test.ts will be skipped`),
+    );
+  }
   const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
   if (canNetns) {
     const ns = `lagless-test-${process.pid}`;
@@ -37,7 +48,8 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
       console.log(`# running the tests inside network namespace ${ns} (loopback only)`);
       const child = spawn('ip', ['netns', 'exec', ns, process.execPath, new URL(import.meta.url).pathname, ...args], {
         stdio: 'inherit',
-        env: { ...process.env, LAGLESS_TEST_NETNS: ns },
+        // LAGLESS_TEST_HOST_MNTNS: this process's mount namespace, whose /sys has the cgroup mounts that podman needs.
+        env: { ...process.env, LAGLESS_TEST_NETNS: ns, LAGLESS_TEST_HOST_MNTNS: `/proc/${process.pid}/ns/mnt` },
       });
       const forward = (sig: NodeJS.Signals) => child.kill(sig);
       process.on('SIGINT', forward);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findJava, provisionKafka, startBroker, stopBroker } from '../src/broker/index.ts';
 import { prepareContainerImages } from './images.ts';
+import { prepareKubeTools } from './kube-tools.ts';
 import { ensurePrerequisite, PREREQUISITES } from './prereqs.ts';
 import { freePort } from '../src/common/index.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
@@ -38,6 +39,13 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
     await prepareContainerImages({ log: (m) => console.log(`# ${m}`) }).then(
       () => console.log(`# container images ready in ${((performance.now() - t) / 1000).toFixed(1)} s`),
       (err: Error) => console.log(`# WARNING: the container images could not be prepared (${err.message}); test/deploy/container.test.ts will be skipped`),
+    );
+  }
+  // Offline validation of deploy/kubernetes: kubeconform and the Kubernetes and KEDA schemas, fetched once.
+  if (selects('test/deploy/kubernetes.test.ts')) {
+    await prepareKubeTools({ log: (m) => console.log(`# ${m}`) }).then(
+      (r) => r.fetched && console.log(`# kubeconform and the Kubernetes and KEDA schemas fetched in ${(r.ms / 1000).toFixed(1)} s`),
+      (err: Error) => console.log(`# WARNING: ${err.message}; test/deploy/kubernetes.test.ts will be skipped`),
     );
   }
   const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;

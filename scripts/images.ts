@@ -391,6 +391,8 @@ async function buildStandIn(b: BaseImage, log: (m: string) => void): Promise<voi
         '--mode=root',
         '--format=tar',
         ...SLIM.map((o) => `--dpkgopt=${o}`),
+        // A root filesystem that becomes an image at once needs no fsync after every file (much faster on a busy disk).
+        '--dpkgopt=force-unsafe-io',
         ...(r.include.length ? [`--include=${r.include.join(',')}`] : []),
         // Java's postinst links its manual pages into /usr/share/man/man1, which the slim filter leaves out.
         '--essential-hook=mkdir -p "$1/usr/share/man/man1"',

@@ -232,9 +232,16 @@ grep -q '^log.dirs=' "$props" || echo 'log.dirs=/tmp/kraft-combined-logs' >> "$p
 exec /opt/kafka/bin/kafka-server-start.sh "$props"
 `;
 
+/**
+ * The distribution's kafka-run-class.sh, reduced to what the stand-in needs. The broker gets the distribution's G1
+ * settings; the command-line tools start with the client JIT and the serial collector, which makes the Compose
+ * health check (a JVM per check, 10 s timeout) about twice as fast on a busy 2-core machine.
+ */
 const KAFKA_RUN_CLASS = `#!/bin/bash
 # The distribution's kafka-run-class.sh, reduced to what the stand-in needs (scripts/images.ts).
-exec java \${KAFKA_HEAP_OPTS:-} -Djava.awt.headless=true \${KAFKA_LOG4J_OPTS:--Dlog4j2.configurationFile=/opt/kafka/config/log4j2.yaml} \${KAFKA_OPTS:-} -cp '/opt/kafka/libs/*' "$@"
+if [ "$1" = kafka.Kafka ]; then perf='-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35'
+else perf='-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData'; fi
+exec java \${KAFKA_HEAP_OPTS:-} \${KAFKA_JVM_PERFORMANCE_OPTS:-$perf} -Djava.awt.headless=true \${KAFKA_LOG4J_OPTS:--Dlog4j2.configurationFile=/opt/kafka/config/log4j2.yaml} \${KAFKA_OPTS:-} -cp '/opt/kafka/libs/*' "$@"
 `;
 
 const tool = (cls: string, heap = '') =>

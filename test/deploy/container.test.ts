@@ -12,7 +12,7 @@ import type { GroupStatus } from '../../src/control/index.ts';
 import { createAdmin, describeTopics } from '../../src/kafka/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { consumeAll } from '../helpers/kafka.ts';
-import { eventually } from '../helpers/lagless-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { requireNetns } from '../helpers/pipeline.ts';
 import {
   composeServices,
@@ -168,27 +168,33 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
   const waitFor = async (service: ComposeService, condition: string) => {
     const n = name(service.name);
     if (condition === 'service_started') {
-      await eventually(`${service.name} running`, async () => ((await containerState(n)).running ? true : undefined), 30_000);
+      await eventually(async () => (await containerState(n)).running, { what: `${service.name} running`, timeout: 30_000, every: 500 });
     } else if (condition === 'service_completed_successfully') {
-      await eventually(`${service.name} to finish successfully`, async () => {
-        const s = await containerState(n);
-        if (s.status !== 'exited') return undefined;
-        if (s.exitCode === 0) return true;
-        // A failure is final unless the restart policy runs it again.
-        if (service.restart === 'no') throw new Error(`${service.name} exited with ${s.exitCode}:\n${await logs(n)}`);
-        return undefined;
-      }, 120_000);
+      const failed = await eventually(
+        async () => {
+          const s = await containerState(n);
+          if (s.status !== 'exited') return undefined;
+          if (s.exitCode === 0) return 'ok';
+          // A failure is final unless the restart policy runs it again.
+          return service.restart === 'no' ? `${service.name} exited with ${s.exitCode}:\n${await logs(n)}` : undefined;
+        },
+        { what: `${service.name} to finish successfully`, timeout: 120_000, every: 500 },
+      );
+      assert.equal(failed, 'ok');
     } else if (condition === 'service_healthy') {
       const h = service.healthcheck;
       assert.ok(h, `${service.name} has no healthcheck`);
       const budget = h.startPeriodMs + h.retries * (h.intervalMs + h.timeoutMs);
       const t0 = performance.now();
-      await eventually(`${service.name} healthy (its healthcheck: ${h.argv.join(' ')})`, async () => {
-        const s = await containerState(n);
-        if (!s.running && service.restart === 'no') throw new Error(`${service.name} stopped (exit ${s.exitCode}):\n${await logs(n)}`);
-        if (!s.running) return undefined;
-        return (await execIn(n, h.argv, h.timeoutMs)).code === 0 ? true : undefined;
-      }, budget, h.intervalMs);
+      const health = await eventually(
+        async () => {
+          const s = await containerState(n);
+          if (!s.running) return service.restart === 'no' ? `${service.name} stopped (exit ${s.exitCode}):\n${await logs(n)}` : undefined;
+          return (await execIn(n, h.argv, h.timeoutMs)).code === 0 ? 'healthy' : undefined;
+        },
+        { what: `${service.name} healthy (its healthcheck: ${h.argv.join(' ')})`, timeout: budget, every: h.intervalMs },
+      );
+      assert.equal(health, 'healthy');
       const { restarts } = await containerState(n);
       t.diagnostic(`${service.name}: healthy after ${((performance.now() - t0) / 1000).toFixed(1)} s (budget ${budget / 1000} s)${restarts ? `, after ${restarts} restart(s) by its restart policy (${service.restart}); logs:\n${await logs(n, 12)}` : ''}`);
     } else {
@@ -216,14 +222,17 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
   });
 
   await t.test('palettes arrive, fetched from the source container through the SSRF allowance', async () => {
-    await eventually('10 palettes in the output topic', async () => ((await topicEnd(brokers, 'palettes')) >= 10 ? true : undefined), 120_000);
+    await eventually(async () => (await topicEnd(brokers, 'palettes')) >= 10, { what: '10 palettes in the output topic', timeout: 120_000, every: 1000 });
     // A reader joins a group of its own; right after the broker starts, the group coordinator may still refuse it.
     let refused: unknown;
-    const records = await eventually('to read 10 palettes', () =>
-      consumeAll('palettes', { count: 10, timeoutMs: 30_000, brokers }).catch((err: unknown) => {
-        refused ??= err;
-        throw err;
-      }), 120_000);
+    const records = await eventually(
+      () =>
+        consumeAll('palettes', { count: 10, timeoutMs: 30_000, brokers }).catch((err: unknown) => {
+          refused ??= err;
+          throw err;
+        }),
+      { what: 'to read 10 palettes', timeout: 120_000, every: 1000 },
+    );
     if (refused) t.diagnostic(`the reader was refused first: ${inspect(refused, { depth: 6 }).slice(0, 3000)}`);
     for (const r of records) {
       const p = JSON.parse(r.value) as { url: string; palette: number[][]; hex: string[] };
@@ -234,10 +243,13 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
   });
 
   await t.test('lagless status (from the host, as the README says) reports the group and its member', async () => {
-    const s = await eventually('the group to be stable with one member and commits', async () => {
-      const s = await groupStatus(brokers, group);
-      return s.state === 'Stable' && s.brokerMembers.length === 1 && s.members.some((m) => m.live) && committedTotal(s) > 0 ? s : undefined;
-    }, 60_000);
+    const s = await eventually(
+      async () => {
+        const s = await groupStatus(brokers, group);
+        return s.state === 'Stable' && s.brokerMembers.length === 1 && s.members.some((m) => m.live) && committedTotal(s) > 0 ? s : undefined;
+      },
+      { what: 'the group to be stable with one member and commits', timeout: 60_000, every: 1000 },
+    );
     assert.equal(s.partitions.length, Number(services.get('topics')!.command[services.get('topics')!.command.indexOf('--partitions') + 1]));
     const text = await runCli(['status', '--group', group, '--brokers', brokers.join(',')]);
     assert.equal(text.code, 0, text.stderr);
@@ -252,10 +264,13 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     assert.ok(ms < transformer.stopGraceMs, `stopped within the grace period (${ms} ms)`);
     // It left the group at once (no session timeout), and every record it committed has its output and no other:
     // nothing done was left uncommitted, which is what draining means.
-    const s = await eventually('the group to have no member', async () => {
-      const s = await groupStatus(brokers, group);
-      return s.brokerMembers.length === 0 ? s : undefined;
-    }, 10_000);
+    const s = await eventually(
+      async () => {
+        const s = await groupStatus(brokers, group);
+        return s.brokerMembers.length === 0 ? s : undefined;
+      },
+      { what: 'the group to have no member', timeout: 10_000, every: 500 },
+    );
     assert.equal(committedTotal(s), await outputs(), 'committed input records = palettes + dead letters');
   });
 
@@ -286,11 +301,15 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     const probe = async (kind: string, p: KubeProbe | undefined, budgetMs: number) => {
       assert.ok(p, `the Deployment has a ${kind}`);
       const t0 = performance.now();
-      await eventually(`${kind} GET ${p.httpGet.path}`, async () => {
-        const s = await containerState(n);
-        if (!s.running) throw new Error(`the container stopped (exit ${s.exitCode}):\n${await logs(n)}`);
-        return (await httpStatus(portOf(p), p.httpGet.path, (p.timeoutSeconds ?? 1) * 1000)) === 200 ? true : undefined;
-      }, budgetMs, (p.periodSeconds ?? 10) * 1000);
+      const answer = await eventually(
+        async () => {
+          const s = await containerState(n);
+          if (!s.running) return `the container stopped (exit ${s.exitCode}):\n${await logs(n)}`;
+          return (await httpStatus(portOf(p), p.httpGet.path, (p.timeoutSeconds ?? 1) * 1000)) === 200 ? 200 : undefined;
+        },
+        { what: `${kind} GET ${p.httpGet.path}`, timeout: budgetMs, every: (p.periodSeconds ?? 10) * 1000 },
+      );
+      assert.equal(answer, 200);
       t.diagnostic(`${kind}: ${p.httpGet.path} on port ${portOf(p)} answered 200 after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     };
     const sp = c.startupProbe!;
@@ -299,19 +318,25 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     await probe('readinessProbe', c.readinessProbe, 60_000);
     // It took over the group's partitions from where the Compose transformer committed, and goes on.
     const before = committedTotal(await groupStatus(brokers, group));
-    await eventually('the Deployment\'s container to commit new records', async () => {
-      const s = await groupStatus(brokers, group);
-      return s.brokerMembers.length === 1 && committedTotal(s) > before ? true : undefined;
-    }, 120_000);
+    await eventually(
+      async () => {
+        const s = await groupStatus(brokers, group);
+        return s.brokerMembers.length === 1 && committedTotal(s) > before;
+      },
+      { what: 'the Deployment\'s container to commit new records', timeout: 120_000, every: 1000 },
+    );
     const graceMs = (pod.terminationGracePeriodSeconds ?? 30) * 1000;
     const { ms, exitCode } = await stop(n, graceMs);
     t.diagnostic(`Deployment's container stopped in ${(ms / 1000).toFixed(1)} s (terminationGracePeriodSeconds ${graceMs / 1000}), exit code ${exitCode}`);
     assert.equal(exitCode, 0);
     assert.ok(ms < graceMs, `stopped within the grace period (${ms} ms)`);
-    const s = await eventually('the group to have no member', async () => {
-      const s = await groupStatus(brokers, group);
-      return s.brokerMembers.length === 0 ? s : undefined;
-    }, 10_000);
+    const s = await eventually(
+      async () => {
+        const s = await groupStatus(brokers, group);
+        return s.brokerMembers.length === 0 ? s : undefined;
+      },
+      { what: 'the group to have no member', timeout: 10_000, every: 500 },
+    );
     assert.equal(committedTotal(s), await outputs(), 'committed input records = palettes + dead letters');
   });
 

@@ -411,7 +411,10 @@ async function buildStandIn(b: BaseImage, log: (m: string) => void): Promise<voi
     );
     const hash = recipeHash(b, r);
     const changes = [...r.changes, `LABEL ${RECIPE_LABEL}=${hash}`].flatMap((c) => ['--change', c]);
+    const previous = (await podman(['image', 'inspect', '--format', '{{.Id}}', b.name])).stdout.trim();
     await must(`podman import ${b.name}`, podman(['import', ...changes, tar, b.name]));
+    // The image this name had before (from an older recipe) is of no use now; kept if a container still uses it.
+    if (previous) await podman(['rmi', previous]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

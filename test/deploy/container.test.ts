@@ -238,7 +238,7 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     let refused: unknown;
     const records = await eventually(
       () =>
-        consumeAll('palettes', { count: 10, timeoutMs: 30_000, brokers }).catch((err: unknown) => {
+        consumeAll('palettes', { count: 10, timeoutMs: 30_000, kafka: { brokers } }).catch((err: unknown) => {
           refused ??= err;
           throw err;
         }),

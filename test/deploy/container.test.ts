@@ -293,6 +293,15 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     const pod = (deployment as unknown as { spec: { template: { spec: KubePodSpec } } }).spec.template.spec;
     const c = pod.containers[0] as KubeContainer;
     assert.equal(c.image, tag, 'the Deployment runs the image the Compose file builds');
+    // A Deployment configured for a TLS/SASL cluster (credentials from a Secret) cannot join this plaintext stack.
+    const secretEnv = (c.env ?? []).filter((e) => e.valueFrom && 'secretKeyRef' in e.valueFrom).map((e) => e.name);
+    const secretVolumes = (pod.volumes ?? []).filter((v) => 'secret' in v).map((v) => v.name);
+    if (secretEnv.length || secretVolumes.length) {
+      const why = `the Deployment takes ${[...secretEnv, ...secretVolumes].join(', ')} from a Secret (a TLS/SASL cluster) and the Compose stack's broker is plaintext: not run here`;
+      console.log(`# SKIPPING the Deployment's container in test/deploy/container.test.ts: ${why}`);
+      t.skip(why);
+      return;
+    }
     // The ConfigMap as README step 2 has the user edit it: KAFKA_BROKERS = this stack's broker.
     const configMaps = new Map(docs.filter((d) => d.kind === 'ConfigMap').map((d) => [d.metadata.name, { ...(d.data as Record<string, string>) }]));
     for (const data of configMaps.values()) if ('KAFKA_BROKERS' in data) data.KAFKA_BROKERS = brokersIn;

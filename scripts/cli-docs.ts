@@ -21,6 +21,7 @@ export const DOCUMENTED_COMMANDS: string[][] = [
   ['run', 'palette'],
   ['run', 'noop'],
   ['status'],
+  ['dashboard'],
   ['palette'],
 ];
 

@@ -1,12 +1,14 @@
 // `npm run demo`: the seed's whole pipeline on this machine with nothing to configure, and a live one-screen summary.
 // Local broker (started if none answers), topics, a synthetic source at a steady rate against a local image server,
 // the palette transformer with worker autoscaling, and a terminal view of rates, lag, dead letters and palettes.
-// Usage: npm run demo [-- --rate 20 --duration 2m --latency 100 --brokers host:port --kafka-config client.properties]
+// The live dashboard of the group is served on 127.0.0.1 (port 8080, or a free one when 8080 is taken).
+// Usage: npm run demo [-- --rate 20 --duration 2m --latency 100 --dashboard-port 8080 --brokers host:port --kafka-config client.properties]
+import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultScalingOptions } from '../src/autoscale/index.ts';
 import { startBroker, stopBroker } from '../src/broker/index.ts';
-import { formatDuration, parseDuration } from '../src/common/index.ts';
+import { formatDuration, freePort, parseDuration } from '../src/common/index.ts';
 import { startImageServer } from '../src/image-server/index.ts';
 import { createPaletteJob, type PaletteRecord } from '../src/jobs/index.ts';
 import { checkBrokers, createAdmin, createProducer, describeConnection, describeTopics, ensureTopic, resolveConnection, type KafkaConnection } from '../src/kafka/index.ts';
@@ -20,23 +22,30 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '100' },
     brokers: { type: 'string' },
     'kafka-config': { type: 'string' },
+    'dashboard-port': { type: 'string', default: '8080' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(`npm run demo [-- --rate N] [--duration D] [--latency MS] [--brokers HOST:PORT] [--kafka-config FILE]
+  console.log(`npm run demo [-- --rate N] [--duration D] [--latency MS] [--dashboard-port P] [--brokers HOST:PORT] [--kafka-config FILE]
 
 Runs the seed's pipeline here: a synthetic source (N image URLs per second, default 20, 2% of them bad) against a
 local image server that adds MS of latency per image (default 100, like a CDN), the palette transformer with
-autoscaled CPU workers, and a live summary. Ctrl-C stops everything cleanly.
+autoscaled CPU workers, a live summary, and the live dashboard on http://127.0.0.1:P/ (default 8080, or a free
+port when it is taken). Ctrl-C stops everything cleanly.
 The Kafka connection comes from --brokers, --kafka-config FILE (a client properties file, e.g. the one
 "lagless kafka start --security sasl_ssl" writes) and the KAFKA_* environment variables, as for every lagless command.`);
   process.exit(0);
 }
 const rate = Number(args.rate);
 const latencyMs = Number(args.latency);
+const wantedPort = Number(args['dashboard-port']);
 if (!(rate > 0) || !(latencyMs >= 0)) {
   console.error('error: --rate must be > 0 and --latency >= 0');
+  process.exit(2);
+}
+if (!Number.isInteger(wantedPort) || wantedPort < 0 || wantedPort > 65535) {
+  console.error(`error: --dashboard-port must be a port number (0..65535), got "${args['dashboard-port']}"`);
   process.exit(2);
 }
 const durationMs = args.duration ? parseDuration(args.duration) : undefined;
@@ -97,7 +106,15 @@ const producer = createProducer({ ...kafka, clientId: 'lagless-demo-source' });
 const pipe = new RecordPipe(producer, { topic: 'urls' });
 const source = Object.assign(withSomeBad(), { kind: 'synthetic' as const, stats: () => ({}) });
 
-// 4. The transformer, with worker autoscaling.
+// 4. The transformer, with worker autoscaling, serving the dashboard (the wanted port, or a free one if it is taken).
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1' }, () => probe.close(() => resolve(true)));
+  });
+const dashboardPort = wantedPort !== 0 && (await portFree(wantedPort)) ? wantedPort : await freePort();
+if (wantedPort !== 0 && dashboardPort !== wantedPort) say(`Port ${wantedPort} is taken: the dashboard uses port ${dashboardPort}.`);
 const cores = availableParallelism();
 const job = createPaletteJob({ workers: 1, minWorkers: 1, maxWorkers: cores, download: { allowHosts: [allowHost] } });
 const replica = new Replica({
@@ -106,6 +123,7 @@ const replica = new Replica({
   autoscale: { ...defaultScalingOptions, minUnits: 1, maxUnits: cores, idleTimeoutMs: 30_000 },
   statusTopic: 'lagless.status',
   statusIntervalMs: 2000,
+  http: { port: dashboardPort, host: '127.0.0.1' },
 });
 const recent: PaletteRecord[] = [];
 const events: string[] = [];
@@ -125,6 +143,8 @@ replica.transformer.on('record', (o) => {
 });
 replica.transformer.on('rebalance', (r) => note(`assigned partitions [${r.assigned.join(',')}]`));
 await replica.start();
+const dashboardUrl = `http://127.0.0.1:${dashboardPort}/`;
+say(`Dashboard: ${dashboardUrl}  (open it in a browser: rates, lag, scaling, dead letters and the palettes, live)`);
 const piping = pipe.run(source);
 const started = performance.now();
 
@@ -140,7 +160,7 @@ function draw(final = false): void {
   last = { t: now, produced: pipe.counters.delivered, ok: s.succeeded };
   const lag = replica.lag ? Number(replica.lag.lag) : 0;
   const lines = [
-    `Lagless demo — ${formatDuration(now - started)}  (Ctrl-C to stop)`,
+    `Lagless demo — ${formatDuration(now - started)}  (Ctrl-C to stop)   dashboard: ${dashboardUrl}`,
     `source   ${rate}/s target, ${inRate.toFixed(1)}/s produced, ${pipe.counters.delivered} total (image server ${server.url}, +${latencyMs} ms latency)`,
     `palettes ${outRate.toFixed(1)}/s out, ${s.succeeded} total   dead letters ${s.deadLettered}   retries ${s.retries}`,
     `lag      ${lag} record(s)   in flight ${s.inFlight}   window ${s.windowSize}`,

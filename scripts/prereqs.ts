@@ -24,6 +24,7 @@ export const PREREQUISITES: Prerequisite[] = [
   // `kubectl kustomize` renders deploy/kubernetes; go builds kubeconform, which validates the result.
   { command: 'kubectl', packages: ['kubernetes-client'], neededBy: 'test/deploy/kubernetes.test.ts' },
   { command: 'go', packages: ['golang-go'], neededBy: 'test/deploy/kubernetes.test.ts' },
+  { command: 'chromium', packages: ['chromium', 'fonts-dejavu-core'], neededBy: 'the dashboard tests in a real browser (test/dashboard/browser.test.ts)' },
 ];
 
 export type PrerequisiteResult = { ok: true; installed: boolean } | { ok: false; reason: string };

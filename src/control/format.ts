@@ -56,5 +56,14 @@ export function formatGroupStatus(s: GroupStatus): string {
   const wish = [s.wish.replicas !== undefined ? `${s.wish.replicas} replica(s)` : '', s.wish.workers !== undefined ? `${s.wish.workers} worker(s)` : ''].filter(Boolean).join(', ');
   out.push(` wants: ${wish || '(no live process reports a wish)'}`);
   for (const r of s.wish.reasons) out.push(` ${r}`);
+  const events = s.members
+    .filter((m) => m.live)
+    .flatMap((m) => (m.scaleEvents ?? []).map((e) => ({ ...e, member: m.member })))
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .slice(-5);
+  if (events.length > 0) {
+    out.push(' recent scale events:');
+    for (const e of events) out.push(`  ${e.at.slice(11, 19)} ${e.member}: ${e.reason}`);
+  }
   return out.join('\n') + '\n';
 }

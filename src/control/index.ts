@@ -1,5 +1,17 @@
 // The control plane on Kafka itself: processes publish their status to a compacted topic; `lagless status` reads it with the broker's view of the group.
-export { DEFAULT_STATUS_TOPIC, statusKey, isLive, parseStatus, type MemberStatus } from './status-record.ts';
+export {
+  DEFAULT_STATUS_TOPIC,
+  GUARANTEES,
+  MAX_SCALE_EVENTS,
+  statusKey,
+  isLive,
+  parseStatus,
+  pushScaleEvent,
+  type Guarantee,
+  type MemberStatus,
+  type ScaleEvent,
+} from './status-record.ts';
 export { StatusPublisher, ensureStatusTopic, type StatusPublisherOptions } from './publisher.ts';
-export { readGroupStatus, readStatuses, type GroupStatus, type PartitionLag, type BrokerMember } from './reader.ts';
+export { StatusTail, type StatusTailOptions } from './status-tail.ts';
+export { describeGroupStatus, readGroupStatus, readStatuses, type GroupStatus, type PartitionLag, type BrokerMember } from './reader.ts';
 export { formatGroupStatus } from './format.ts';

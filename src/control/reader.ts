@@ -1,4 +1,5 @@
 // Reads a group's state for `lagless status`: members' published statuses, the broker's view of the group, and per-partition lag.
+import type { Admin } from '@platformatic/kafka';
 import { randomBytes } from 'node:crypto';
 import { createAdmin, createConsumer, describeTopics, readGroupLag, toLaglessError, type KafkaConnection } from '../kafka/index.ts';
 import { isLive, parseStatus, type MemberStatus } from './status-record.ts';
@@ -80,9 +81,23 @@ export async function readStatuses(kafka: KafkaConnection, topic: string, timeou
 /** The group as the broker and its members see it. */
 export async function readGroupStatus(opts: { kafka: KafkaConnection; group: string; statusTopic: string; now?: number }): Promise<GroupStatus> {
   const { kafka, group } = opts;
-  const now = opts.now ?? Date.now();
-  const statuses = (await readStatuses(kafka, opts.statusTopic)).filter((s) => s.group === group);
+  const statuses = await readStatuses(kafka, opts.statusTopic);
   const admin = createAdmin({ ...kafka, clientId: 'lagless-status' });
+  try {
+    return await describeGroupStatus(admin, { kafka, group, statuses, ...(opts.now !== undefined ? { now: opts.now } : {}) });
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/**
+ * The group from statuses already read (of any groups: the others are ignored) and the broker's view through `admin`:
+ * members, committed offsets, log-end offsets and lag per partition. Rejects with a LaglessError naming the group.
+ */
+export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConnection; group: string; statuses: readonly MemberStatus[]; now?: number }): Promise<GroupStatus> {
+  const { kafka, group } = opts;
+  const now = opts.now ?? Date.now();
+  const statuses = opts.statuses.filter((s) => s.group === group);
   try {
     const described = (await admin.describeGroups({ groups: [group] })).get(group);
     const brokerMembers: BrokerMember[] = [...(described?.members.values() ?? [])].map((m) => ({
@@ -135,7 +150,5 @@ export async function readGroupStatus(opts: { kafka: KafkaConnection; group: str
     };
   } catch (err) {
     throw toLaglessError(err, kafka, `reading group "${group}"`);
-  } finally {
-    await admin.close().catch(() => {});
   }
 }

@@ -32,6 +32,39 @@ export interface MemberStatus {
   /** The autoscaler's current wish for this process (workers) and, for a supervisor, for the group (replicas). */
   wish?: { workers?: number; replicas?: number; reason: string };
   replicas?: { running: number; min: number; max: number; pids: number[] };
+  // Fields added later, all optional: readers must accept records without them (older processes publish none).
+  /** Output topic of the job (absent for a supervisor's own record before replicas report, and in older records). */
+  output?: string;
+  /** Dead-letter topic. */
+  dlq?: string;
+  /** The delivery guarantee in force; absent means at-least-once. */
+  guarantee?: Guarantee;
+  /** Versions of the runtime under Lagless. */
+  runtime?: { node: string };
+  /** The latest scale events of this process, oldest first (at most MAX_SCALE_EVENTS). */
+  scaleEvents?: ScaleEvent[];
+}
+
+export const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
+export type Guarantee = (typeof GUARANTEES)[number];
+
+/** One change in the number of worker threads (of a replica) or replicas (of a supervisor), with the policy's reason. */
+export interface ScaleEvent {
+  /** ISO-8601 time of the decision. */
+  at: string;
+  unit: 'workers' | 'replicas';
+  from: number;
+  to: number;
+  reason: string;
+}
+
+/** How many scale events a status record carries: enough for a reader polling every few seconds to miss none. */
+export const MAX_SCALE_EVENTS = 20;
+
+/** Appends an event to a bounded list of recent scale events (in place), dropping the oldest. */
+export function pushScaleEvent(events: ScaleEvent[], event: ScaleEvent): void {
+  events.push(event);
+  if (events.length > MAX_SCALE_EVENTS) events.splice(0, events.length - MAX_SCALE_EVENTS);
 }
 
 export function statusKey(group: string, member: string): string {

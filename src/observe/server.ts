@@ -1,5 +1,5 @@
 // A small HTTP server for orchestrators: /healthz (liveness), /readyz (readiness), /metrics (Prometheus text).
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface ObserveServerOptions {
@@ -11,6 +11,8 @@ export interface ObserveServerOptions {
   ready: () => boolean;
   /** Liveness: false only when the process is wedged and should be restarted; never depends on Kafka. */
   live?: () => boolean;
+  /** More routes (the dashboard): tried before the 404; returns true when it answered. */
+  extra?: { handle(req: IncomingMessage, res: ServerResponse): boolean; close(): void };
 }
 
 export interface ObserveServer {
@@ -21,6 +23,7 @@ export interface ObserveServer {
 export async function startObserveServer(o: ObserveServerOptions): Promise<ObserveServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (o.extra?.handle(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -37,7 +40,7 @@ export async function startObserveServer(o: ObserveServerOptions): Promise<Obser
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
       );
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${o.extra ? '/ (the dashboard), ' : ''}/healthz, /readyz or /metrics\n`);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -52,6 +55,12 @@ export async function startObserveServer(o: ObserveServerOptions): Promise<Obser
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())).then(() => undefined),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Open event streams of the dashboard would keep the server from closing.
+        o.extra?.close();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }

@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { Autoscaler, type ScalingDecision, type ScalingOptions } from '../autoscale/index.ts';
 import { suggestDownloads } from '../autoscale/index.ts';
-import { StatusPublisher, ensureStatusTopic, type MemberStatus } from '../control/index.ts';
+import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import { createAdmin } from '../kafka/index.ts';
 import type { PaletteJob } from '../jobs/index.ts';
 import { createMetricsRegistry, startObserveServer, type ObserveServer } from '../observe/index.ts';
@@ -23,6 +24,10 @@ export interface ReplicaOptions {
   statusIntervalMs: number;
   http?: { port: number; host: string };
   env?: NodeJS.ProcessEnv;
+  /** The delivery guarantee in force, as published in the status record. Default at-least-once. */
+  guarantee?: Guarantee;
+  /** Serve the group's dashboard at / of the HTTP server (when `http` is set). Default true. */
+  dashboard?: boolean;
 }
 
 export interface ReplicaEvents {
@@ -54,6 +59,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   #members = 1;
   #membersTimer: NodeJS.Timeout | undefined;
   #membersAdmin: ReturnType<typeof createAdmin> | undefined;
+  #scaleEvents: ScaleEvent[] = [];
+  #dashboard: Collector | undefined;
 
   constructor(o: ReplicaOptions) {
     super();
@@ -104,9 +111,17 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.#membersTimer = setInterval(() => void readMembers(), 5000);
       this.#membersTimer.unref();
       this.#membersAdmin = admin;
+      // The group's dashboard at /: it reads the output and dead-letter topics only once a page is opened.
+      let extra;
+      if (o.dashboard ?? true) {
+        this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true });
+        extra = createDashboardHandler({ collector: this.#dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host) });
+      }
       // Liveness never depends on Kafka: the server answers before the group is joined.
-      this.#server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => this.#ready });
+      this.#server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => this.#ready, ...(extra ? { extra } : {}) });
+      this.#dashboard?.start();
       this.emit('info', `serving /healthz, /readyz and /metrics on ${this.#server.url}`);
+      if (extra) this.emit('info', `the dashboard of group ${t.group} is at ${this.#server.url}/`);
     }
     if (o.statusIntervalMs > 0) {
       const admin = createAdmin(t.kafka);
@@ -150,7 +165,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
             job.setMaxDownloads(Math.min(maxDownloads, suggestDownloads(d.detail.targetRate, latency)));
           },
           onDecision: (d, m) => {
-            if (d.changed) this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: job.stats?.().maxDownloads ?? 0 });
+            if (!d.changed) return;
+            pushScaleEvent(this.#scaleEvents, { at: new Date().toISOString(), unit: 'workers', from: m.current, to: d.desired, reason: d.reason });
+            this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: job.stats?.().maxDownloads ?? 0 });
           },
           onError: (e) => this.emit('warning', new Error(`autoscaler: ${e.message}`)),
         },
@@ -277,6 +294,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       assigned: s.assigned.map((a) => a.partition),
       lag: this.#lag ? Number(this.#lag.lag) : 0,
       ...(d ? { wish: { workers: d.desired, reason: d.reason } } : {}),
+      output: t.to,
+      dlq: t.dlq,
+      guarantee: this.#o.guarantee ?? 'at-least-once',
+      runtime: { node: process.version },
+      scaleEvents: [...this.#scaleEvents],
     };
   }
 
@@ -292,6 +314,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       if (this.#membersTimer) clearInterval(this.#membersTimer);
       await this.#membersAdmin?.close().catch(() => {});
       await this.#server?.close();
+      await this.#dashboard?.close();
     })();
     return this.#stopped;
   }

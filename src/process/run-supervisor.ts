@@ -2,7 +2,8 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defaultScalingOptions } from '../autoscale/index.ts';
-import { StatusPublisher, ensureStatusTopic, type MemberStatus } from '../control/index.ts';
+import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
 import { createMetricsRegistry, startObserveServer } from '../observe/index.ts';
 import { Supervisor } from './supervisor.ts';
@@ -15,6 +16,10 @@ export interface RunSupervisorOptions {
   kafka: KafkaConnection;
   group: string;
   topic: string;
+  /** Output and dead-letter topics of the replicas (published in the status record). */
+  output: string;
+  dlq: string;
+  guarantee?: Guarantee;
   partitions: number;
   replicas: { min: number; max: number };
   workersPerReplica: number;
@@ -24,6 +29,8 @@ export interface RunSupervisorOptions {
   statusTopic: string;
   statusIntervalMs: number;
   http?: { port: number; host: string };
+  /** Serve the group's dashboard at / of the HTTP server. Default true. */
+  dashboard?: boolean;
   quiet: boolean;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -74,7 +81,11 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   supervisor.on('replica-exit', ({ id, pid, code, signal, expected }) =>
     o.log(`replica ${id} (pid ${pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}${expected ? '' : ': unexpected, starting a replacement'}`),
   );
-  supervisor.on('scale', (e) => o.log(`${e.reason}`));
+  const scaleEvents: ScaleEvent[] = [];
+  supervisor.on('scale', (e) => {
+    pushScaleEvent(scaleEvents, { at: new Date().toISOString(), unit: 'replicas', from: e.from, to: e.to, reason: e.reason });
+    o.log(`${e.reason}`);
+  });
   supervisor.on('warning', (e) => o.log(`warning: ${e.message}`));
 
   const startedAt = new Date().toISOString();
@@ -105,10 +116,16 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
       lag: last?.metrics.lag ?? 0,
       wish: { replicas: supervisor.desired, reason: last?.decision.reason ?? `start ${min} replica(s)` },
       replicas: { running: reps.filter((r) => !r.stopping).length, min, max, pids: reps.map((r) => r.pid ?? 0) },
+      output: o.output,
+      dlq: o.dlq,
+      guarantee: o.guarantee ?? 'at-least-once',
+      runtime: { node: process.version },
+      scaleEvents: [...scaleEvents],
     };
   };
 
   let server: Awaited<ReturnType<typeof startObserveServer>> | undefined;
+  let dashboard: Collector | undefined;
   if (o.http) {
     const registry = createMetricsRegistry({
       group: o.group,
@@ -118,8 +135,15 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
       desiredWorkers: () => undefined,
       desiredReplicas: () => supervisor.desired,
     });
-    server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => supervisor.replicas().some((r) => r.last?.ready) });
+    let extra;
+    if (o.dashboard ?? true) {
+      dashboard = new Collector({ kafka: o.kafka, group: o.group, statusTopic: o.statusTopic, lazyRecords: true });
+      extra = createDashboardHandler({ collector: dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host) });
+    }
+    server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => supervisor.replicas().some((r) => r.last?.ready), ...(extra ? { extra } : {}) });
+    dashboard?.start();
     o.log(`serving /healthz, /readyz and /metrics on ${server.url}`);
+    if (extra) o.log(`the dashboard of group ${o.group} is at ${server.url}/`);
   }
   let publisher: StatusPublisher | undefined;
   if (o.statusIntervalMs > 0) {
@@ -139,5 +163,6 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   await supervisor.stop();
   await publisher?.close();
   await server?.close();
+  await dashboard?.close();
   o.log(`stopped; ${supervisor.restarts} replica(s) were replaced after an unexpected exit`);
 }

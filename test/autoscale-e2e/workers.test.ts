@@ -8,7 +8,16 @@ import { eventually } from '../helpers/eventually.ts';
 import { createPipelineTopics, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
 
 interface StatusJson {
-  members: { role: string; live: boolean; workers: { active: number; max: number }; wish?: { workers?: number; reason: string } }[];
+  members: {
+    role: string;
+    live: boolean;
+    workers: { active: number; max: number };
+    wish?: { workers?: number; reason: string };
+    output?: string;
+    dlq?: string;
+    guarantee?: string;
+    scaleEvents?: { unit: string; from: number; to: number; reason: string }[];
+  }[];
   wish: { workers?: number; reasons: string[] };
 }
 
@@ -46,6 +55,11 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
     return m && m.workers.active === 2 ? m : undefined;
   }, { what: 'lagless status shows 2 active workers' });
   assert.equal(busy.wish?.workers, 2);
+  // The status record carries what readers such as the dashboard need: topics, guarantee and the scale event with its reason.
+  assert.equal(busy.output, n.to);
+  assert.equal(busy.dlq, n.dlq);
+  assert.equal(busy.guarantee, 'at-least-once');
+  assert.deepEqual(busy.scaleEvents?.map((e) => ({ ...e, at: undefined })), [{ at: undefined, unit: 'workers', from: 1, to: 2, reason: up[1]!.replace(/ \(downloads in flight up to \d+\)$/, '') }]);
 
   const upAt = up.index! + up[0].length;
   const down = await waitForStderr(run, /^.* (scale down 2→1: idle for [\d.]+s.*)$/m, 90_000, upAt);

@@ -16,6 +16,7 @@ export const COMMANDS: { path: string[]; operands: number }[] = [
   { path: ['run', 'noop'], operands: 0 },
   { path: ['produce'], operands: 0 },
   { path: ['status'], operands: 0 },
+  { path: ['dashboard'], operands: 0 },
   { path: ['palette'], operands: 1 },
 ];
 

@@ -32,6 +32,7 @@ interface RunOptions extends KafkaFlags {
   statusEvery: number;
   httpPort?: number;
   httpHost: string;
+  dashboard: boolean;
   // palette
   workers?: number;
   minWorkers?: number;
@@ -77,8 +78,9 @@ function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
     .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))
     .option('--status-topic <topic>', 'compacted topic where this process publishes its status (read by lagless status)', DEFAULT_STATUS_TOPIC)
     .addOption(durationOption('--status-every <duration>', 'how often the status is published (0 = never)', 2000))
-    .option('--http-port <port>', 'serve /healthz, /readyz and /metrics (Prometheus) on this port', intArg(0, 65535))
+    .option('--http-port <port>', 'serve the group\'s dashboard at /, and /healthz, /readyz and /metrics (Prometheus) on this port', intArg(0, 65535))
     .option('--http-host <address>', 'address the HTTP server binds (0.0.0.0 in a container)', '127.0.0.1')
+    .option('--no-dashboard', 'serve only the probes and metrics on --http-port, not the dashboard')
     .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary');
 }
 
@@ -237,6 +239,7 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
     statusTopic: opts.statusTopic,
     statusIntervalMs: opts.statusEvery,
     ...(opts.httpPort !== undefined ? { http: { port: opts.httpPort, host: opts.httpHost } } : {}),
+    dashboard: opts.dashboard,
     env: ctx.env,
   });
   const transformer = replica.transformer;
@@ -285,6 +288,8 @@ async function superviseReplicas(opts: RunOptions, ctx: CliContext): Promise<voi
     kafka,
     group: opts.group,
     topic: opts.from,
+    output: opts.to,
+    dlq,
     partitions,
     replicas: opts.replicas!,
     workersPerReplica: opts.workers ?? 1,
@@ -294,6 +299,7 @@ async function superviseReplicas(opts: RunOptions, ctx: CliContext): Promise<voi
     statusTopic: opts.statusTopic,
     statusIntervalMs: opts.statusEvery,
     ...(opts.httpPort !== undefined ? { http: { port: opts.httpPort, host: opts.httpHost } } : {}),
+    dashboard: opts.dashboard,
     quiet: opts.quiet ?? false,
     signal: ctx.signal,
     log: (line) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),

@@ -1,0 +1,520 @@
+// Gathers a group's state every second (status topic, admin API, output and dead-letter tails) and keeps an hour of it in memory.
+import { EventEmitter } from 'node:events';
+import type { Admin } from '@platformatic/kafka';
+import { describeGroupStatus, StatusTail, type GroupStatus, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
+import { ArrivalClock } from './arrival-clock.ts';
+import { History, type HistoryJson } from './history.ts';
+import { parseDeadLetterEntry, parseGalleryEntry, type DeadLetterEntry, type GalleryEntry } from './records.ts';
+import { TopicTail, type TailRecord } from './topic-tail.ts';
+import pkg from '../../package.json' with { type: 'json' };
+
+export interface CollectorOptions {
+  kafka: KafkaConnection;
+  group: string;
+  statusTopic: string;
+  /** How much history is kept in memory, ms. Default one hour. */
+  historyMs?: number;
+  /** Sampling interval, ms. Default 1000 (one point per second). */
+  sampleMs?: number;
+  /** Rates are measured over this window, ms. Default 5000. */
+  rateWindowMs?: number;
+  /** Palettes in the gallery. Default 12. */
+  gallerySize?: number;
+  /** Latest dead letters listed. Default 20. */
+  deadLetterListSize?: number;
+  /** Width of a bar of the dead-letter chart, ms. Default 10 s. */
+  deadBucketMs?: number;
+  /**
+   * When true, the output and dead-letter topics are read only once `wantRecords()` was called (a page was opened):
+   * a `lagless run` process does not read its own output unless someone looks. They still start with the latest
+   * palettes and the last hour of dead letters. Default false.
+   */
+  lazyRecords?: boolean;
+}
+
+export const defaultCollectorOptions = {
+  historyMs: 3_600_000,
+  sampleMs: 1000,
+  rateWindowMs: 5000,
+  gallerySize: 12,
+  deadLetterListSize: 20,
+  deadBucketMs: 10_000,
+  lazyRecords: false,
+} as const satisfies Partial<CollectorOptions>;
+
+/** Dead letters read at most per partition when the dashboard starts (the chart covers the last hour). */
+const DEAD_LETTER_BACKFILL = 2000;
+const MAX_SCALE_EVENTS = 200;
+
+export interface MemberView {
+  member: string;
+  role: string;
+  host: string;
+  pid: number | null;
+  job: string;
+  version: string | null;
+  live: boolean;
+  ageMs: number | null;
+  assigned: number[];
+  inFlight: number | null;
+  rates: { in: number; out: number; dead: number } | null;
+  workers: { active: number; busy: number; max: number } | null;
+  replicas: { running: number; min: number; max: number } | null;
+  wish: string | null;
+}
+
+export interface PartitionView {
+  topic: string;
+  partition: number;
+  logEnd: number;
+  committed: number | null;
+  lag: number;
+  behind: number;
+  behindAtLeast: boolean;
+  arrival: number | null;
+  done: number | null;
+  owner: string | null;
+}
+
+export interface ScaleEventView extends ScaleEvent {
+  member: string;
+}
+
+export interface Summary {
+  group: string;
+  /** ISO time of the sample. */
+  at: string;
+  groupState: string | null;
+  arrival: number | null;
+  done: number | null;
+  lag: number | null;
+  behind: number | null;
+  behindAtLeast: boolean;
+  workers: { active: number; busy: number; max: number };
+  replicas: { live: number; wanted: number | null };
+  inFlight: number;
+  guarantees: string[];
+  versions: { lagless: string[]; node: string[]; dashboard: string; dashboardNode: string };
+  jobs: string[];
+  topics: { input: string[]; output: string[]; dlq: string[] };
+  /** Problems to show on the page (broker unreachable, no status topic, a tail failing). */
+  problems: string[];
+}
+
+export interface DeadBuckets {
+  bucketMs: number;
+  /** Bucket start times, Unix seconds, oldest first. */
+  t: number[];
+  /** Dead letters per code in each bucket. */
+  codes: Record<string, number[]>;
+}
+
+/** The page's state, in parts that change at different speeds (the server sends a part only when it changed). */
+export interface DashboardState {
+  summary: Summary;
+  members: MemberView[];
+  partitions: PartitionView[];
+  scaleEvents: ScaleEventView[];
+  gallery: { entries: GalleryEntry[]; seen: number; other: number };
+  deadLetters: { entries: DeadLetterEntry[]; seen: number };
+  deadBuckets: DeadBuckets;
+}
+
+export interface Point {
+  t: number;
+  values: Record<string, number | null>;
+}
+
+export interface CollectorEvents {
+  /** A new point and the state after it, about once per `sampleMs`. */
+  tick: [Point, DashboardState];
+}
+
+interface RateSample {
+  t: number;
+  ends: Map<string, number>;
+  done: Map<string, number>;
+}
+
+const round = (v: number | null, digits = 2): number | null => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
+const unique = (xs: Iterable<string | undefined>): string[] => [...new Set([...xs].filter((x): x is string => !!x))].sort();
+
+/**
+ * The dashboard's data: every `sampleMs` one point (rates, lag, seconds behind, workers, replicas, per-partition lag)
+ * into a bounded history, and the current state (members, partitions, scale events, latest palettes and dead
+ * letters). Reads only: it joins no group it does not own and commits nothing.
+ */
+export class Collector extends EventEmitter<CollectorEvents> {
+  readonly options: Required<CollectorOptions>;
+  readonly history: History;
+  readonly #statusTail: StatusTail;
+  readonly #clock: ArrivalClock;
+  readonly #admin: Admin;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  #started = false;
+  #closing: Promise<void> | undefined;
+  #wantRecords: boolean;
+  #rateSamples: RateSample[] = [];
+  #state: DashboardState;
+  #scaleEvents = new Map<string, ScaleEventView>();
+  #tail: { key: string; tail: TopicTail } | undefined;
+  #tailError: string | undefined;
+  #gallery: GalleryEntry[] = [];
+  #gallerySeen = 0;
+  #galleryOther = 0;
+  #dead: DeadLetterEntry[] = [];
+  #deadSeen = 0;
+  #deadCounts = new Map<number, Map<string, number>>();
+  #outputs = new Set<string>();
+
+  constructor(options: CollectorOptions) {
+    super();
+    this.options = { ...defaultCollectorOptions, ...options };
+    const o = this.options;
+    this.history = new History(Math.max(1, Math.round(o.historyMs / o.sampleMs)));
+    this.#clock = new ArrivalClock(o.historyMs);
+    this.#statusTail = new StatusTail({ kafka: o.kafka, topic: o.statusTopic });
+    this.#admin = createAdmin({ ...o.kafka, clientId: 'lagless-dashboard' });
+    this.#wantRecords = !o.lazyRecords;
+    this.#state = this.#emptyState(Date.now());
+  }
+
+  /** Starts following the status topic and sampling the group. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#statusTail.start();
+    void this.#tick();
+    this.#timer = setInterval(() => void this.#tick(), this.options.sampleMs);
+    this.#timer.unref();
+  }
+
+  /** A page is looking: read the output and dead-letter topics from now on (see `lazyRecords`). */
+  wantRecords(): void {
+    this.#wantRecords = true;
+  }
+
+  /** The history and the latest state, for a page that just connected. */
+  snapshot(): { history: HistoryJson; state: DashboardState } {
+    return { history: this.history.toJSON(), state: this.#state };
+  }
+
+  get state(): DashboardState {
+    return this.#state;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closing) return;
+    this.#ticking = true;
+    try {
+      const now = Date.now();
+      const statuses = this.#statusTail.statuses().filter((s) => s.group === this.options.group);
+      let g: GroupStatus | undefined;
+      let error: string | undefined;
+      try {
+        g = await describeGroupStatus(this.#admin, { kafka: this.options.kafka, group: this.options.group, statuses, now });
+      } catch (err) {
+        error = (err as Error).message;
+      }
+      if (this.#closing) return;
+      this.#updateTail(statuses);
+      const point = this.#sample(now, statuses, g, error);
+      this.history.push(point.t, point.values);
+      this.emit('tick', point, this.#state);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #sample(now: number, statuses: MemberStatus[], g: GroupStatus | undefined, error: string | undefined): Point {
+    const o = this.options;
+    const t = Math.round(now / 1000);
+    const problems: string[] = [];
+    if (error) problems.push(error);
+    if (this.#statusTail.error) problems.push(this.#statusTail.error);
+    if (this.#tailError) problems.push(this.#tailError);
+
+    // Per-partition rates over the window, and seconds behind from the arrival clock.
+    const ends = new Map<string, number>();
+    const done = new Map<string, number>();
+    const partitions: PartitionView[] = [];
+    for (const p of g?.partitions ?? []) {
+      const key = `${p.topic}/${p.partition}`;
+      ends.set(key, p.logEnd);
+      done.set(key, p.logEnd - p.lag);
+      this.#clock.observe(key, now, p.logEnd);
+    }
+    if (g) {
+      this.#clock.retain(new Set(ends.keys()));
+      this.#rateSamples.push({ t: now, ends, done });
+      while (this.#rateSamples.length > 2 && this.#rateSamples[1]!.t <= now - o.rateWindowMs) this.#rateSamples.shift();
+    }
+    const oldest = this.#rateSamples[0];
+    const dt = oldest && g ? (now - oldest.t) / 1000 : 0;
+    const rate = (from: Map<string, number> | undefined, to: Map<string, number>, key: string): number | null => {
+      const a = from?.get(key);
+      const b = to.get(key);
+      if (dt < 0.5 || a === undefined || b === undefined || b < a) return null;
+      return (b - a) / dt;
+    };
+    let arrival: number | null = null;
+    let completed: number | null = null;
+    let behind = 0;
+    let behindAtLeast = false;
+    for (const p of g?.partitions ?? []) {
+      const key = `${p.topic}/${p.partition}`;
+      const a = rate(oldest?.ends, ends, key);
+      const d = rate(oldest?.done, done, key);
+      if (a !== null) arrival = (arrival ?? 0) + a;
+      if (d !== null) completed = (completed ?? 0) + d;
+      const b = this.#clock.behind(key, p.logEnd - p.lag, p.logEnd, now);
+      if (b.seconds > behind || (b.atLeast && b.seconds >= behind)) {
+        behind = b.seconds;
+        behindAtLeast = b.atLeast;
+      }
+      partitions.push({
+        topic: p.topic,
+        partition: p.partition,
+        logEnd: p.logEnd,
+        committed: p.committed,
+        lag: p.lag,
+        behind: round(b.seconds, 1)!,
+        behindAtLeast: b.atLeast,
+        arrival: round(a),
+        done: round(d),
+        owner: p.owner,
+      });
+    }
+
+    // Members: the published statuses, and any consumer of the group that publishes none (not a Lagless process).
+    const members: MemberView[] = (g?.members ?? statuses.map((s) => ({ ...s, live: false, ageMs: now - Date.parse(s.at) }))).map((m) => ({
+      member: m.member,
+      role: m.role,
+      host: m.host,
+      pid: m.pid,
+      job: m.job,
+      version: m.version,
+      live: m.live,
+      ageMs: m.ageMs,
+      assigned: m.assigned,
+      inFlight: m.inFlight,
+      rates: { in: round(m.rates.in)!, out: round(m.rates.out)!, dead: round(m.rates.dead)! },
+      workers: m.role === 'supervisor' ? null : { active: m.workers.active, busy: m.workers.busy, max: m.workers.max },
+      replicas: m.replicas ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
+      wish: m.wish?.reason ?? null,
+    }));
+    const published = new Set(members.map((m) => m.member));
+    for (const b of g?.brokerMembers ?? []) {
+      if (published.has(b.clientId)) continue;
+      members.push({
+        member: b.clientId,
+        role: 'consumer',
+        host: b.host,
+        pid: null,
+        job: '(publishes no status)',
+        version: null,
+        live: true,
+        ageMs: null,
+        assigned: b.partitions.map((p) => p.partition),
+        inFlight: null,
+        rates: null,
+        workers: null,
+        replicas: null,
+        wish: null,
+      });
+    }
+
+    // Scale events: every status carries its latest ones; keep each once, for the length of the history.
+    for (const s of statuses) {
+      for (const e of s.scaleEvents ?? []) {
+        const key = `${s.member}|${e.at}|${e.unit}|${e.from}|${e.to}`;
+        if (!this.#scaleEvents.has(key)) this.#scaleEvents.set(key, { ...e, member: s.member });
+      }
+    }
+    const events = [...this.#scaleEvents.values()]
+      .filter((e) => Date.parse(e.at) >= now - o.historyMs)
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .slice(-MAX_SCALE_EVENTS);
+    this.#scaleEvents = new Map(events.map((e) => [`${e.member}|${e.at}|${e.unit}|${e.from}|${e.to}`, e]));
+
+    const live = (g?.members ?? []).filter((m) => m.live);
+    const liveReplicas = live.filter((m) => m.role === 'replica');
+    const supervisor = live.find((m) => m.role === 'supervisor');
+    const workers = {
+      active: liveReplicas.reduce((a, m) => a + m.workers.active, 0),
+      busy: liveReplicas.reduce((a, m) => a + m.workers.busy, 0),
+      max: liveReplicas.reduce((a, m) => a + m.workers.max, 0),
+    };
+    const lag = g ? g.totalLag : null;
+    const summary: Summary = {
+      group: o.group,
+      at: new Date(now).toISOString(),
+      groupState: g?.state ?? null,
+      arrival: round(arrival),
+      done: round(completed),
+      lag,
+      behind: g ? round(behind, 1) : null,
+      behindAtLeast,
+      workers,
+      replicas: { live: liveReplicas.length, wanted: supervisor?.wish?.replicas ?? null },
+      inFlight: liveReplicas.reduce((a, m) => a + m.inFlight, 0),
+      guarantees: unique(live.map((m) => m.guarantee ?? 'at-least-once')),
+      versions: {
+        lagless: unique(statuses.map((m) => m.version)),
+        node: unique(statuses.map((m) => m.runtime?.node)),
+        dashboard: pkg.version,
+        dashboardNode: process.version,
+      },
+      jobs: unique(statuses.filter((m) => m.role === 'replica').map((m) => m.job)),
+      topics: {
+        input: unique(statuses.map((m) => m.input)),
+        output: unique(statuses.map((m) => m.output)),
+        dlq: unique(statuses.map((m) => m.dlq)),
+      },
+      problems,
+    };
+    this.#state = {
+      summary,
+      members,
+      partitions,
+      scaleEvents: events,
+      gallery: { entries: this.#gallery, seen: this.#gallerySeen, other: this.#galleryOther },
+      deadLetters: { entries: this.#dead, seen: this.#deadSeen },
+      deadBuckets: this.#buckets(now),
+    };
+
+    const values: Record<string, number | null> = {
+      arrival: round(arrival),
+      done: round(completed),
+      lag,
+      behind: g ? round(behind, 1) : null,
+      workers: g ? workers.active : null,
+      busy: g ? workers.busy : null,
+      replicas: g ? liveReplicas.length : null,
+    };
+    for (const p of partitions) values[`lag:${p.topic}/${p.partition}`] = p.lag;
+    return { t, values };
+  }
+
+  #buckets(now: number): DeadBuckets {
+    const size = this.options.deadBucketMs;
+    const last = Math.floor(now / size);
+    const count = Math.ceil(this.options.historyMs / size);
+    for (const b of this.#deadCounts.keys()) if (b <= last - count) this.#deadCounts.delete(b);
+    // From the first dead letter or the start of the history, whichever is earlier: the chart spans the same time as the others.
+    const historyStart = this.history.size > 0 ? Math.floor(((this.history.first ?? 0) * 1000) / size) : last;
+    const first = Math.max(last - count + 1, Math.min(last - 1, historyStart, ...this.#deadCounts.keys()));
+    const t: number[] = [];
+    const codes: Record<string, number[]> = {};
+    for (const counts of this.#deadCounts.values()) for (const c of counts.keys()) codes[c] ??= [];
+    for (let b = first; b <= last; b++) {
+      t.push((b * size) / 1000);
+      const counts = this.#deadCounts.get(b);
+      for (const [c, list] of Object.entries(codes)) list.push(counts?.get(c) ?? 0);
+    }
+    return { bucketMs: size, t, codes };
+  }
+
+  /** (Re)starts the tail of the group's output and dead-letter topics when they change. */
+  #updateTail(statuses: MemberStatus[]): void {
+    if (!this.#wantRecords) return;
+    const outputs = unique(statuses.map((s) => s.output));
+    const dlqs = unique(statuses.map((s) => s.dlq)).filter((d) => !outputs.includes(d));
+    const key = `${outputs.join(',')}|${dlqs.join(',')}`;
+    if (this.#tail?.key === key || outputs.length + dlqs.length === 0) return;
+    const previous = this.#tail?.tail;
+    void previous?.close();
+    this.#gallery = [];
+    this.#gallerySeen = 0;
+    this.#galleryOther = 0;
+    this.#dead = [];
+    this.#deadSeen = 0;
+    this.#deadCounts.clear();
+    this.#tailError = undefined;
+    this.#outputs = new Set(outputs);
+    const o = this.options;
+    const tail = new TopicTail({
+      kafka: o.kafka,
+      topics: [...outputs, ...dlqs],
+      sinceMs: Date.now() - o.historyMs,
+      start: (p) =>
+        this.#outputs.has(p.topic)
+          ? p.logEnd - o.gallerySize
+          : Math.max(p.sinceOffset ?? p.logEnd, p.logEnd - DEAD_LETTER_BACKFILL),
+      onRecord: (r) => this.#onRecord(tail, r),
+      onError: (err) => {
+        if (this.#tail?.tail !== tail) return;
+        this.#tailError = `reading ${[...outputs, ...dlqs].join(', ')} failed: ${err.message}`;
+        // Try again at the next tick.
+        this.#tail = undefined;
+        void tail.close();
+      },
+    });
+    this.#tail = { key, tail };
+    tail.start();
+  }
+
+  #onRecord(tail: TopicTail, r: TailRecord): void {
+    if (this.#tail?.tail !== tail) return;
+    const meta = { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp };
+    const newestFirst = (a: { timestamp: number; offset: number }, b: { timestamp: number; offset: number }) => b.timestamp - a.timestamp || b.offset - a.offset;
+    if (this.#outputs.has(r.topic)) {
+      const entry = parseGalleryEntry(r.value, meta, r.key);
+      if (!entry) {
+        this.#galleryOther += 1;
+        return;
+      }
+      this.#gallerySeen += 1;
+      this.#gallery = [entry, ...this.#gallery].sort(newestFirst).slice(0, this.options.gallerySize);
+    } else {
+      const entry = parseDeadLetterEntry(r.value, meta, r.key);
+      this.#deadSeen += 1;
+      this.#dead = [entry, ...this.#dead].sort(newestFirst).slice(0, this.options.deadLetterListSize);
+      const bucket = Math.floor((r.timestamp || Date.now()) / this.options.deadBucketMs);
+      const counts = this.#deadCounts.get(bucket) ?? new Map<string, number>();
+      counts.set(entry.code, (counts.get(entry.code) ?? 0) + 1);
+      this.#deadCounts.set(bucket, counts);
+    }
+  }
+
+  #emptyState(now: number): DashboardState {
+    return {
+      summary: {
+        group: this.options.group,
+        at: new Date(now).toISOString(),
+        groupState: null,
+        arrival: null,
+        done: null,
+        lag: null,
+        behind: null,
+        behindAtLeast: false,
+        workers: { active: 0, busy: 0, max: 0 },
+        replicas: { live: 0, wanted: null },
+        inFlight: 0,
+        guarantees: [],
+        versions: { lagless: [], node: [], dashboard: pkg.version, dashboardNode: process.version },
+        jobs: [],
+        topics: { input: [], output: [], dlq: [] },
+        problems: [],
+      },
+      members: [],
+      partitions: [],
+      scaleEvents: [],
+      gallery: { entries: [], seen: 0, other: 0 },
+      deadLetters: { entries: [], seen: 0 },
+      deadBuckets: { bucketMs: this.options.deadBucketMs, t: [], codes: {} },
+    };
+  }
+
+  /** Stops sampling and reading; deletes the consumer groups it made. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#timer) clearInterval(this.#timer);
+      await Promise.all([this.#statusTail.close(), this.#tail?.tail.close()]);
+      await this.#admin.close().catch(() => {});
+    })();
+    return this.#closing;
+  }
+}

@@ -97,6 +97,8 @@ export interface TransformerStats {
   windowSize: number;
   /** Gauge: the intake is paused because the window is full. */
   paused: boolean;
+  /** Gauge: records the client has fetched that wait in its buffer (while paused, they wait for room in the window). */
+  buffered: number;
   /** Gauge: partitions assigned to this member. */
   assigned: { topic: string; partition: number }[];
   /** Sum of processing time (start to acknowledged output) over finished records, ms. */
@@ -475,6 +477,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       unfinished: this.#tracker.inFlight(),
       windowSize: this.#tracker.uncommitted(),
       paused: this.#paused,
+      buffered: this.#stream?.readableLength ?? 0,
       assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
       job: this.#job.stats?.() ?? {},
     };

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startImageServer } from '../../src/image-server/index.ts';
-import { runCli } from '../helpers/cli.ts';
-import { consumeAll, groupLag, produce } from '../helpers/kafka.ts';
+import { exitedReason, runCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { createPipelineTopics, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
+import { consumeAll, groupLag, groupMembers, laglessClientId, produce, waitHeldBack } from '../helpers/kafka.ts';
+import { createPipelineTopics, startLagless, stopLagless } from '../helpers/lagless-process.ts';
 
 interface Row {
   partition: number;
@@ -30,7 +30,12 @@ test('lagless status shows the live members and the per-partition lag the admin 
     '--workers', '1', '--headers-timeout', '10m', '--download-timeout', '10m', '--drain-timeout', '1s',
     '--status-topic', n.statusTopic, '--status-every', '1s',
   ]);
-  await waitForStderr(run, /assignment \(generation \d+\): partitions \[0,1,2,3\]/);
+  await eventually(async () => (await groupMembers(n.group)).get(laglessClientId(run.pid))?.length === partitions, {
+    what: 'the process in the group with the 4 partitions',
+    timeout: 60_000,
+    every: 500,
+    failIf: exitedReason(run),
+  });
 
   // Two records whose image never arrives hold their partitions' commits back: a lag that stays put, records behind
   // them included. The others all become palettes.
@@ -39,13 +44,9 @@ test('lagless status shows the live members and the per-partition lag the admin 
   await produce(n.from, [...good.slice(0, 20), ...stuck, ...good.slice(20)]);
   await consumeAll(n.to, { count: good.length, timeoutMs: 60_000 });
 
-  // The load has stopped: wait until the group's numbers stop moving (a commit happens every second).
-  const stable = await eventually(async () => {
-    const a = await adminLag(n.from, partitions, n.group);
-    await new Promise((r) => setTimeout(r, 2500));
-    const b = await adminLag(n.from, partitions, n.group);
-    return JSON.stringify(a) === JSON.stringify(b) ? b : undefined;
-  }, { what: 'the lag is stable' });
+  // The load has stopped: wait for the state it leaves (every partition committed up to its stuck record or its end).
+  await waitHeldBack(n.from, partitions, n.group, stuck.map((r) => r.key));
+  const stable = await adminLag(n.from, partitions, n.group);
   const total = stable.reduce((a, p) => a + p.lag, 0);
   assert.ok(total > 0, 'the stuck records keep a lag');
   assert.equal(stable.reduce((a, p) => a + p.logEnd, 0), good.length + stuck.length);

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startImageServer } from '../../src/image-server/index.ts';
-import { runCli } from '../helpers/cli.ts';
-import { consumeAll } from '../helpers/kafka.ts';
+import { exitedReason, runCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { createPipelineTopics, startLagless, stopLagless, waitForStderr } from '../helpers/lagless-process.ts';
+import { consumeAll, groupMembers, laglessClientId } from '../helpers/kafka.ts';
+import { createPipelineTopics, startLagless, stopLagless } from '../helpers/lagless-process.ts';
 
 interface StatusJson {
   members: {
@@ -32,14 +32,19 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
     '--min-workers', '1', '--max-workers', '2', '--idle-timeout', '5s',
     '--status-topic', n.statusTopic, '--status-every', '1s', '--status-interval', '2s',
   ]);
-  await waitForStderr(run, /assignment \(generation \d+\): partitions \[0,1,2,3\]/);
+  await eventually(async () => (await groupMembers(n.group)).get(laglessClientId(run.pid))?.length === 4, {
+    what: 'the process in the group with the 4 partitions',
+    timeout: 60_000,
+    every: 500,
+    failIf: exitedReason(run),
+  });
   const status = async (): Promise<StatusJson> => {
     const res = await runCli(['status', '--group', n.group, '--status-topic', n.statusTopic, '--json']);
     assert.equal(res.code, 0, res.stderr);
     return JSON.parse(res.stdout) as StatusJson;
   };
   const replicaOf = (s: StatusJson) => s.members.find((m) => m.role === 'replica' && m.live);
-  const idle = await eventually(async () => replicaOf(await status()), { what: 'the process publishes its status' });
+  const idle = await eventually(async () => replicaOf(await status()), { what: 'the process publishes its status', every: 1000, failIf: exitedReason(run) });
   assert.deepEqual(idle.workers.active, 1, 'starts at --min-workers');
   assert.equal(idle.workers.max, 2);
 
@@ -49,11 +54,10 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
   const produced = (JSON.parse(load.stdout) as { delivered: number }).delivered;
   assert.equal(produced, 3020);
 
-  const up = await waitForStderr(run, /^.* (scale up 1→2: .*)$/m, 60_000);
   const busy = await eventually(async () => {
     const m = replicaOf(await status());
     return m && m.workers.active === 2 ? m : undefined;
-  }, { what: 'lagless status shows 2 active workers' });
+  }, { what: 'lagless status shows 2 active workers', timeout: 90_000, every: 1000, failIf: exitedReason(run) });
   assert.equal(busy.wish?.workers, 2);
   // The status record carries what readers such as the dashboard need: topics, guarantee and the scale event with its reason.
   assert.equal(busy.output, n.to);
@@ -61,16 +65,12 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
   assert.equal(busy.guarantee, 'at-least-once');
   assert.deepEqual(busy.scaleEvents?.map((e) => ({ ...e, at: undefined })), [{ at: undefined, unit: 'workers', from: 1, to: 2, reason: up[1]!.replace(/ \(downloads in flight up to \d+\)$/, '') }]);
 
-  const upAt = up.index! + up[0].length;
-  const down = await waitForStderr(run, /^.* (scale down 2→1: idle for [\d.]+s.*)$/m, 90_000, upAt);
-  assert.match(down[1]!, /need [\d.]+ workers/);
   const back = await eventually(async () => {
     const s = await status();
     const m = replicaOf(s);
     return m && m.workers.active === 1 ? s : undefined;
-  }, { what: 'lagless status shows 1 active worker again' });
+  }, { what: 'lagless status shows 1 active worker again', timeout: 120_000, every: 1000, failIf: exitedReason(run) });
   assert.equal(back.wish.workers, 1);
-  t.diagnostic(`scale events: "${up[1]}" then "${down[1]}"`);
 
   // Scaling changed nothing about the outcome: every record became a palette.
   const out = await consumeAll(n.to, { count: produced, timeoutMs: 60_000 });
@@ -78,6 +78,10 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
   const res = await stopLagless(run);
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stderr, /stopped after .*: \d+ output\(s\), 0 dead letter\(s\)/);
-  // Exactly two scale events: no flapping while the load was steady.
-  assert.equal([...res.stderr.matchAll(/ scale (up|down) /g)].length, 2, res.stderr);
+  // Exactly two scale events, up then down after idling: no flapping while the load was steady.
+  const events = [...res.stderr.matchAll(/ (scale (?:up|down) .*)$/gm)].map((m) => m[1]!);
+  t.diagnostic(`scale events: ${events.map((e) => `"${e}"`).join(' then ')}`);
+  assert.equal(events.length, 2, res.stderr);
+  assert.match(events[0]!, /^scale up 1→2: /);
+  assert.match(events[1]!, /^scale down 2→1: idle for [\d.]+s.*need [\d.]+ workers/);
 });

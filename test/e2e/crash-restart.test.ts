@@ -1,7 +1,7 @@
 // End to end: kill -9 of the transformer in the middle of a run, then a restart in the same group: no id is lost, and the records done twice are bounded by --max-in-flight.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { createTopic, endOffsets, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import {
   account,
   committedOffsets,
@@ -50,7 +50,13 @@ test('kill -9 mid-run, then restart with the same group: no id missing, duplicat
     '--session-timeout', '6s',
   ];
   const first = startTransformer(t, args);
-  await eventually(() => lastTotals(first).ok >= KILL_AFTER, { what: `${KILL_AFTER} outputs from the first process`, timeout: 90_000, every: 50, failIf: exitedReason(first) });
+  const records = async (topic: string) => (await endOffsets(topic, PARTITIONS)).reduce((x, y) => x + y, 0n);
+  await eventually(async () => (await records(to)) + (await records(dlq)) >= BigInt(KILL_AFTER), {
+    what: `${KILL_AFTER} outputs and dead letters from the first process`,
+    timeout: 90_000,
+    every: 100,
+    failIf: exitedReason(first),
+  });
   const killed = await killTransformer(first);
   assert.equal(killed.signal, 'SIGKILL');
   const before = lastTotals(first);

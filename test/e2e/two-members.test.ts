@@ -2,13 +2,12 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
-import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { createTopic, endOffsets, groupMembers, laglessClientId, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import {
   account,
   assignments,
   enginePalettes,
   killTransformer,
-  lastTotals,
   readTopic,
   startImages,
   startTransformer,
@@ -45,15 +44,22 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
 
   // Both members in the group, four partitions each, before any record arrives.
   const a = startTransformer(t, args);
-  await eventually(() => assignments(a).length > 0, { what: 'the first member to join', timeout: 60_000, every: 50, failIf: exitedReason(a) });
+  await eventually(async () => ((await groupMembers(group)).get(laglessClientId(a.pid))?.length ?? 0) > 0, {
+    what: 'the first member in the group with partitions',
+    timeout: 60_000,
+    every: 250,
+    failIf: exitedReason(a),
+  });
   const b = startTransformer(t, args);
-  const split = () => {
-    const pa = assignments(a).at(-1) ?? [];
-    const pb = assignments(b).at(-1) ?? [];
-    return pa.length > 0 && pb.length > 0 && [...pa, ...pb].sort((x, y) => x - y).join() === ALL.join();
-  };
-  await eventually(split, { what: 'the two members to split the 8 partitions', timeout: 60_000, every: 50, failIf: exitedReason(b) });
-  const aPartitions = assignments(a).at(-1)!;
+  const aPartitions = await eventually(
+    async () => {
+      const m = await groupMembers(group);
+      const pa = m.get(laglessClientId(a.pid)) ?? [];
+      const pb = m.get(laglessClientId(b.pid)) ?? [];
+      return m.size === 2 && pa.length > 0 && pb.length > 0 && [...pa, ...pb].sort((x, y) => x - y).join() === ALL.join() && pa;
+    },
+    { what: 'the two members to split the 8 partitions (per the broker)', timeout: 60_000, every: 250, failIf: () => exitedReason(a)() ?? exitedReason(b)() },
+  );
 
   const run = uniqueName('pair');
   const inputs = Array.from({ length: TOTAL }, (_, n) => {
@@ -63,7 +69,13 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   });
   await produce(from, inputs.map((r) => ({ key: r.id, value: r.value })));
 
-  await eventually(() => lastTotals(a).ok >= 300, { what: "300 outputs from the first member", timeout: 90_000, every: 50, failIf: exitedReason(a) });
+  // Stopped mid-run: once 300 records are done.
+  await eventually(async () => (await endOffsets(to, PARTITIONS)).reduce((x, y) => x + y, 0n) >= 300n, {
+    what: '300 outputs',
+    timeout: 90_000,
+    every: 250,
+    failIf: exitedReason(a),
+  });
   let doneByA: number;
   if (how === 'SIGTERM') {
     const stoppedA = await stopTransformer(a);
@@ -77,7 +89,13 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   }
 
   // The survivor's assignment grows to all 8 partitions (after the session timeout when A was killed), and it finishes the run.
-  await eventually(() => (assignments(b).at(-1) ?? []).join() === ALL.join(), { what: 'the second member to take all 8 partitions', timeout: 60_000, every: 50, failIf: exitedReason(b) });
+  await eventually(
+    async () => {
+      const m = await groupMembers(group);
+      return m.size === 1 && m.get(laglessClientId(b.pid))?.join() === ALL.join();
+    },
+    { what: 'the second member to take all 8 partitions (per the broker)', timeout: 60_000, every: 250, failIf: exitedReason(b) },
+  );
   await waitCaughtUp(group, from, PARTITIONS, 150_000, b);
   // What an operator sees: one member left, owning every partition, no lag.
   const status = await runCli(['status', '--brokers', testBrokers().join(','), '--group', group, '--status-topic', statusTopic, '--json']);

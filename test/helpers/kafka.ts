@@ -1,7 +1,9 @@
 // Test helpers for the real broker of the run: unique names, topics cleaned up after each test, reading a topic back.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { TestContext } from 'node:test';
 import { Consumer, FetchIsolationLevels, stringDeserializers, type Message } from '@platformatic/kafka';
+import { eventually } from './eventually.ts';
 import { clientSecurityOptions, createAdmin, createProducer, ensureTopic, readGroupLag, type KafkaConnection, type TopicLag } from '../../src/kafka/index.ts';
 
 /** Bootstrap servers of the run's broker (`npm test` exports KAFKA_BROKERS). */
@@ -33,12 +35,19 @@ export async function createTopic(t: TestContext, name: string, partitions: numb
   return name;
 }
 
-/** Produces string records (acks=all, idempotent). */
-export async function produce(topic: string, records: { key?: string; value: string }[]): Promise<void> {
+/** Produces string records (acks=all, idempotent), to the partition of their key unless a partition is given. */
+export async function produce(topic: string, records: { key?: string; value: string; partition?: number }[]): Promise<void> {
   const producer = createProducer({ brokers: testBrokers(), clientId: 'lagless-test' });
   try {
     for (let i = 0; i < records.length; i += 500) {
-      await producer.send({ messages: records.slice(i, i + 500).map((r) => ({ topic, value: r.value, ...(r.key !== undefined ? { key: r.key } : {}) })) });
+      await producer.send({
+        messages: records.slice(i, i + 500).map((r) => ({
+          topic,
+          value: r.value,
+          ...(r.key !== undefined ? { key: r.key } : {}),
+          ...(r.partition !== undefined ? { partition: r.partition } : {}),
+        })),
+      });
     }
   } finally {
     await producer.close();
@@ -53,15 +62,15 @@ export interface ConsumedRecord {
 }
 
 /**
- * Reads a topic from the beginning with a fresh group until `count` records arrived (or, without count, until no record
- * arrived for `idleMs`), and fails after `timeoutMs`.
+ * Reads a topic from the beginning with a fresh group until `count` records arrived, and fails after `timeoutMs` (also
+ * while no record arrives). There is no "until a silence": a loaded machine pauses any writer for seconds; to read a
+ * topic nobody writes to any more, count its records first (`readTopic` in pipeline.ts).
  */
 export async function consumeAll(
   topic: string,
-  opts: { count?: number; timeoutMs?: number; idleMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection } = {},
+  opts: { count: number; timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection },
 ): Promise<ConsumedRecord[]> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const idleMs = opts.idleMs ?? 3000;
   const consumer = new Consumer({
     groupId: uniqueName('lagless-test-reader'),
     clientId: 'lagless-test-reader',
@@ -77,32 +86,47 @@ export async function consumeAll(
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest' } as Parameters<typeof consumer.consume>[0]);
   try {
     const deadline = Date.now() + timeoutMs;
-    let last = Date.now();
     const iterator = stream[Symbol.asyncIterator]();
-    for (;;) {
-      if (opts.count !== undefined && out.length >= opts.count) break;
+    while (out.length < opts.count) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        if (opts.count === undefined) break;
-        throw new Error(`consumeAll(${topic}): got ${out.length} of ${opts.count} records within ${timeoutMs} ms`);
-      }
-      const wait = opts.count === undefined ? Math.min(remaining, idleMs - (Date.now() - last)) : remaining;
-      if (opts.count === undefined && wait <= 0) break;
+      if (remaining <= 0) throw new Error(`consumeAll(${topic}): got ${out.length} of ${opts.count} records within ${timeoutMs} ms`);
       const next = await Promise.race([
         iterator.next(),
-        new Promise<'timeout'>((r) => setTimeout(r, Math.max(1, wait), 'timeout').unref()),
+        new Promise<'timeout'>((r) => setTimeout(r, remaining, 'timeout').unref()),
       ]);
       if (next === 'timeout') continue;
-      if (next.done) break;
+      if (next.done) throw new Error(`consumeAll(${topic}): the stream ended after ${out.length} of ${opts.count} records`);
       const m = next.value as Message<string, string, string, string>;
       out.push({ key: m.key ?? undefined, value: m.value, partition: m.partition, offset: m.offset });
-      last = Date.now();
     }
   } finally {
     await stream.close().catch(() => {});
     await consumer.close(true).catch(() => {});
   }
   return out;
+}
+
+/** Log-end offset of every partition of `topic`. */
+export async function endOffsets(topic: string, partitions: number, kafka: KafkaConnection = { brokers: testBrokers() }): Promise<bigint[]> {
+  const admin = createAdmin({ ...kafka, clientId: 'lagless-test' });
+  try {
+    const res = await admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+    });
+    const out = Array.from({ length: partitions }, () => 0n);
+    for (const t of res) for (const p of t.partitions) out[p.partitionIndex] = p.offset;
+    return out;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** Every record of a topic that no producer writes to any more: read up to its log-end offsets (counted first). */
+export async function readTopic(topic: string, partitions: number, kafka: KafkaConnection = { brokers: testBrokers() }): Promise<ConsumedRecord[]> {
+  const ends = await endOffsets(topic, partitions, kafka);
+  const count = Number(ends.reduce((a, b) => a + b, 0n));
+  if (count === 0) return [];
+  return consumeAll(topic, { count, timeoutMs: 60_000, kafka });
 }
 
 /** The lag of `group` on `topic` as the admin API reports it (the runtime's own definition, src/kafka/lag.ts). */
@@ -115,4 +139,53 @@ export async function groupLag(topic: string, partitions: number, group: string)
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * Waits until `group` has committed everything on `topic` except what `stuck` records (that never finish) hold back:
+ * each partition committed up to its first stuck record, or to its end. The exact state, so no need to wait for the
+ * numbers to "stop moving". Returns the lag as the admin API reports it then.
+ */
+export async function waitHeldBack(topic: string, partitions: number, group: string, stuck: readonly string[], timeoutMs = 60_000): Promise<TopicLag> {
+  const input = await readTopic(topic, partitions);
+  const firstStuck = new Map<number, bigint>();
+  for (const r of input) {
+    if (r.key === undefined || !stuck.includes(r.key)) continue;
+    const f = firstStuck.get(r.partition);
+    if (f === undefined || r.offset < f) firstStuck.set(r.partition, r.offset);
+  }
+  if (firstStuck.size === 0) throw new Error(`none of ${stuck.join(', ')} is in ${topic}`);
+  const ends = await endOffsets(topic, partitions);
+  // Nothing is committed in a partition whose first record is stuck.
+  const want = ends.map((end, p) => {
+    const f = firstStuck.get(p);
+    return f === undefined ? end : f > 0n ? f : null;
+  });
+  return eventually(
+    async () => {
+      const lag = await groupLag(topic, partitions, group);
+      const got = lag.partitions.map((p) => p.committed);
+      if (got.length === partitions && got.every((c, p) => c === want[p])) return lag;
+      throw new Error(`committed ${got.map((c) => c ?? '-').join(',')}, want ${want.map((c) => c ?? '-').join(',')}`);
+    },
+    { what: `group ${group} to commit ${topic} up to its stuck records`, timeout: timeoutMs, every: 250 },
+  );
+}
+
+/** Client ids of the group's members and the partitions each holds (sorted), per the broker. */
+export async function groupMembers(group: string): Promise<Map<string, number[]>> {
+  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
+  try {
+    const g = (await admin.describeGroups({ groups: [group] })).get(group);
+    const out = new Map<string, number[]>();
+    for (const m of g?.members.values() ?? []) out.set(m.clientId, [...(m.assignments?.values() ?? [])].flatMap((x) => x.partitions).sort((x, y) => x - y));
+    return out;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** The client id `lagless run` uses by default: what the broker lists for that process. */
+export function laglessClientId(pid: number | undefined): string {
+  return `lagless-${hostname()}-${pid}`;
 }

@@ -2,12 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createAdmin, type TopicLag } from '../../src/kafka/index.ts';
+import type { TopicLag } from '../../src/kafka/index.ts';
 import { DEFAULT_IMAGES_DIR, startImageServer, type ImageServer, type ImageServerOptions } from '../../src/image-server/index.ts';
 import { extractPalette, type PaletteOptions, type PaletteResult } from '../../src/palette/index.ts';
 import { exitedReason, startCli, waitCli, type CliResult } from './cli.ts';
 import { eventually } from './eventually.ts';
-import { consumeAll, groupLag, testBrokers, type ConsumedRecord } from './kafka.ts';
+import { groupLag, type ConsumedRecord } from './kafka.ts';
+
+export { endOffsets, readTopic } from './kafka.ts';
 
 export type CliChild = ReturnType<typeof startCli>;
 
@@ -76,21 +78,6 @@ export function assignments(child: CliChild): number[][] {
   return [...child.output.stderr.matchAll(/assignment \(generation -?\d+\): partitions \[([\d,]*)\]/g)].map((m) => (m[1] ? m[1].split(',').map(Number) : []));
 }
 
-/** Log-end offset of every partition of `topic`. */
-export async function endOffsets(topic: string, partitions: number): Promise<bigint[]> {
-  const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
-  try {
-    const res = await admin.listOffsets({
-      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
-    });
-    const out = Array.from({ length: partitions }, () => 0n);
-    for (const t of res) for (const p of t.partitions) out[p.partitionIndex] = p.offset;
-    return out;
-  } finally {
-    await admin.close().catch(() => {});
-  }
-}
-
 /** Committed offsets of `group` on `topic` (-1 where nothing is committed). */
 export async function committedOffsets(group: string, topic: string, partitions: number): Promise<bigint[]> {
   const lag = await groupLag(topic, partitions, group);
@@ -119,14 +106,6 @@ export async function waitCaughtUp(group: string, topic: string, partitions: num
       ...(child ? { failIf: exitedReason(child) } : {}),
     },
   );
-}
-
-/** Every record of a topic that no producer writes to any more (read up to the log-end offsets). */
-export async function readTopic(topic: string, partitions: number): Promise<ConsumedRecord[]> {
-  const ends = await endOffsets(topic, partitions);
-  const count = Number(ends.reduce((a, b) => a + b, 0n));
-  if (count === 0) return [];
-  return consumeAll(topic, { count, timeoutMs: 60_000 });
 }
 
 export interface Accounting {

@@ -6,7 +6,7 @@ import { LaglessError, UnrecoverableError } from '../../src/errors/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
 import { Transformer, type Job, type TransformerInit } from '../../src/runtime/index.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { consumeAll, createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { consumeAll, createTopic, groupLag, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
 async function topics(t: import('node:test').TestContext, partitions: number) {
   const from = await createTopic(t, uniqueName('in'), partitions);
@@ -36,11 +36,17 @@ test('noop job: every record reaches the output once, and the group commits the 
   const out = await consumeAll(tp.to, { count: input.length });
   assert.deepEqual(out.map((r) => r.key).sort(), input.map((r) => r.key).sort());
   assert.equal(new Set(out.map((r) => r.key)).size, input.length, 'no duplicates without failures');
-  // A new member of the same group starts after the last record: nothing is redone.
+  // A new member of the same group starts after the last record: nothing is redone. One new record per partition is
+  // the barrier: a partition's records arrive in order, so a redone record would arrive before that partition's marker.
   const again = start(t, createNoopJob(), tp);
+  const done = new Set<string>();
+  again.on('record', (r) => done.add(r.input.key ?? ''));
   await again.start();
-  await sleep(1500);
-  assert.equal(again.stats().received, 0, 'committed offsets cover every record');
+  await eventually(() => again.stats().assigned.length === 8, { what: 'the new member owns the 8 partitions', timeout: 30_000, every: 50 });
+  const markers = Array.from({ length: 8 }, (_, p) => ({ key: `marker-${p}`, value: '{}', partition: p }));
+  await produce(tp.from, markers);
+  await eventually(() => markers.every((m) => done.has(m.key)), { what: 'the 8 markers done', timeout: 60_000, every: 50 });
+  assert.equal(again.stats().received, markers.length, 'committed offsets cover every earlier record: only the markers were taken');
 });
 
 test('failures: permanent errors become dead letters with their code, transient ones are retried', async (t) => {
@@ -143,12 +149,19 @@ test('window: with a job that does not finish, intake stops at --max-in-flight r
   await produce(tp.from, records(3000));
   const tr = start(t, job, { ...tp, maxInFlight: 100 });
   await tr.start();
-  await eventually(() => started >= 100, { what: '100 records started', timeout: 30_000, every: 50 });
-  await sleep(1500);
+  // Watched all along, not only at the end.
+  let maxReceived = 0;
+  const watch = setInterval(() => (maxReceived = Math.max(maxReceived, tr.stats().received)), 1);
+  t.after(() => clearInterval(watch));
+  // Paused with records at hand: the client has fetched more than the window, and they wait.
+  await eventually(() => started >= 100 && tr.stats().paused && tr.stats().buffered > 0, { what: '100 records started, the intake paused with records buffered', timeout: 30_000, every: 20 });
   const s = tr.stats();
+  clearInterval(watch);
   assert.equal(s.received, 100, 'no record beyond the window is taken');
+  assert.ok(maxReceived <= 100, `at most 100 records taken at any time (saw ${maxReceived})`);
+  assert.equal(started, 100);
   assert.equal(s.windowSize, 100);
-  assert.equal(s.paused, true);
+  t.diagnostic(`${s.buffered} record(s) fetched and held back while the window was full`);
   release();
   await eventually(() => tr.stats().succeeded === 3000, { what: 'all records after release', timeout: 60_000, every: 50 });
   assert.ok(tr.stats().windowSize <= 100);
@@ -175,7 +188,8 @@ test('two members share the partitions; when one leaves, the other takes over an
   await eventually(() => a.stats().succeeded + b.stats().succeeded > 1000, { what: 'progress', timeout: 60_000, every: 50 });
   await a.close();
   await eventually(() => b.stats().assigned.length === 8, { what: 'b takes all partitions', timeout: 30_000, every: 50 });
-  const out = await consumeAll(tp.to, { idleMs: 4000, timeoutMs: 90_000 });
+  await eventually(async () => (await groupLag(tp.from, 8, tp.group)).lag === 0n, { what: 'the group has committed every record', timeout: 90_000, every: 250 });
+  const out = await readTopic(tp.to, 8);
   const ids = new Set(out.map((r) => r.key));
   for (const r of input) assert.ok(ids.has(r.key), `${r.key} is missing`);
   assert.ok(a.stats().succeeded > 0 && b.stats().succeeded > 0, 'both members did work');

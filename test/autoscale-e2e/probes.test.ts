@@ -28,7 +28,7 @@ test('--http-port 0: /healthz answers at once, /readyz turns 200 once the group 
     if (seen.at(-1) !== r.status) seen.push(r.status);
     // Read the broker's view right after the first 200: the member must already be in the group with its partitions.
     return r.status === 200 ? await groupMembers(n.group) : undefined;
-  }, { what: '/readyz turns 200', timeout: 60_000, every: 20 });
+  }, { what: '/readyz turns 200', timeout: 180_000, every: 20 });
   assert.equal(membersWhenReady.get(clientId)?.length, 3, `when ready, the broker lists ${clientId} with its 3 partitions (readyz went ${seen.join(' → ')})`);
   assert.ok(seen.every((s) => s === 503 || s === 200), `readyz answers 503 or 200, got ${seen.join(', ')}`);
   t.diagnostic(`/readyz went ${seen.join(' → ')}`);
@@ -70,7 +70,7 @@ test('--replicas with --http-port 0: the supervisor serves the group-wide wish l
   ]);
   const base = (await waitForStderr(sup, /serving \/healthz, \/readyz and \/metrics on (http:\/\/127\.0\.0\.1:\d+)$/m))[1]!;
   assert.equal((await httpGet(`${base}/healthz`)).status, 200);
-  await eventually(async () => ((await httpGet(`${base}/readyz`)).status === 200 ? true : undefined), { what: '/readyz turns 200', timeout: 60_000, every: 100 });
+  await eventually(async () => ((await httpGet(`${base}/readyz`)).status === 200 ? true : undefined), { what: '/readyz turns 200', timeout: 180_000, every: 100 });
   assert.deepEqual([...(await groupMembers(n.group)).values()], [[0, 1]], 'when the supervisor is ready, a replica is in the group with both partitions');
 
   await produce(n.from, Array.from({ length: 5 }, (_, i) => ({ key: `x${i}`, value: 'not json' })));

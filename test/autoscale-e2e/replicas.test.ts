@@ -96,7 +96,7 @@ test('--replicas 1..3: replicas are added under a step load and removed after it
   await eventually(async () => {
     const st = await replicaState(n);
     return expectState(st, st.pids.length === 1 && st.replicas.length === 1 && st.replicas[0]!.assigned.join() === ALL);
-  }, { what: 'one replica with every partition', timeout: 60_000, every: 500, failIf: live });
+  }, { what: 'one replica with every partition', timeout: 180_000, every: 500, failIf: live });
   assert.equal(metricValue((await httpGet(metricsUrl)).body, 'lagless_desired_replicas'), 1);
 
   // Follow the supervisor's wish as an orchestrator would, from /metrics.
@@ -119,7 +119,7 @@ test('--replicas 1..3: replicas are added under a step load and removed after it
   const up = await eventually(async () => {
     const st = await replicaState(n);
     return expectState(st, st.replicas.filter((r) => r.assigned.length > 0).length >= 2) && st;
-  }, { what: 'a second replica with partitions', timeout: 90_000, every: 500, failIf: live });
+  }, { what: 'a second replica with partitions', timeout: 180_000, every: 500, failIf: live });
   // Back to one replica after the load: the others have exited, the group has one consumer, which has every partition.
   const down = await eventually(async () => {
     const st = await replicaState(n);
@@ -127,7 +127,7 @@ test('--replicas 1..3: replicas are added under a step load and removed after it
       st,
       st.pids.length === 1 && st.running === 1 && st.consumers === 1 && st.replicas.length === 1 && st.replicas[0]!.assigned.join() === ALL && st.totalLag === 0,
     ) && st;
-  }, { what: 'back to one replica process that has every partition, no lag', timeout: 150_000, every: 500, failIf: live });
+  }, { what: 'back to one replica process that has every partition, no lag', timeout: 300_000, every: 500, failIf: live });
   for (const r of up.replicas) if (r.pid !== down.pids[0]) assert.ok(!alive(r.pid), `replica pid ${r.pid} has exited`);
   await eventually(() => wishes.at(-1) === 1, { what: 'the wish in /metrics is back to 1', timeout: 10_000 });
   clearInterval(scraper);
@@ -157,34 +157,36 @@ test('a replica killed with kill -9 is replaced by the supervisor, and no record
   await eventually(async () => {
     const st = await replicaState(n);
     return expectState(st, twoWithPartitions(st));
-  }, { what: 'two replicas with partitions', timeout: 90_000, every: 500, failIf: live });
+  }, { what: 'two replicas with partitions', timeout: 180_000, every: 500, failIf: live });
 
   const bad = badRecords(images, 'bad-kill');
   await produce(n.from, bad.map((b) => ({ key: b.id, value: JSON.stringify({ id: b.id, url: b.url }) })));
   // A steady load; the kill lands while both replicas have records in flight.
   const loading = runCli(['produce', '--topic', n.from, '--source', 'synthetic', '--image-base', images.url, '--rate', '100', '--duration', '15s', '--quiet', '--json']);
-  const busy = await eventually(async () => {
+  const busy = await eventually(async (progress) => {
     const st = await replicaState(n);
+    progress(st.replicas.reduce((a, r) => a + r.ok, 0));
     return expectState(st, twoWithPartitions(st) && st.replicas.every((r) => r.ok > 0) && st.replicas.reduce((a, r) => a + r.ok, 0) >= 300) && st;
-  }, { what: 'both replicas are processing', timeout: 60_000, every: 500, failIf: live });
+  }, { what: 'both replicas are processing', timeout: 600_000, stall: 90_000, every: 500, failIf: live });
   const victim = busy.replicas[0]!.pid;
   process.kill(victim, 'SIGKILL');
   // The supervisor sees the exit and starts a replacement; the group rebalances to the survivor and the replacement.
   await eventually(async () => {
     const st = await replicaState(n);
     return expectState(st, !st.pids.includes(victim) && twoWithPartitions(st) && st.consumers === 2 && st.replicas.flatMap((r) => r.assigned).sort((a, b) => a - b).join() === ALL);
-  }, { what: `a replacement for replica pid ${victim} with partitions`, timeout: 90_000, every: 500, failIf: live });
+  }, { what: `a replacement for replica pid ${victim} with partitions`, timeout: 180_000, every: 500, failIf: live });
 
   const load = await loading;
   assert.equal(load.code, 0, load.stderr);
   const produced = (JSON.parse(load.stdout) as { delivered: number }).delivered;
   // The group catches up: the committed offsets reach the log end.
-  await eventually(async () => {
+  await eventually(async (progress) => {
     const s = await groupStatus(n);
+    progress(s.partitions.reduce((a, p) => a + (p.committed ?? 0), 0));
     if (s.totalLag === 0) return true;
     // Kept as the last error, so that a timeout says where the lag was.
     throw new Error(`lag ${s.totalLag}: ${JSON.stringify(s.partitions.filter((p) => p.lag > 0))}`);
-  }, { what: 'lag back to 0', timeout: 90_000, every: 1000, failIf: live });
+  }, { what: 'lag back to 0', timeout: 600_000, stall: 90_000, every: 1000, failIf: live });
 
   const res = await stopLagless(sup);
   assert.equal(res.code, 0, res.stderr);

@@ -32,7 +32,7 @@ test('lagless status shows the live members and the per-partition lag the admin 
   ]);
   await eventually(async () => (await groupMembers(n.group)).get(laglessClientId(run.pid))?.length === partitions, {
     what: 'the process in the group with the 4 partitions',
-    timeout: 60_000,
+    timeout: 180_000,
     every: 500,
     failIf: exitedReason(run),
   });
@@ -42,7 +42,7 @@ test('lagless status shows the live members and the per-partition lag the admin 
   const stuck = ['stuck-a', 'stuck-b'].map((id) => ({ key: id, value: JSON.stringify({ id, url: `${images.url}/slow/600000/${images.images[0]}` }) }));
   const good = Array.from({ length: 60 }, (_, i) => ({ key: `good-${i}`, value: JSON.stringify({ id: `good-${i}`, url: images.imageUrl(i, { id: i }) }) }));
   await produce(n.from, [...good.slice(0, 20), ...stuck, ...good.slice(20)]);
-  await consumeAll(n.to, { count: good.length, timeoutMs: 60_000 });
+  await consumeAll(n.to, { count: good.length });
 
   // The load has stopped: wait for the state it leaves (every partition committed up to its stuck record or its end).
   await waitHeldBack(n.from, partitions, n.group, stuck.map((r) => r.key));

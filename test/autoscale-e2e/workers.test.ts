@@ -34,7 +34,7 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
   ]);
   await eventually(async () => (await groupMembers(n.group)).get(laglessClientId(run.pid))?.length === 4, {
     what: 'the process in the group with the 4 partitions',
-    timeout: 60_000,
+    timeout: 180_000,
     every: 500,
     failIf: exitedReason(run),
   });
@@ -57,7 +57,7 @@ test('a step load scales the workers of one process from 1 to 2, and they go bac
   const busy = await eventually(async () => {
     const m = replicaOf(await status());
     return m && m.workers.active === 2 ? m : undefined;
-  }, { what: 'lagless status shows 2 active workers', timeout: 90_000, every: 1000, failIf: exitedReason(run) });
+  }, { what: 'lagless status shows 2 active workers', timeout: 180_000, every: 1000, failIf: exitedReason(run) });
   assert.equal(busy.wish?.workers, 2);
   // The status record carries what readers such as the dashboard need: topics, guarantee and the scale event with its reason.
   assert.equal(busy.output, n.to);

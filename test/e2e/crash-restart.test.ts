@@ -19,7 +19,7 @@ import { exitedReason } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 
 const PARTITIONS = 8;
-const TOTAL = 2500;
+const TOTAL = 1200;
 const MAX_IN_FLIGHT = 200;
 /** Outputs the first process must have produced before it is killed. */
 const KILL_AFTER = 300;
@@ -51,9 +51,14 @@ test('kill -9 mid-run, then restart with the same group: no id missing, duplicat
   ];
   const first = startTransformer(t, args);
   const records = async (topic: string) => (await endOffsets(topic, PARTITIONS)).reduce((x, y) => x + y, 0n);
-  await eventually(async () => (await records(to)) + (await records(dlq)) >= BigInt(KILL_AFTER), {
+  await eventually(async (progress) => {
+    const done = (await records(to)) + (await records(dlq));
+    progress(done);
+    return done >= BigInt(KILL_AFTER);
+  }, {
     what: `${KILL_AFTER} outputs and dead letters from the first process`,
-    timeout: 90_000,
+    timeout: 600_000,
+    stall: 90_000,
     every: 100,
     failIf: exitedReason(first),
   });
@@ -64,7 +69,7 @@ test('kill -9 mid-run, then restart with the same group: no id missing, duplicat
   assert.ok(committedAtKill < BigInt(TOTAL), `the kill came mid-run (${committedAtKill} of ${TOTAL} committed)`);
 
   const second = startTransformer(t, args);
-  await waitCaughtUp(group, from, PARTITIONS, 150_000, second);
+  await waitCaughtUp(group, from, PARTITIONS, 90_000, second);
   const stopped = await stopTransformer(second);
   assert.equal(stopped.code, 0, `the restarted transformer exits 0 after SIGTERM\n${stopped.stderr}`);
   const after = lastTotals(second);

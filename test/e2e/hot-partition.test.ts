@@ -62,7 +62,7 @@ async function runOnce(t: TestContext, from: string, ids: string[], ordering: Or
   }, 2);
   t.after(() => clearInterval(sampler));
   await tr.start();
-  await eventually(() => tr.stats().succeeded + tr.stats().deadLettered === ids.length, { what: `${ids.length} records (${ordering})`, timeout: 120_000, every: 50 });
+  await eventually((progress) => { progress(tr.stats().succeeded + tr.stats().deadLettered); return tr.stats().succeeded + tr.stats().deadLettered === ids.length; }, { what: `${ids.length} records (${ordering})`, timeout: 600_000, stall: 120_000, every: 50 });
   clearInterval(sampler);
   busyMs = tr.stats().job.cpuBusyMs ?? 0;
   assert.equal(tr.stats().deadLettered, 0, 'no dead letters');

@@ -1,4 +1,4 @@
-// End to end: 2,000 records over 8 partitions, good photos mixed with every kind of bad input, through the real CLI, broker and image server: each id ends exactly once as the engine's palette or as a dead letter with its code.
+// End to end: 800 records over 8 partitions, good photos mixed with every kind of bad input, through the real CLI, broker and image server: each id ends exactly once as the engine's palette or as a dead letter with its code.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
@@ -8,7 +8,7 @@ import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.
 import { account, enginePalettes, readTopic, requireNetns, startImages, startTransformer, stopTransformer, waitCaughtUp, warnings } from '../helpers/pipeline.ts';
 
 const PARTITIONS = 8;
-const TOTAL = 2000;
+const TOTAL = 800;
 /** Records of each bad kind. */
 const PER_BAD_KIND = 16;
 /** A private address that only this test puts on lo (inside the test's network namespace). */
@@ -128,7 +128,7 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
     '--max-in-flight', '500',
     '--commit-interval', '200ms',
   ]);
-  await waitCaughtUp(group, from, PARTITIONS, 150_000, child);
+  await waitCaughtUp(group, from, PARTITIONS, 90_000, child);
   const result = await stopTransformer(child);
   assert.equal(result.code, 0, `the transformer exits 0 after SIGTERM\n${result.stderr}`);
 

@@ -19,7 +19,7 @@ import { exitedReason } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 
 const PARTITIONS = 8;
-const TOTAL = 3000;
+const TOTAL = 1200;
 const MAX_IN_FLIGHT = 200;
 const ALL = Array.from({ length: PARTITIONS }, (_, p) => p);
 
@@ -46,7 +46,7 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   const a = startTransformer(t, args);
   await eventually(async () => ((await groupMembers(group)).get(laglessClientId(a.pid))?.length ?? 0) > 0, {
     what: 'the first member in the group with partitions',
-    timeout: 60_000,
+    timeout: 180_000,
     every: 250,
     failIf: exitedReason(a),
   });
@@ -58,7 +58,7 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
       const pb = m.get(laglessClientId(b.pid)) ?? [];
       return m.size === 2 && pa.length > 0 && pb.length > 0 && [...pa, ...pb].sort((x, y) => x - y).join() === ALL.join() && pa;
     },
-    { what: 'the two members to split the 8 partitions (per the broker)', timeout: 60_000, every: 250, failIf: () => exitedReason(a)() ?? exitedReason(b)() },
+    { what: 'the two members to split the 8 partitions (per the broker)', timeout: 180_000, every: 250, failIf: () => exitedReason(a)() ?? exitedReason(b)() },
   );
 
   const run = uniqueName('pair');
@@ -70,9 +70,14 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
   await produce(from, inputs.map((r) => ({ key: r.id, value: r.value })));
 
   // Stopped mid-run: once 300 records are done.
-  await eventually(async () => (await endOffsets(to, PARTITIONS)).reduce((x, y) => x + y, 0n) >= 300n, {
+  await eventually(async (progress) => {
+    const outputs = (await endOffsets(to, PARTITIONS)).reduce((x, y) => x + y, 0n);
+    progress(outputs);
+    return outputs >= 300n;
+  }, {
     what: '300 outputs',
-    timeout: 90_000,
+    timeout: 600_000,
+    stall: 90_000,
     every: 250,
     failIf: exitedReason(a),
   });
@@ -96,7 +101,7 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
     },
     { what: 'the second member to take all 8 partitions (per the broker)', timeout: 60_000, every: 250, failIf: exitedReason(b) },
   );
-  await waitCaughtUp(group, from, PARTITIONS, 150_000, b);
+  await waitCaughtUp(group, from, PARTITIONS, 90_000, b);
   // What an operator sees: one member left, owning every partition, no lag.
   const status = await runCli(['status', '--brokers', testBrokers().join(','), '--group', group, '--status-topic', statusTopic, '--json']);
   assert.equal(status.code, 0, status.stderr);

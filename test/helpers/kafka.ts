@@ -70,7 +70,7 @@ export async function consumeAll(
   topic: string,
   opts: { count: number; timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection },
 ): Promise<ConsumedRecord[]> {
-  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const timeoutMs = opts.timeoutMs ?? 180_000;
   const consumer = new Consumer({
     groupId: uniqueName('lagless-test-reader'),
     clientId: 'lagless-test-reader',

@@ -14,7 +14,7 @@ export { exitedReason };
  * The first match of `pattern` in the child's stderr (searched from `from`). Only to learn what a process printed (its
  * URL); to wait for a state, poll the state itself with `eventually`.
  */
-export async function waitForStderr(child: LaglessChild, pattern: RegExp, timeoutMs = 60_000, from = 0): Promise<RegExpMatchArray> {
+export async function waitForStderr(child: LaglessChild, pattern: RegExp, timeoutMs = 180_000, from = 0): Promise<RegExpMatchArray> {
   return eventually(() => child.output.stderr.slice(from).match(pattern), {
     what: `${pattern} in the output`,
     timeout: timeoutMs,

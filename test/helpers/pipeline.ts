@@ -88,19 +88,23 @@ export async function committedOffsets(group: string, topic: string, partitions:
 
 /**
  * Waits until the group has committed the end of every partition of `topic` (its lag is 0): every input record is
- * done (its output or dead letter acknowledged), which is what a user means by "the transformer has caught up".
+ * done (its output or dead letter acknowledged), which is what a user means by "the transformer has caught up". Fails
+ * when no commit moves for `stallMs` (a stall), not because a loaded machine is slow; 20 minutes at most.
  */
-export async function waitCaughtUp(group: string, topic: string, partitions: number, timeoutMs: number, child?: CliChild): Promise<void> {
+export async function waitCaughtUp(group: string, topic: string, partitions: number, stallMs: number, child?: CliChild): Promise<void> {
   let last: TopicLag | undefined;
   await eventually(
-    async () => {
+    async (progress) => {
       last = await groupLag(topic, partitions, group);
+      progress(last.partitions.reduce((sum, p) => sum + (p.committed ?? 0n), 0n));
       return last.partitions.length === partitions && last.lag === 0n;
     },
     {
       what: () =>
-        `group ${group} to commit the end of ${topic} (ends ${last?.partitions.map((p) => p.logEnd).join(',')}, committed ${last?.partitions.map((p) => p.committed ?? '-').join(',')})`,
-      timeout: timeoutMs,
+        `group ${group} to commit the end of ${topic} (ends ${last?.partitions.map((p) => p.logEnd).join(',')}, committed ${last?.partitions.map((p) => p.committed ?? '-').join(',')})` +
+        (child ? `\nthe transformer's last lines:\n${child.output.stderr.split('\n').slice(-25).join('\n')}` : ''),
+      timeout: 20 * 60_000,
+      stall: stallMs,
       // Every 250 ms is plenty, and keeps the test process (which also serves the images) light.
       every: 250,
       ...(child ? { failIf: exitedReason(child) } : {}),

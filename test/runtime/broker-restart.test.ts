@@ -40,7 +40,7 @@ test('broker stopped and restarted mid-stream: the transformer rejoins without a
   t.after(() => tr.destroy());
   await tr.start();
   await produce(0, 500);
-  await eventually(() => tr.stats().succeeded >= 500, { what: 'the first half', timeout: 60_000, every: 100 });
+  await eventually((progress) => { progress(tr.stats().succeeded); return tr.stats().succeeded >= 500; }, { what: 'the first half', timeout: 600_000, stall: 120_000, every: 50 });
 
   await stopBroker({ port, dataDir });
   // Long enough for the client's fetches and heartbeats to fail (the stall happened with outages of several seconds).
@@ -56,7 +56,7 @@ test('broker stopped and restarted mid-stream: the transformer rejoins without a
       if (lag.logEnd === 1000n && lag.lag === 0n) return true;
       throw new Error(`log end ${lag.logEnd}, lag ${lag.lag}`);
     },
-    { what: () => `the group to commit all 1000 records after the restart (warnings: ${warnings.join(' | ')})`, timeout: 120_000, every: 250 },
+    { what: () => `the group to commit all 1000 records after the restart (warnings: ${warnings.join(' | ')})`, timeout: 300_000, every: 250 },
   );
   await tr.close();
 

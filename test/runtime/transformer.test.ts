@@ -31,7 +31,7 @@ test('noop job: every record reaches the output once, and the group commits the 
   await produce(tp.from, input);
   const tr = start(t, createNoopJob(), tp);
   await tr.start();
-  await eventually(() => tr.stats().succeeded === input.length, { what: 'all records', timeout: 60_000, every: 50 });
+  await eventually((progress) => { progress(tr.stats().succeeded); return tr.stats().succeeded === input.length; }, { what: 'all records', timeout: 600_000, stall: 120_000, every: 50 });
   await tr.close();
   const out = await consumeAll(tp.to, { count: input.length });
   assert.deepEqual(out.map((r) => r.key).sort(), input.map((r) => r.key).sort());
@@ -42,10 +42,10 @@ test('noop job: every record reaches the output once, and the group commits the 
   const done = new Set<string>();
   again.on('record', (r) => done.add(r.input.key ?? ''));
   await again.start();
-  await eventually(() => again.stats().assigned.length === 8, { what: 'the new member owns the 8 partitions', timeout: 30_000, every: 50 });
+  await eventually(() => again.stats().assigned.length === 8, { what: 'the new member owns the 8 partitions', timeout: 180_000, every: 50 });
   const markers = Array.from({ length: 8 }, (_, p) => ({ key: `marker-${p}`, value: '{}', partition: p }));
   await produce(tp.from, markers);
-  await eventually(() => markers.every((m) => done.has(m.key)), { what: 'the 8 markers done', timeout: 60_000, every: 50 });
+  await eventually(() => markers.every((m) => done.has(m.key)), { what: 'the 8 markers done', timeout: 180_000, every: 50 });
   assert.equal(again.stats().received, markers.length, 'committed offsets cover every earlier record: only the markers were taken');
 });
 
@@ -70,7 +70,7 @@ test('failures: permanent errors become dead letters with their code, transient 
   await produce(tp.from, input);
   const tr = start(t, job, { ...tp, retryBaseMs: 10, retryMaxMs: 50, attempts: 3 });
   await tr.start();
-  await eventually(() => tr.stats().succeeded + tr.stats().deadLettered === 200, { what: 'all records done', timeout: 60_000, every: 50 });
+  await eventually((progress) => { progress(tr.stats().succeeded + tr.stats().deadLettered); return tr.stats().succeeded + tr.stats().deadLettered === 200; }, { what: 'all records done', timeout: 600_000, stall: 120_000, every: 50 });
   await tr.close();
   const out = await consumeAll(tp.to, { count: 140 });
   const dead = await consumeAll(tp.dlq, { count: 60 });
@@ -123,7 +123,7 @@ test('ordering key: records of one key run one at a time in offset order; unorde
     await produce(tp.from, input);
     const tr = start(t, job, { ...tp, ordering });
     await tr.start();
-    await eventually(() => tr.stats().succeeded === 300, { what: 'all records', timeout: 60_000, every: 50 });
+    await eventually((progress) => { progress(tr.stats().succeeded); return tr.stats().succeeded === 300; }, { what: 'all records', timeout: 600_000, stall: 120_000, every: 50 });
     await tr.close();
     assert.equal(maxSameKey, 1, `${ordering}: never two records of one key at once`);
     for (const [, seq] of order) assert.deepEqual(seq, [...seq].sort((a, b) => a - b), `${ordering}: offset order per key`);
@@ -154,7 +154,7 @@ test('window: with a job that does not finish, intake stops at --max-in-flight r
   const watch = setInterval(() => (maxReceived = Math.max(maxReceived, tr.stats().received)), 1);
   t.after(() => clearInterval(watch));
   // Paused with records at hand: the client has fetched more than the window, and they wait.
-  await eventually(() => started >= 100 && tr.stats().paused && tr.stats().buffered > 0, { what: '100 records started, the intake paused with records buffered', timeout: 30_000, every: 20 });
+  await eventually(() => started >= 100 && tr.stats().paused && tr.stats().buffered > 0, { what: '100 records started, the intake paused with records buffered', timeout: 180_000, every: 20 });
   const s = tr.stats();
   clearInterval(watch);
   assert.equal(s.received, 100, 'no record beyond the window is taken');
@@ -163,7 +163,7 @@ test('window: with a job that does not finish, intake stops at --max-in-flight r
   assert.equal(s.windowSize, 100);
   t.diagnostic(`${s.buffered} record(s) fetched and held back while the window was full`);
   release();
-  await eventually(() => tr.stats().succeeded === 3000, { what: 'all records after release', timeout: 60_000, every: 50 });
+  await eventually((progress) => { progress(tr.stats().succeeded); return tr.stats().succeeded === 3000; }, { what: 'all records after release', timeout: 600_000, stall: 120_000, every: 50 });
   assert.ok(tr.stats().windowSize <= 100);
 });
 
@@ -184,11 +184,11 @@ test('two members share the partitions; when one leaves, the other takes over an
   const b = start(t, slow(), { ...tp, clientId: 'member-b', ordering: 'partition' });
   await a.start();
   await b.start();
-  await eventually(() => a.stats().assigned.length > 0 && b.stats().assigned.length > 0 && a.stats().assigned.length + b.stats().assigned.length === 8, { what: 'both members assigned', timeout: 30_000, every: 50 });
-  await eventually(() => a.stats().succeeded + b.stats().succeeded > 1000, { what: 'progress', timeout: 60_000, every: 50 });
+  await eventually(() => a.stats().assigned.length > 0 && b.stats().assigned.length > 0 && a.stats().assigned.length + b.stats().assigned.length === 8, { what: 'both members assigned', timeout: 180_000, every: 50 });
+  await eventually((progress) => { progress(a.stats().succeeded + b.stats().succeeded); return a.stats().succeeded + b.stats().succeeded > 1000; }, { what: 'progress', timeout: 600_000, stall: 120_000, every: 50 });
   await a.close();
-  await eventually(() => b.stats().assigned.length === 8, { what: 'b takes all partitions', timeout: 30_000, every: 50 });
-  await eventually(async () => (await groupLag(tp.from, 8, tp.group)).lag === 0n, { what: 'the group has committed every record', timeout: 90_000, every: 250 });
+  await eventually(() => b.stats().assigned.length === 8, { what: 'b takes all partitions', timeout: 180_000, every: 50 });
+  await eventually(async () => (await groupLag(tp.from, 8, tp.group)).lag === 0n, { what: 'the group has committed every record', timeout: 180_000, every: 250 });
   const out = await readTopic(tp.to, 8);
   const ids = new Set(out.map((r) => r.key));
   for (const r of input) assert.ok(ids.has(r.key), `${r.key} is missing`);

@@ -60,17 +60,31 @@ export class StatusPublisher {
     return this.#publishing;
   }
 
-  /** Stops publishing and writes a tombstone so the member disappears from `lagless status`. */
-  close(): Promise<void> {
+  /**
+   * Stops publishing and writes a tombstone so the member disappears from `lagless status`. Bounded by `timeoutMs`
+   * (default 3 s): with the broker away, the status is left to go stale (`lagless status` marks it so) and the producer
+   * closes in the background.
+   */
+  close(timeoutMs = 3000): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
-      await this.#publishing;
-      if (this.#last) {
-        await this.#producer
-          .send({ messages: [{ topic: this.#o.topic, key: statusKey(this.#last.group, this.#last.member), value: undefined as unknown as string }] })
-          .catch((err: Error) => this.#o.onError?.(err));
+      const tombstone = (async () => {
+        await this.#publishing;
+        if (this.#last) {
+          await this.#producer
+            .send({ messages: [{ topic: this.#o.topic, key: statusKey(this.#last.group, this.#last.member), value: undefined as unknown as string }] })
+            .catch((err: Error) => this.#o.onError?.(err));
+        }
+        await this.#producer.close().catch(() => {});
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((r) => (timer = setTimeout(r, timeoutMs, true)));
+      const timedOut = await Promise.race([tombstone.then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.#o.onError?.(new Error(`the status tombstone was not acknowledged within ${timeoutMs} ms; the status goes stale instead`));
+        void this.#producer.close(true).catch(() => {});
       }
-      await this.#producer.close().catch(() => {});
     })();
     return this.#closed;
   }

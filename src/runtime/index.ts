@@ -9,6 +9,7 @@ export {
   type TransformerEvents,
   type RecordOutcome,
   type LagSample,
+  type CloseSummary,
   type Ordering,
 } from './transformer.ts';
 export type { Job, JobInput, JobOutput, JobContext } from './job.ts';

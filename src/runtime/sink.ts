@@ -1,4 +1,4 @@
-// A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until closed.
+// A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until the sink is closed or aborted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StringProducer } from '../kafka/index.ts';
 import { describeKafkaError } from '../kafka/index.ts';
@@ -37,6 +37,12 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** What `close` left behind. */
+export interface SinkCloseResult {
+  /** Records given up without the broker's acknowledgement (their sends rejected: the caller does not commit them). */
+  unacknowledged: number;
+}
+
 /**
  * Group-commit producer: while requests are in flight, new records queue and leave together in the next request.
  * An idle sink lingers a millisecond so that records finishing together leave together.
@@ -51,6 +57,9 @@ export class OutputSink {
   #closed = false;
   #aborted: Error | undefined;
   #idleWaiters: (() => void)[] = [];
+  /** Batches in a produce request now: abort rejects them at once, without waiting for the request to end. */
+  readonly #inFlight = new Set<Pending[]>();
+  #closing: Promise<SinkCloseResult> | undefined;
   /** Records acknowledged by the broker. */
   acknowledged = 0;
   /** Produce requests that failed and were retried. */
@@ -72,6 +81,7 @@ export class OutputSink {
   /** Resolves when the broker has acknowledged the record. Rejects only if the sink is destroyed first. */
   send(record: OutgoingRecord): Promise<void> {
     if (this.#aborted) return Promise.reject(this.#aborted);
+    if (this.#closed) return Promise.reject(new Error('output sink closed'));
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ record, resolve, reject });
       this.#pump();
@@ -106,12 +116,19 @@ export class OutputSink {
   }
 
   async #sendBatch(batch: Pending[]): Promise<void> {
+    this.#inFlight.add(batch);
+    try {
+      await this.#sendUntilDone(batch);
+    } finally {
+      this.#inFlight.delete(batch);
+    }
+  }
+
+  async #sendUntilDone(batch: Pending[]): Promise<void> {
     let attempt = 0;
     for (;;) {
-      if (this.#aborted) {
-        for (const p of batch) p.reject(this.#aborted);
-        return;
-      }
+      // Aborted while waiting: the batch was already rejected by abort().
+      if (this.#aborted) return;
       try {
         await this.#producer.send({
           messages: batch.map(({ record }) => ({
@@ -121,11 +138,14 @@ export class OutputSink {
             ...(record.headers ? { headers: new Map(Object.entries(record.headers)) } : {}),
           })),
         });
+        // An acknowledgement that comes after abort() changes nothing: those sends were rejected and are not committed.
+        if (this.#aborted) return;
         this.acknowledged += batch.length;
         this.#consecutiveFailures = 0;
         for (const p of batch) p.resolve();
         return;
       } catch (err) {
+        if (this.#aborted) return;
         attempt += 1;
         this.failedRequests += 1;
         this.#consecutiveFailures += 1;
@@ -147,18 +167,46 @@ export class OutputSink {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Stops retrying: pending sends reject with `reason` (their records stay uncommitted and are redone later). */
-  abort(reason: Error): void {
+  /**
+   * Stops at once: every send not yet acknowledged (waiting, or in a produce request now) rejects with `reason`, and
+   * their records stay uncommitted (redone later). Returns how many records that was.
+   */
+  abort(reason: Error): number {
+    if (this.#aborted) return 0;
     this.#aborted = reason;
-    for (const p of this.#queue.splice(0)) p.reject(reason);
+    if (this.#lingering) clearTimeout(this.#lingering);
+    this.#lingering = undefined;
+    let given = 0;
+    for (const p of this.#queue.splice(0)) {
+      p.reject(reason);
+      given += 1;
+    }
+    for (const batch of this.#inFlight) {
+      for (const p of batch) p.reject(reason);
+      given += batch.length;
+    }
+    this.#inFlight.clear();
+    this.#inFlightRecords = 0;
+    for (const w of this.#idleWaiters.splice(0)) w();
+    return given;
   }
 
-  /** Flushes, then closes the producer. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.flush();
-    await this.#producer.close().catch(() => {});
+  /**
+   * Waits up to `timeoutMs` (default: no limit) for every record to be acknowledged, then gives up the rest (see
+   * abort) and closes the producer, forcibly if it does not close within `timeoutMs` either. Bounded: with the broker
+   * down or frozen, close still returns. Calling it twice returns the same promise.
+   */
+  close(timeoutMs = Infinity): Promise<SinkCloseResult> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      const flushed = await within(this.flush(), timeoutMs);
+      const unacknowledged = flushed ? 0 : this.abort(new Error(`output not acknowledged by the broker within ${timeoutMs} ms of closing`));
+      // A producer with nothing left to send closes quickly; one facing a frozen broker is left closing in the background.
+      const closing = this.#producer.close(!flushed).catch(() => {});
+      if (flushed) await within(closing, timeoutMs);
+      return { unacknowledged };
+    })();
+    return this.#closing;
   }
 
   /** Closes the producer at once; unacknowledged records are rejected (and redone after a restart). */
@@ -166,5 +214,22 @@ export class OutputSink {
     this.#closed = true;
     this.abort(new Error('output sink destroyed'));
     await this.#producer.close(true).catch(() => {});
+  }
+}
+
+/** Whether `p` settled within `ms` (it keeps running either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms === Infinity) {
+    await p;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => {
+    timer = setTimeout(r, Math.max(0, ms), false);
+  });
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -43,6 +43,11 @@ export interface TransformerOptions {
   commitIntervalMs: number;
   /** On shutdown, how long in-flight records may take to finish before they are abandoned (and redone later). Default 30 s. */
   drainTimeoutMs: number;
+  /**
+   * On shutdown, after the drain: how long the final commit and leaving the group may take before they are given up
+   * (a broker that is down or frozen). close() returns within drainTimeoutMs + closeTimeoutMs. Default 5 s.
+   */
+  closeTimeoutMs: number;
   /** Group session timeout: how soon a crashed member's partitions move to others. Default 10 s. */
   sessionTimeoutMs: number;
   /** Default 1 s. */
@@ -64,6 +69,7 @@ export const defaultTransformerOptions = {
   retryMaxMs: 30_000,
   commitIntervalMs: 1000,
   drainTimeoutMs: 30_000,
+  closeTimeoutMs: 5000,
   sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1000,
   rebalanceTimeoutMs: 30_000,
@@ -87,6 +93,8 @@ export interface TransformerStats {
   duplicatesSkipped: number;
   /** Records abandoned because their partition was revoked or the runtime stopped (they will be redone). */
   abandoned: number;
+  /** Outputs and dead letters given up at shutdown without the broker's acknowledgement (their records are redone). */
+  unacknowledged: number;
   /** Offsets committed (commit requests that succeeded). */
   commits: number;
   /** Gauge: records started and not finished. */
@@ -99,12 +107,26 @@ export interface TransformerStats {
   paused: boolean;
   /** Gauge: records the client has fetched that wait in its buffer (while paused, they wait for room in the window). */
   buffered: number;
+  /** Gauge: the client's stream died (e.g. the broker went away) and the member is joining the group again. */
+  reconnecting: boolean;
   /** Gauge: partitions assigned to this member. */
   assigned: { topic: string; partition: number }[];
   /** Sum of processing time (start to acknowledged output) over finished records, ms. */
   busyMs: number;
   /** Job-specific gauges. */
   job: Record<string, number>;
+}
+
+/** What close() gave up (all of it is redone by the next owner of the partitions: nothing is lost). */
+export interface CloseSummary {
+  /** Records still running at the drain deadline. */
+  abandoned: number;
+  /** Outputs and dead letters the broker had not acknowledged at the drain deadline. */
+  unacknowledged: number;
+  /** The final commit succeeded (or there was nothing to commit). */
+  committed: boolean;
+  /** The member left the group (false: its partitions move after the session timeout). */
+  leftGroup: boolean;
 }
 
 /** The lag of this member's assigned partitions, with the time it was sampled (Date.now()). */
@@ -159,13 +181,17 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #committed = new Map<number, bigint>();
   #commitTimer: NodeJS.Timeout | undefined;
   #reconnecting: Promise<void> | undefined;
-  #committing: Promise<void> | undefined;
+  /** Aborted by close() and destroy(): a reconnect in progress stops at its next step. */
+  readonly #stopping = new AbortController();
+  /** Set when close() or destroy() takes the consumer to close it: a consumer that joins later closes itself. */
+  #consumerReleased = false;
+  #committing: Promise<boolean> | undefined;
   #paused = false;
-  #closing: Promise<void> | undefined;
+  #closing: Promise<CloseSummary> | undefined;
   #destroyed = false;
   #started = false;
   #drainWaiters: (() => void)[] = [];
-  #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, commits: 0, busyMs: 0 };
+  #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, unacknowledged: 0, commits: 0, busyMs: 0 };
 
   constructor(job: Job, init: TransformerInit) {
     super();
@@ -192,6 +218,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   async #connect(): Promise<void> {
     const o = this.options;
+    if (this.#consumerReleased) throw new LaglessError('INTERNAL', 'the transformer is closed');
     const consumer = createConsumer({
       ...o.kafka,
       clientId: o.clientId,
@@ -219,6 +246,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       await consumer.close(true).catch(() => {});
       throw err;
     }
+    // Closed or destroyed while joining, after the consumer was let go (a reconnect that close() did not wait for):
+    // leave no consumer behind.
+    if (this.#consumerReleased) {
+      await stream.close().catch(() => {});
+      await consumer.close(true).catch(() => {});
+      throw new LaglessError('INTERNAL', 'the transformer was closed while it joined the group');
+    }
     this.#stream = stream;
     this.#paused = false;
     stream.on('data', (m) => current() && this.#onMessage(m));
@@ -239,6 +273,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    */
   #reconnect(): void {
     if (this.#reconnecting || this.#closing || this.#destroyed) return;
+    const stopping = this.#stopping.signal;
     this.#reconnecting = (async () => {
       const old = this.#consumer;
       const oldStream = this.#stream;
@@ -248,16 +283,20 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#assigned = new Set();
       void oldStream?.close().catch(() => {});
       void old?.close(true).catch(() => {});
-      for (let attempt = 1; !this.#closing && !this.#destroyed; attempt += 1) {
+      for (let attempt = 1; !stopping.aborted; attempt += 1) {
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
-        await sleep(delay);
-        if (this.#closing || this.#destroyed) break;
+        try {
+          await sleep(delay, undefined, { signal: stopping });
+        } catch {
+          break;
+        }
         try {
           await this.#connect();
+          if (stopping.aborted) break;
           this.emit('warning', new Error(`reconnected to the group after ${attempt} attempt(s)`));
           break;
         } catch (err) {
-          this.emit('warning', new Error(`reconnecting to the group failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`));
+          if (!stopping.aborted) this.emit('warning', new Error(`reconnecting to the group failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`));
         }
       }
     })().finally(() => {
@@ -412,17 +451,20 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     });
   }
 
-  /** Commits, for each owned partition (or the given ones), the offset after the last contiguous done record. */
-  #commit(only?: number[]): Promise<void> {
-    const run = async () => {
+  /**
+   * Commits, for each owned partition (or the given ones), the offset after the last contiguous done record. Resolves
+   * to false when the commit failed (it is retried by the next one), true otherwise.
+   */
+  #commit(only?: number[]): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
       const consumer = this.#consumer;
-      if (!consumer) return;
+      if (!consumer) return true;
       const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
       for (const c of this.#tracker.committable()) {
         if (only && !only.includes(c.partition)) continue;
         offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
       }
-      if (offsets.length === 0) return;
+      if (offsets.length === 0) return true;
       try {
         await consumer.commit({ offsets });
         for (const o of offsets) this.#committed.set(o.partition, o.offset);
@@ -430,13 +472,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         this.#stats.commits += 1;
         this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
         this.#updateFlow();
+        return true;
       } catch (err) {
         // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
         this.#warnEvery('commit', `commit failed (will retry): ${describeKafkaError(err)}`);
+        return false;
       }
     };
     // One commit at a time, in order.
-    const prev = this.#committing ?? Promise.resolve();
+    const prev = this.#committing ?? Promise.resolve(true);
     const next = prev.then(run, run);
     this.#committing = next;
     return next;
@@ -478,51 +522,93 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       windowSize: this.#tracker.uncommitted(),
       paused: this.#paused,
       buffered: this.#stream?.readableLength ?? 0,
+      reconnecting: this.#reconnecting !== undefined,
       assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
       job: this.#job.stats?.() ?? {},
     };
   }
 
   /**
-   * Graceful stop: no new records, in-flight records get `drainTimeoutMs` to finish, outputs are flushed, done offsets
-   * committed, and the member leaves the group. Calling it twice returns the same promise.
+   * Graceful stop: no new records, in-flight records get `drainTimeoutMs` to finish (their outputs acknowledged), done
+   * offsets are committed, and the member leaves the group. Always bounded, also with the broker down or frozen: after
+   * the drain deadline what is left is given up (records abandoned, outputs not acknowledged: neither is committed, so
+   * both are redone by the next owner), and the commit and the leave get `closeTimeoutMs` more. The summary says what
+   * was given up. Calling it twice returns the same promise.
    */
-  close(): Promise<void> {
+  close(): Promise<CloseSummary> {
     this.#closing ??= this.#close();
     return this.#closing;
   }
 
-  async #close(): Promise<void> {
+  async #close(): Promise<CloseSummary> {
+    const o = this.options;
     this.#stream?.pause();
-    // One deadline for both phases (finishing records, then flushing their outputs), so that an orchestrator's grace
-    // period only needs to exceed drainTimeoutMs plus the commit and the group leave.
-    const deadline = performance.now() + this.options.drainTimeoutMs;
+    // A reconnect in progress stops at its next step (a consumer it is joining with is closed below or by #connect).
+    this.#stopping.abort();
+    // One deadline for finishing records and acknowledging their outputs, so that an orchestrator's grace period only
+    // needs to exceed drainTimeoutMs plus closeTimeoutMs.
+    const deadline = performance.now() + o.drainTimeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
+    const abandonedBefore = this.#stats.abandoned;
     const drained = this.#running.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.#drainWaiters.push(r));
-    const timedOut = await Promise.race([drained.then(() => false), sleep(left(), true, { ref: false })]);
-    if (timedOut) {
+    if (!(await within(drained, left()))) {
       const n = this.#running.size;
+      this.#stats.abandoned += n;
       for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
       this.emit('warning', new Error(`drain timeout: ${n} record(s) abandoned; they will be redone by the next owner`));
     }
-    await Promise.race([this.#sink.flush(), sleep(left(), undefined, { ref: false })]);
+    const sink = await this.#sink.close(left());
+    this.#stats.unacknowledged += sink.unacknowledged;
+    if (sink.unacknowledged > 0) {
+      this.emit('warning', new Error(`the broker did not acknowledge ${sink.unacknowledged} output(s) within the drain timeout: their records are not committed and will be redone by the next owner`));
+    }
+
+    const end = performance.now() + o.closeTimeoutMs;
+    const rest = () => Math.max(0, end - performance.now());
     if (this.#commitTimer) clearInterval(this.#commitTimer);
-    await this.#commit();
-    await this.#stream?.close().catch(() => {});
-    await this.#consumer?.close().catch(() => {});
-    await this.#sink.close();
+    await within(this.#reconnecting ?? Promise.resolve(), rest());
+    const committed = (await within(this.#commit().then((ok) => ok || Promise.reject(new Error('commit failed'))), rest())) === true;
+    if (!committed) this.emit('warning', new Error(`the final commit did not succeed within ${o.closeTimeoutMs} ms: records done since the last commit will be redone`));
+    // Leaving the group lets the others take the partitions at once instead of after the session timeout.
+    this.#consumerReleased = true;
+    const consumer = this.#consumer;
+    const stream = this.#stream;
+    const leftGroup = consumer ? (await within((async () => {
+      await stream?.close().catch(() => {});
+      await consumer.close();
+    })(), rest())) === true : true;
+    if (!leftGroup) {
+      void consumer?.close(true).catch(() => {});
+      this.emit('warning', new Error(`leaving the group did not finish within ${o.closeTimeoutMs} ms: the partitions move to other members after the session timeout`));
+    }
     await this.#job.close();
+    return { abandoned: this.#stats.abandoned - abandonedBefore, unacknowledged: sink.unacknowledged, committed, leftGroup };
   }
 
   /** Immediate stop: nothing more is committed; unfinished records are redone by the next owner. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
+    this.#stopping.abort();
+    this.#consumerReleased = true;
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'destroyed'));
     await this.#sink.destroy();
     await this.#stream?.close().catch(() => {});
     await this.#consumer?.close(true).catch(() => {});
     await this.#job.close().catch(() => {});
+  }
+}
+
+/** Whether `p` settled within `ms` (false also when it rejected; it keeps running either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => {
+    timer = setTimeout(r, Math.max(0, ms), false);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -541,6 +627,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
     ['retryMaxMs', 0],
     ['commitIntervalMs', 10],
     ['drainTimeoutMs', 0],
+    ['closeTimeoutMs', 0],
     ['sessionTimeoutMs', 1000],
     ['heartbeatIntervalMs', 100],
     ['rebalanceTimeoutMs', 1000],

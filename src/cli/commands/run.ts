@@ -72,7 +72,7 @@ function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
     .option('--attempts <n>', 'attempts per record for transient failures (timeouts, 5xx, 429, resets)', intArg(1, 100), defaultTransformerOptions.attempts)
     .addOption(durationOption('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', defaultTransformerOptions.retryBaseMs))
     .addOption(durationOption('--commit-interval <duration>', 'how often done offsets are committed', defaultTransformerOptions.commitIntervalMs))
-    .addOption(durationOption('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records before they are abandoned (and redone later)', defaultTransformerOptions.drainTimeoutMs))
+    .addOption(durationOption('--drain-timeout <duration>', `on Ctrl-C/SIGTERM, time given to in-flight records and their outputs before they are abandoned (and redone later); the commit and leaving the group get ${defaultTransformerOptions.closeTimeoutMs / 1000} s more, so a stop always ends within this plus ${defaultTransformerOptions.closeTimeoutMs / 1000} s`, defaultTransformerOptions.drainTimeoutMs))
     .addOption(durationOption('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', defaultTransformerOptions.sessionTimeoutMs))
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
     .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))
@@ -268,12 +268,22 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
   clearInterval(timer);
   log(`stopping: finishing ${transformer.stats().inFlight} record(s) in flight (up to ${formatDuration(opts.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
   await replica.stop();
+  // close() keeps its promise: the same summary, after the replica's own shutdown.
+  const closed = await transformer.close();
   const s = transformer.stats();
   const elapsed = performance.now() - started;
   log(
     `stopped after ${formatDuration(elapsed)}: ${s.succeeded} output(s), ${s.deadLettered} dead letter(s), ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}, ` +
-      `${s.abandoned} abandoned (redone by the next owner), ${s.duplicatesSkipped} refetched record(s) skipped`,
+      `${s.abandoned} abandoned (redone by the next owner), ${s.duplicatesSkipped} refetched record(s) skipped` +
+      `${closed.unacknowledged ? `, ${closed.unacknowledged} output(s) not acknowledged by the broker` : ''}${closed.committed ? '' : ', final commit failed'}${closed.leftGroup ? '' : ', group not left'}`,
   );
+  if (closed.unacknowledged > 0 || !closed.committed) {
+    throw new LaglessError(
+      'SHUTDOWN_INCOMPLETE',
+      `the broker did not answer in time while stopping: ${closed.unacknowledged} output(s) not acknowledged, final commit ${closed.committed ? 'done' : 'failed'}. ` +
+        'Their records were not committed: the next member of the group redoes them, nothing is lost.',
+    );
+  }
 }
 
 /** --replicas MIN..MAX: this process supervises replica processes that run the same command without --replicas. */

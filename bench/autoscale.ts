@@ -32,7 +32,7 @@ import { renderTimelineSvg } from './lib/timeline-svg.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI_MAIN = join(ROOT, 'src/cli/main.ts');
-// PRODUCT.md: after a step from 10 to 150 images/s, lag back under 2 s of arrivals within 30 s; back at the minimum within
+// The autoscaling targets: after a step from 10 to 150 images/s, lag back under 2 s of arrivals within 30 s; back at the minimum within
 // idle timeout + 15 s after the load stops; worker-seconds ≤ 1.3× an oracle that knew the load in advance.
 const TARGETS = { lagRecoveredWithinS: 30, backToMinSlackS: 15, workerSecondsVsOracle: 1.3 } as const;
 
@@ -430,7 +430,7 @@ async function main(): Promise<void> {
           `${capped ? `; the step is capped at 90% of that (${high}/s) instead of ${Math.round(highShare * 100)}% of one worker (${wanted}/s), which no number of workers could absorb here` : ''}`,
       );
     }
-    out.push(`PRODUCT.md's step is 10 → 150 images/s (15×); this machine's is scaled to one worker's capacity, ${(high / low).toFixed(1)}×.`);
+    out.push(`The target's step is 10 → 150 images/s (15×); this machine's is scaled to one worker's capacity, ${(high / low).toFixed(1)}×.`);
     out.push(`records: ${delivered} produced, ${finalDone} completed (outputs + dead letters, duplicates included)`);
     out.push('scale events (s after the load started):');
     for (const e of events) out.push(`  ${e.t.toFixed(1).padStart(6)}  ${e.line}`);
@@ -464,7 +464,7 @@ async function main(): Promise<void> {
     ];
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));
-    out.push(`${'figure'.padEnd(w0)}  ${'value'.padEnd(w1)}  target (PRODUCT.md)`);
+    out.push(`${'figure'.padEnd(w0)}  ${'value'.padEnd(w1)}  target`);
     for (const r of rows) out.push(`${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2]}`.trimEnd());
     process.stdout.write(out.join('\n') + '\n');
 

@@ -7,7 +7,7 @@
 //
 // Everything runs against a real broker (KAFKA_BROKERS if it answers on loopback, else one this bench starts on a
 // free port with a temporary data directory and stops at the end) and the real image server on 127.0.0.1. Rates
-// are measured side by side in this one run; the verdicts compare them with PRODUCT.md's targets.
+// are measured side by side in this one run; the verdicts compare them with the targets in README.md ("Performance").
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';

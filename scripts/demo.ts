@@ -1,4 +1,4 @@
-// `npm run demo`: the seed's whole pipeline on this machine with nothing to configure, and a live one-screen summary.
+// `npm run demo`: the whole pipeline on this machine with nothing to configure, and a live one-screen summary.
 // Local broker (started if none answers), topics, a synthetic source at a steady rate against a local image server,
 // the palette transformer with worker autoscaling, and a terminal view of rates, lag, dead letters and palettes.
 // The live dashboard of the group is served on 127.0.0.1 (port 8080, or a free one when 8080 is taken).
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`npm run demo [-- --rate N] [--duration D] [--latency MS] [--dashboard-port P] [--brokers HOST:PORT] [--kafka-config FILE]
 
-Runs the seed's pipeline here: a synthetic source (N image URLs per second, default 20, 2% of them bad) against a
+Runs the whole pipeline here: a synthetic source (N image URLs per second, default 20, 2% of them bad) against a
 local image server that adds MS of latency per image (default 100, like a CDN), the palette transformer with
 autoscaled CPU workers, a live summary, and the live dashboard on http://127.0.0.1:P/ (default 8080, or a free
 port when it is taken). Ctrl-C stops everything cleanly.

@@ -1,4 +1,4 @@
-// Options of the pipeline benchmark: its stages, sizes, defaults and the targets it compares against (PRODUCT.md).
+// Options of the pipeline benchmark: its stages, sizes, defaults and the targets it compares against (README.md, "Performance").
 import { availableParallelism } from 'node:os';
 
 export const TARGETS = {

@@ -42,7 +42,7 @@ export function defaultPaletteJobOptions(): PaletteJobOptions {
   return { palette: {}, download: {}, workers: cores, maxWorkers: cores, minWorkers: 1, idleTimeoutMs: 60_000, maxDownloads: 64, maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES };
 }
 
-/** The output record of topic `palettes` (PRODUCT.md). */
+/** The output record of topic `palettes` (README.md, "Record formats"). */
 export interface PaletteRecord {
   id: string;
   url: string;
@@ -80,6 +80,8 @@ export interface PaletteJob extends Job {
 
 export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): PaletteJob {
   const o = { ...defaultPaletteJobOptions(), ...init };
+  // The default of workers is maxWorkers (the machine's cores only when maxWorkers is not given either).
+  if (init.workers === undefined) o.workers = o.maxWorkers;
   const palette = validatePaletteOptions(o.palette);
   for (const [k, min] of [['maxWorkers', 1], ['minWorkers', 0], ['workers', 1], ['maxDownloads', 1], ['maxBufferedBytes', 1], ['idleTimeoutMs', 0]] as const) {
     const v = o[k];

@@ -1,4 +1,4 @@
-// The dead-letter record of PRODUCT.md: what failed (stable code), how often, where it came from, and the original value.
+// The dead-letter record (README.md, "Record formats"): what failed (stable code), how often, where it came from, and the original value.
 import { LaglessError, type RecordErrorCode, isRecordErrorCode } from '../errors/index.ts';
 import type { JobInput } from './job.ts';
 

@@ -1,4 +1,4 @@
-// PRODUCT.md's autoscaling targets checked on the deterministic simulator (no clocks); the figures are printed as diagnostics.
+// The autoscaling targets (docs/autoscaling.md) checked on the deterministic simulator (no clocks); the figures are printed as diagnostics.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveScalingOptions, type ScalingOptions } from '../../src/autoscale/index.ts';

@@ -64,7 +64,7 @@ function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
     .option('--dlq <topic>', 'dead-letter topic (default: <from>.dlq)')
     .option('--group <name>', 'consumer group: processes in one group share the partitions', 'lagless')
     .addOption(
-      new Option('--ordering <mode>', 'unordered: any record any time; key: one at a time per key, in order; partition: one at a time per partition (as the seed)')
+      new Option('--ordering <mode>', 'unordered: any record any time; key: one record at a time per key, in order; partition: one record at a time per partition')
         .argParser(choiceArg(['unordered', 'key', 'partition'] as const))
         .default('unordered'),
     )
@@ -98,7 +98,7 @@ export const register: RegisterCommand = (program, ctx) => {
   const run = new Command('run').description('Run a job as one member of a consumer group: consume, process in parallel, produce, commit what is done');
 
   const palette = addCommonOptions(new Command('palette'), { to: 'palettes' })
-    .description('Turn {"id","url"} records into colour palettes (the seed\'s pipeline)')
+    .description('Turn {"id","url"} records into colour palettes')
     .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
     .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
     .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))

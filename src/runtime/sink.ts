@@ -72,9 +72,9 @@ export class OutputSink {
     this.#options = { ...defaultSinkOptions, ...options };
   }
 
-  /** Records waiting or in flight. */
+  /** Records waiting or in flight (0 once aborted: they were all given up). */
   get pending(): number {
-    return this.#queue.length + this.#inFlightRecords;
+    return this.#aborted ? 0 : this.#queue.length + this.#inFlightRecords;
   }
   #inFlightRecords = 0;
 
@@ -186,7 +186,6 @@ export class OutputSink {
       given += batch.length;
     }
     this.#inFlight.clear();
-    this.#inFlightRecords = 0;
     for (const w of this.#idleWaiters.splice(0)) w();
     return given;
   }

@@ -1,6 +1,7 @@
 // One `lagless run` process: the transformer, its in-process autoscaler, lag sampling, status publishing, probes and metrics.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Autoscaler, type ScalingDecision, type ScalingOptions } from '../autoscale/index.ts';
 import { suggestDownloads } from '../autoscale/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
@@ -312,7 +313,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.#ready = false;
       await this.#publisher?.close();
       if (this.#membersTimer) clearInterval(this.#membersTimer);
-      await this.#membersAdmin?.close().catch(() => {});
+      // Bounded: with the broker frozen, closing its connections may not finish (the process exits anyway).
+      if (this.#membersAdmin) await Promise.race([this.#membersAdmin.close().catch(() => {}), sleep(2000, undefined, { ref: false })]);
       await this.#server?.close();
       await this.#dashboard?.close();
     })();

@@ -78,7 +78,8 @@ async function lag(group: string, topic: string, partitions: number): Promise<bi
 }
 
 const DRAIN_S = 3;
-const CLOSE_S = 5;
+/** The commit and the group leave (5 s), the status tombstone (3 s), the metrics server's admin client (2 s). */
+const CLOSE_S = 10;
 /** A loaded machine is slow to start and end a process: the bound checked is drain + close + this. */
 const SLACK_S = 20;
 
@@ -91,7 +92,9 @@ test('lagless run with the broker frozen (SIGSTOP) while records are in flight: 
   const args = [
     'run', 'palette', '--brokers', brokers.join(','), '--from', n.from, '--to', n.to, '--dlq', n.dlq, '--group', n.group,
     '--allow-host', new URL(images.url).host, '--workers', '1', '--max-in-flight', '10', '--session-timeout', '6s',
-    '--status-every', '0', '--drain-timeout', `${DRAIN_S}s`,
+    '--drain-timeout', `${DRAIN_S}s`,
+    // Everything a stop has to close: the status publisher (its tombstone) and the metrics server with its admin client.
+    '--status-topic', `${n.from}-status`, '--status-every', '1s', '--http-port', '0',
   ];
   const first = startCli(args);
   t.after(() => first.kill('SIGKILL'));

@@ -72,7 +72,7 @@ function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
     .option('--attempts <n>', 'attempts per record for transient failures (timeouts, 5xx, 429, resets)', intArg(1, 100), defaultTransformerOptions.attempts)
     .addOption(durationOption('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', defaultTransformerOptions.retryBaseMs))
     .addOption(durationOption('--commit-interval <duration>', 'how often done offsets are committed', defaultTransformerOptions.commitIntervalMs))
-    .addOption(durationOption('--drain-timeout <duration>', `on Ctrl-C/SIGTERM, time given to in-flight records and their outputs before they are abandoned (and redone later); the commit and leaving the group get ${defaultTransformerOptions.closeTimeoutMs / 1000} s more, so a stop always ends within this plus ${defaultTransformerOptions.closeTimeoutMs / 1000} s`, defaultTransformerOptions.drainTimeoutMs))
+    .addOption(durationOption('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records and their outputs before they are abandoned (and redone later); committing, leaving the group and the last status get 10 s more at most, also with the broker down', defaultTransformerOptions.drainTimeoutMs))
     .addOption(durationOption('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', defaultTransformerOptions.sessionTimeoutMs))
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
     .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))

@@ -16,9 +16,12 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
     });
   for (const register of commands) register(program, ctx);
-  // Exit codes are decided in runCli, never by commander calling process.exit.
+  // Exit codes are decided in runCli, never by commander calling process.exit. Subcommands added with addCommand do
+  // not inherit the output settings: every command writes its help and errors to the context's streams.
+  const output = { writeOut: (s: string) => ctx.stdout.write(s), writeErr: (s: string) => ctx.stderr.write(s) };
   const override = (cmd: Command) => {
     cmd.exitOverride();
+    cmd.configureOutput(output);
     for (const sub of cmd.commands) override(sub);
   };
   override(program);

@@ -239,6 +239,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     consumer.on('consumer:group:rebalance', () => current() && void this.#commit());
     consumer.on('consumer:group:join', (p) => current() && this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? []));
     consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
+    // The client reports a failure it cannot recover from (a rejoin that failed for good, e.g. "joinGroup failed 4
+    // times" while members come and go) as an 'error' event, and then stops heartbeating: without a listener the
+    // process crashed; now the member gives its partitions up and joins again with a new consumer.
+    consumer.on('error', (err: Error) => {
+      if (!current()) return;
+      this.emit('warning', new Error(`the group membership failed (joining again): ${describeKafkaError(err)}`));
+      this.#reconnect();
+    });
     let stream: MessagesStream<string, string, string, string>;
     try {
       stream = await consumer.consume({ topics: [o.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false });

@@ -1,7 +1,7 @@
 // Checks `lagless ...` command lines written in docs and deployment files against the real CLI: every flag must be an
 // option of the command (per its --help), values present where needed, and every value accepted by the CLI's parsers.
 import assert from 'node:assert/strict';
-import { runCli } from './cli.ts';
+import { helpInProcess } from './cli.ts';
 
 export type Arity = 'none' | 'required' | 'optional';
 
@@ -41,13 +41,13 @@ export function parseHelpFlags(help: string): Map<string, Arity> {
 
 const specs = new Map<string, Promise<CommandSpec>>();
 
-/** The flags of a command, from its real --help (cached per test process). */
+/** The flags of a command, from its real --help, run in this process (cached per test process). */
 export function commandSpec(path: string[]): Promise<CommandSpec> {
   const name = path.join(' ');
   let p = specs.get(name);
   if (!p) {
     p = (async () => {
-      const res = await runCli([...path, '--help']);
+      const res = await helpInProcess([...path, '--help']);
       assert.equal(res.code, 0, `lagless ${name} --help: exit ${res.code}\n${res.stderr}`);
       const usage = /^Usage: lagless (.*)$/m.exec(res.stdout)?.[1] ?? '';
       assert.ok(usage === name || usage.startsWith(`${name} `), `lagless ${name} is not a command of the CLI (its --help printed "Usage: lagless ${usage}")`);
@@ -67,7 +67,7 @@ export interface CommandLine {
 
 /**
  * Checks one `lagless ...` command line (argv without "lagless"): the command exists, every flag is one of its
- * options, values are present where needed, and the real CLI with the same arguments plus --help exits 0 (so every
+ * options, values are present where needed, and the CLI (in this process) with the same arguments plus --help exits 0 (so every
  * value passes the CLI's own parsers).
  */
 export async function checkCommandLine(where: string, argv: string[]): Promise<CommandLine> {
@@ -97,7 +97,7 @@ export async function checkCommandLine(where: string, argv: string[]): Promise<C
     flags.set(flag, [...(flags.get(flag) ?? []), value]);
   }
   assert.equal(operands.length, cmd.operands, `${where}: "lagless ${spec.name}" takes ${cmd.operands} operand(s), got ${JSON.stringify(operands)}`);
-  const res = await runCli([...argv, '--help']);
+  const res = await helpInProcess([...argv, '--help']);
   assert.equal(res.code, 0, `${where}: the CLI rejects these arguments: ${res.stderr.trim()}`);
   return { name: spec.name, operands, flags };
 }

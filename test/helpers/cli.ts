@@ -1,5 +1,6 @@
 // Runs the real `lagless` CLI as a subprocess (Node 24, src/cli/main.ts) and collects its exit code and output.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -60,4 +61,24 @@ export function exitedReason(child: ChildProcess & { output: { stdout: string; s
     child.exitCode !== null || child.signalCode !== null
       ? `the process exited (code ${child.exitCode}, signal ${child.signalCode}) first\nstderr:\n${child.output.stderr.slice(-4000)}`
       : undefined;
+}
+
+/**
+ * `lagless <args> --help` run in this process (the CLI takes its streams from a context for this): the same parsers,
+ * without starting a process per line, which takes seconds each on a loaded machine. Only for --help, which runs no
+ * command.
+ */
+export async function helpInProcess(args: string[]): Promise<CliResult> {
+  if (!args.includes('--help')) throw new Error(`helpInProcess runs only --help command lines, got: ${args.join(' ')}`);
+  const { runCli: run } = await import('../../src/cli/program.ts');
+  const out = { stdout: '', stderr: '' };
+  const sink = (key: 'stdout' | 'stderr') =>
+    new Writable({
+      write(chunk: Buffer | string, _enc, done) {
+        out[key] += chunk.toString();
+        done();
+      },
+    });
+  const code = await run(args, { env: { ...process.env }, stdout: sink('stdout'), stderr: sink('stderr'), stdin: Readable.from([]), signal: new AbortController().signal });
+  return { code, signal: null, ...out };
 }

@@ -1,5 +1,7 @@
 // The runtime against the real broker: every record ends as an output or a dead letter, ordering modes hold, the window bounds the intake, members share and hand over partitions.
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { LaglessError, UnrecoverableError } from '../../src/errors/index.ts';
@@ -193,4 +195,40 @@ test('two members share the partitions; when one leaves, the other takes over an
   const ids = new Set(out.map((r) => r.key));
   for (const r of input) assert.ok(ids.has(r.key), `${r.key} is missing`);
   assert.ok(a.stats().succeeded > 0 && b.stats().succeeded > 0, 'both members did work');
+});
+
+// Bug: after a kill -9 of one replica, the rebalances that followed made a replacement's rejoin fail ("joinGroup failed
+// 4 times": SyncGroup answered REBALANCE_IN_PROGRESS each time). The client reports that as an 'error' event on the
+// consumer, and nothing listened: the process crashed. The error is injected here on the transformer's own consumer,
+// taken from the client's diagnostics channel of created instances.
+test('a consumer error (a rejoin that failed for good) makes the member join again instead of crashing', async (t) => {
+  const tp = await topics(t, 2);
+  const consumers: EventEmitter[] = [];
+  const onInstance = (m: unknown) => {
+    const { type, instance } = m as { type: string; instance: EventEmitter & { clientId?: string } };
+    if (type === 'consumer' && instance.clientId === 'rejoin-a') consumers.push(instance);
+  };
+  diagnostics.subscribe('plt:kafka:instances', onInstance);
+  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  const tr = start(t, createNoopJob(), { ...tp, clientId: 'rejoin-a', sessionTimeoutMs: 6000 });
+  const warnings: string[] = [];
+  tr.on('warning', (e) => warnings.push(e.message));
+  await tr.start();
+  await produce(tp.from, records(50, 'before'));
+  await eventually(() => tr.stats().succeeded === 50, { what: 'the first 50 records', timeout: 180_000, every: 50 });
+  assert.equal(consumers.length, 1);
+
+  const failure = new Error('joinGroup failed 4 times.');
+  assert.doesNotThrow(() => consumers[0]!.emit('error', failure), 'someone listens to the consumer\'s errors');
+  assert.ok(warnings.some((w) => /the group membership failed \(joining again\): .*joinGroup failed 4 times/.test(w)), warnings.join('\n'));
+  // A new consumer joins and owns both partitions again; new records go through it.
+  await eventually(() => consumers.length === 2 && !tr.stats().reconnecting && tr.stats().assigned.length === 2, {
+    what: 'a new consumer in the group with both partitions',
+    timeout: 180_000,
+    every: 50,
+  });
+  const done = new Set<string>();
+  tr.on('record', (r) => done.add(r.input.key ?? ''));
+  await produce(tp.from, records(50, 'after'));
+  await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
 });

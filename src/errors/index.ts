@@ -33,7 +33,7 @@ export const RuntimeErrorCodes = {
   KAFKA: 'the Kafka broker returned an error',
   IO: 'a file could not be read or written',
   SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',
-  SHUTDOWN_INCOMPLETE: 'on stop, the broker did not acknowledge every output or the final commit in time: those records are redone by the next member (nothing is lost)',
+  SHUTDOWN_INCOMPLETE: 'on stop, the broker did not answer the final commit or the group leave in time: what was not committed is redone by the next member (nothing is lost)',
   INTERNAL: 'an unexpected error',
 } as const;
 

@@ -179,6 +179,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #assigned = new Set<number>();
   #leaderEpochs = new Map<number, number>();
   #committed = new Map<number, bigint>();
+  /** When each of our commits succeeded (performance.now()), to compare with the broker's answers asked for later. */
+  #committedAt = new Map<number, number>();
+  /**
+   * Owned partitions whose committed offset the broker reports below our own last commit: a late commit of their
+   * previous owner overwrote ours (the client retries a commit across a rejoin with the offsets it had, for
+   * partitions that moved in between). Nothing new to commit would ever fix it: the next commit sends ours again.
+   */
+  #restore = new Set<number>();
+  #verifyTimer: NodeJS.Timeout | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #reconnecting: Promise<void> | undefined;
   /** Aborted by close() and destroy(): a reconnect in progress stops at its next step. */
@@ -214,6 +223,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     await this.#connect();
     this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
     this.#commitTimer.unref();
+    // One OffsetFetch every few seconds: is what the broker holds for our partitions still what we committed?
+    this.#verifyTimer = setInterval(() => void this.#verifyCommitted(), Math.max(5000, this.options.commitIntervalMs));
+    this.#verifyTimer.unref();
   }
 
   async #connect(): Promise<void> {
@@ -336,6 +348,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     this.#stats.abandoned += abandoned;
     this.#leaderEpochs.delete(partition);
     this.#committed.delete(partition);
+    this.#committedAt.delete(partition);
+    this.#restore.delete(partition);
     this.#updateFlow();
   }
 
@@ -472,10 +486,20 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         if (only && !only.includes(c.partition)) continue;
         offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
       }
+      for (const p of this.#restore) {
+        const ours = this.#committed.get(p);
+        if ((only && !only.includes(p)) || ours === undefined || !this.#assigned.has(p) || offsets.some((o) => o.partition === p)) continue;
+        offsets.push({ topic: this.options.from, partition: p, offset: ours, leaderEpoch: this.#leaderEpochs.get(p) ?? -1 });
+      }
       if (offsets.length === 0) return true;
       try {
         await consumer.commit({ offsets });
-        for (const o of offsets) this.#committed.set(o.partition, o.offset);
+        const now = performance.now();
+        for (const o of offsets) {
+          this.#committed.set(o.partition, o.offset);
+          this.#committedAt.set(o.partition, now);
+          this.#restore.delete(o.partition);
+        }
         this.#tracker.markCommitted(offsets);
         this.#stats.commits += 1;
         this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
@@ -504,12 +528,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const at = Date.now();
     if (!consumer || partitions.length === 0) return { at, topic: this.options.from, partitions: [], logEnd: 0n, lag: 0n };
     const topic = this.options.from;
+    const asked = performance.now();
     const [ends, commits] = await Promise.all([
       consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions } }),
       consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
     ]);
     const endArr = ends.get(topic) ?? [];
     const comArr = commits.get(topic) ?? [];
+    this.#compareCommitted(partitions, comArr, asked);
     const logEnds = new Map(partitions.map((p) => [p, endArr[p] ?? 0n]));
     // Our own latest commit may be newer than what the broker answered a moment ago.
     const committed = new Map(
@@ -520,6 +546,34 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       }),
     );
     return { at, ...computeLag(topic, logEnds, committed) };
+  }
+
+  /** Asks the broker for the committed offsets of our partitions and restores any that went back (see #restore). */
+  async #verifyCommitted(): Promise<void> {
+    const consumer = this.#consumer;
+    const partitions = [...this.#assigned];
+    if (!consumer || partitions.length === 0 || this.#closing || this.#destroyed) return;
+    const asked = performance.now();
+    try {
+      const res = await consumer.listCommittedOffsets({ topics: [{ topic: this.options.from, partitions }] });
+      this.#compareCommitted(partitions, res.get(this.options.from) ?? [], asked);
+    } catch {
+      // The broker is away: the next check (or the lag sampling) asks again.
+    }
+  }
+
+  #compareCommitted(partitions: number[], fetched: bigint[], asked: number): void {
+    let found = false;
+    for (const p of partitions) {
+      const ours = this.#committed.get(p);
+      const theirs = fetched[p] ?? -1n;
+      // Only commits that had succeeded before the question was asked are expected in the answer.
+      if (ours === undefined || theirs >= ours || (this.#committedAt.get(p) ?? Infinity) >= asked || !this.#assigned.has(p) || this.#restore.has(p)) continue;
+      this.#restore.add(p);
+      found = true;
+      this.emit('warning', new Error(`partition ${p}: the committed offset went back from ${ours} to ${theirs} (a late commit of its previous owner); committing ${ours} again`));
+    }
+    if (found && !this.#closing && !this.#destroyed) void this.#commit();
   }
 
   stats(): TransformerStats {
@@ -574,6 +628,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const end = performance.now() + o.closeTimeoutMs;
     const rest = () => Math.max(0, end - performance.now());
     if (this.#commitTimer) clearInterval(this.#commitTimer);
+    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     await within(this.#reconnecting ?? Promise.resolve(), rest());
     const committed = (await within(this.#commit().then((ok) => ok || Promise.reject(new Error('commit failed'))), rest())) === true;
     if (!committed) this.emit('warning', new Error(`the final commit did not succeed within ${o.closeTimeoutMs} ms: records done since the last commit will be redone`));
@@ -599,6 +654,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     this.#stopping.abort();
     this.#consumerReleased = true;
     if (this.#commitTimer) clearInterval(this.#commitTimer);
+    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'destroyed'));
     await this.#sink.destroy();
     await this.#stream?.close().catch(() => {});

@@ -232,3 +232,30 @@ test('a consumer error (a rejoin that failed for good) makes the member join aga
   await produce(tp.from, records(50, 'after'));
   await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
 });
+
+// Bug (the stall after a replica's kill -9): the client retries a commit across a rejoin with the offsets it had, so
+// the previous owner of a partition can commit after its new owner did, moving the committed offset back. The new
+// owner had nothing more to commit, and the partition's lag stayed put for good ("a few records short of the end").
+// The late commit is injected here through the member's own consumer (a valid member of the current generation).
+test('a committed offset moved back behind the owner (a late commit of a previous owner) is committed again', async (t) => {
+  const tp = await topics(t, 1);
+  const consumers: (EventEmitter & { commit: (o: { offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] }) => Promise<void> })[] = [];
+  const onInstance = (m: unknown) => {
+    const { type, instance } = m as { type: string; instance: (typeof consumers)[number] & { clientId?: string } };
+    if (type === 'consumer' && instance.clientId === 'restore-a') consumers.push(instance);
+  };
+  diagnostics.subscribe('plt:kafka:instances', onInstance);
+  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  const tr = start(t, createNoopJob(), { ...tp, clientId: 'restore-a' });
+  const warnings: string[] = [];
+  tr.on('warning', (e) => warnings.push(e.message));
+  await tr.start();
+  await produce(tp.from, records(100));
+  await eventually(async () => (await groupLag(tp.from, 1, tp.group)).partitions[0]?.committed === 100n, { what: 'the 100 records committed', timeout: 180_000, every: 100 });
+
+  await consumers[0]!.commit({ offsets: [{ topic: tp.from, partition: 0, offset: 40n, leaderEpoch: -1 }] });
+  assert.equal((await groupLag(tp.from, 1, tp.group)).partitions[0]?.committed, 40n, 'the late commit moved the offset back');
+  await eventually(async () => (await groupLag(tp.from, 1, tp.group)).partitions[0]?.committed === 100n, { what: 'the owner to commit 100 again', timeout: 120_000, every: 250 });
+  assert.ok(warnings.some((w) => /partition 0: the committed offset went back from 100 to 40/.test(w)), warnings.join('\n'));
+  assert.equal(tr.stats().received, 100, 'nothing was redone');
+});

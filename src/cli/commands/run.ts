@@ -277,11 +277,14 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
       `${s.abandoned} abandoned (redone by the next owner), ${s.duplicatesSkipped} refetched record(s) skipped` +
       `${closed.unacknowledged ? `, ${closed.unacknowledged} output(s) not acknowledged by the broker` : ''}${closed.committed ? '' : ', final commit failed'}${closed.leftGroup ? '' : ', group not left'}`,
   );
-  if (closed.unacknowledged > 0 || !closed.committed) {
+  // Records abandoned and outputs not acknowledged at the drain deadline are a drain timeout, redone by the next owner
+  // (as with a slow job). A final commit or a group leave that got no answer means the broker is away: exit 1.
+  if (!closed.committed || !closed.leftGroup) {
     throw new LaglessError(
       'SHUTDOWN_INCOMPLETE',
-      `the broker did not answer in time while stopping: ${closed.unacknowledged} output(s) not acknowledged, final commit ${closed.committed ? 'done' : 'failed'}. ` +
-        'Their records were not committed: the next member of the group redoes them, nothing is lost.',
+      `the broker did not answer while stopping (${closed.committed ? '' : 'final commit failed, '}${closed.leftGroup ? 'group left' : 'group not left'}; ` +
+        `${closed.unacknowledged} output(s) not acknowledged, ${closed.abandoned} record(s) abandoned). Nothing done since the last commit is lost: ` +
+        'the next member of the group redoes it.',
     );
   }
 }

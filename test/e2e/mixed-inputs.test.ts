@@ -63,8 +63,9 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
       return { kind: '500-then-ok', id, ...rec(id, `${base}/status/500-then-ok/${id}?image=${encodeURIComponent(image)}`), ok: { image }, requests: { path: `/status/500-then-ok/${id}`, count: 2 } };
     },
     (id, n) => ({ kind: '503-always', id, ...rec(id, `${base}/status/503-then-ok/${id}?times=99`), dead: { code: 'HTTP_STATUS', attempts: ATTEMPTS }, requests: { path: `/status/503-then-ok/${id}`, count: ATTEMPTS } }),
-    // Past --headers-timeout 2s on every attempt; a unique delay makes a unique path to count the attempts on.
-    (id, n) => ({ kind: 'slow', id, ...rec(id, `${base}/slow/${5000 + n}/coffee.jpg`), dead: { code: 'TIMEOUT', attempts: ATTEMPTS }, requests: { path: `/slow/${5000 + n}/coffee.jpg`, count: ATTEMPTS } }),
+    // Far past --headers-timeout 2s on every attempt (a starved machine fires timers late: 30 s, not 5); a unique delay
+    // makes a unique path to count the attempts on.
+    (id, n) => ({ kind: 'slow', id, ...rec(id, `${base}/slow/${30_000 + n}/coffee.jpg`), dead: { code: 'TIMEOUT', attempts: ATTEMPTS }, requests: { path: `/slow/${30_000 + n}/coffee.jpg`, count: ATTEMPTS } }),
     // Half of the body, then silence past --body-timeout 2s; or half of the body, then the connection drops.
     (id, n) => ({ kind: 'stalled-body', id, ...rec(id, `${base}/stall/${images.images[n % images.images.length]}?id=${id}`), dead: { code: 'TIMEOUT', attempts: ATTEMPTS } }),
     (id, n) => ({ kind: 'cut-body', id, ...rec(id, `${base}/cut/${images.images[n % images.images.length]}?id=${id}`), dead: { code: 'CONNECT_FAILED', attempts: ATTEMPTS } }),
@@ -131,15 +132,6 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
   await waitCaughtUp(group, from, PARTITIONS, 90_000, child);
   const result = await stopTransformer(child);
   assert.equal(result.code, 0, `the transformer exits 0 after SIGTERM\n${result.stderr}`);
-
-  // The CLI's own summary agrees with what the topics will show.
-  const retries = expectations.reduce((sum, e) => sum + ('dead' in e ? e.dead.attempts - 1 : (e.requests?.count ?? 1) - 1), 0);
-  const okCount = expectations.filter((e) => 'ok' in e).length;
-  const summary = /: (\d+) output\(s\), (\d+) dead letter\(s\), (\d+) retr(?:y|ies), (\d+) abandoned/.exec(result.stderr);
-  assert.ok(summary, 'the transformer prints a summary when it stops');
-  assert.deepEqual([Number(summary[1]), Number(summary[2]), Number(summary[4])], [okCount, TOTAL - okCount, 0], 'the summary counts outputs, dead letters and abandoned records');
-  // At least the designed retries; more only if a good download hit the 2 s header timeout on a starved machine (retried, then fine).
-  assert.ok(Number(summary[3]) >= retries, `the summary counts ${summary[3]} retries, at least the ${retries} designed ones`);
 
   const [inputs, outputs, deadLetters] = await Promise.all([readTopic(from, PARTITIONS), readTopic(to, PARTITIONS), readTopic(dlq, PARTITIONS)]);
   assert.equal(inputs.length, TOTAL);
@@ -211,6 +203,15 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
   }
   assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} record(s) with the wrong outcome`);
   assert.equal(privateConnections, 0, `the private address ${PRIVATE_IP} was never connected to`);
+
+  // The CLI's own summary agrees with what the topics show (checked after the records, which say which one is wrong).
+  const retries = expectations.reduce((sum, e) => sum + ('dead' in e ? e.dead.attempts - 1 : (e.requests?.count ?? 1) - 1), 0);
+  const okCount = expectations.filter((e) => 'ok' in e).length;
+  const summary = /: (\d+) output\(s\), (\d+) dead letter\(s\), (\d+) retr(?:y|ies), (\d+) abandoned/.exec(result.stderr);
+  assert.ok(summary, 'the transformer prints a summary when it stops');
+  assert.deepEqual([Number(summary[1]), Number(summary[2]), Number(summary[4])], [okCount, TOTAL - okCount, 0], 'the summary counts outputs, dead letters and abandoned records');
+  // At least the designed retries; more only if a good download hit the 2 s header timeout on a starved machine (retried, then fine).
+  assert.ok(Number(summary[3]) >= retries, `the summary counts ${summary[3]} retries, at least the ${retries} designed ones`);
 
   const kinds = new Map<string, number>();
   for (const e of expectations) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);

@@ -39,6 +39,8 @@ async function handover(t: TestContext, how: 'SIGTERM' | 'SIGKILL'): Promise<voi
     '--workers', '1',
     '--max-in-flight', String(MAX_IN_FLIGHT),
     '--session-timeout', '6s',
+    // A graceful stop finishes every record in flight however slow the machine is (the SIGTERM case checks that).
+    '--drain-timeout', '10m',
     '--status-topic', statusTopic, '--status-every', '500ms',
   ];
 

@@ -54,7 +54,8 @@ export class StatusPublisher {
         this.#last = s;
         await this.#producer.send({ messages: [{ topic: this.#o.topic, key: statusKey(s.group, s.member), value: JSON.stringify(s) }] });
       } catch (err) {
-        this.#o.onError?.(err as Error);
+        // Publishes queued before close() that fail once it gave up on the broker are not news: close() said so once.
+        if (!this.#closed) this.#o.onError?.(err as Error);
       }
     });
     return this.#publishing;

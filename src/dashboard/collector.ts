@@ -508,12 +508,21 @@ export class Collector extends EventEmitter<CollectorEvents> {
     };
   }
 
-  /** Stops sampling and reading; deletes the consumer groups it made. Safe to call twice. */
-  close(): Promise<void> {
+  /**
+   * Stops sampling and reading; deletes the consumer groups it made. Safe to call twice. Bounded by `timeoutMs`
+   * (default 2 s): with the broker frozen or gone, closing its clients may never finish; they are left to close in the
+   * background instead of holding up a process that is stopping.
+   */
+  close(timeoutMs = 2000): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
-      await Promise.all([this.#statusTail.close(), this.#tail?.tail.close()]);
-      await this.#admin.close().catch(() => {});
+      const graceful = (async () => {
+        await Promise.all([this.#statusTail.close(), this.#tail?.tail.close()]);
+        await this.#admin.close().catch(() => {});
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([graceful, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
     })();
     return this.#closing;
   }

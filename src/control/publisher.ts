@@ -69,12 +69,14 @@ export class StatusPublisher {
   close(timeoutMs = 3000): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#timer) clearInterval(this.#timer);
+      // Once the deadline passed and the producer is force-closed, its failures are the ones already reported.
+      let gaveUp = false;
       const tombstone = (async () => {
         await this.#publishing;
         if (this.#last) {
           await this.#producer
             .send({ messages: [{ topic: this.#o.topic, key: statusKey(this.#last.group, this.#last.member), value: undefined as unknown as string }] })
-            .catch((err: Error) => this.#o.onError?.(err));
+            .catch((err: Error) => gaveUp || this.#o.onError?.(err));
         }
         await this.#producer.close().catch(() => {});
       })();
@@ -83,6 +85,7 @@ export class StatusPublisher {
       const timedOut = await Promise.race([tombstone.then(() => false), late]);
       clearTimeout(timer);
       if (timedOut) {
+        gaveUp = true;
         this.#o.onError?.(new Error(`the status tombstone was not acknowledged within ${timeoutMs} ms; the status goes stale instead`));
         void this.#producer.close(true).catch(() => {});
       }

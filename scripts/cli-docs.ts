@@ -18,6 +18,7 @@ export const DOCUMENTED_COMMANDS: string[][] = [
   ['topics', 'create'],
   ['topics', 'list'],
   ['produce'],
+  ['run'],
   ['run', 'palette'],
   ['run', 'noop'],
   ['status'],

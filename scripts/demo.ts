@@ -6,13 +6,12 @@
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultScalingOptions } from '../src/autoscale/index.ts';
 import { startBroker, stopBroker } from '../src/broker/index.ts';
 import { formatDuration, freePort, parseDuration } from '../src/common/index.ts';
 import { startImageServer } from '../src/image-server/index.ts';
 import { createPaletteJob, type PaletteRecord } from '../src/jobs/index.ts';
 import { checkBrokers, createAdmin, createProducer, describeConnection, describeTopics, ensureTopic, resolveConnection, type KafkaConnection } from '../src/kafka/index.ts';
-import { Replica } from '../src/process/index.ts';
+import { JobRunner } from '../src/process/index.ts';
 import { RecordPipe, constantProfile, newRunId, syntheticSource } from '../src/sources/index.ts';
 
 const { values: args } = parseArgs({
@@ -116,15 +115,20 @@ const portFree = (port: number) =>
 const dashboardPort = wantedPort !== 0 && (await portFree(wantedPort)) ? wantedPort : await freePort();
 if (wantedPort !== 0 && dashboardPort !== wantedPort) say(`Port ${wantedPort} is taken: the dashboard uses port ${dashboardPort}.`);
 const cores = availableParallelism();
-const job = createPaletteJob({ workers: 1, minWorkers: 1, maxWorkers: cores, download: { allowHosts: [allowHost] } });
-const replica = new Replica({
-  job,
-  transformer: { kafka, from: 'urls', to: 'palettes', dlq: 'urls.dlq', group: 'lagless-demo' },
-  autoscale: { ...defaultScalingOptions, minUnits: 1, maxUnits: cores, idleTimeoutMs: 30_000 },
+const job = createPaletteJob({ download: { allowHosts: [allowHost] } });
+const runner = new JobRunner(job, {
+  kafka,
+  from: 'urls',
+  to: 'palettes',
+  dlq: 'urls.dlq',
+  group: 'lagless-demo',
+  workers: { min: 1, max: cores },
+  idleTimeoutMs: 30_000,
   statusTopic: 'lagless.status',
   statusIntervalMs: 2000,
   http: { port: dashboardPort, host: '127.0.0.1' },
 });
+const replica = runner.replica;
 const recent: PaletteRecord[] = [];
 const events: string[] = [];
 const note = (m: string) => {
@@ -137,12 +141,12 @@ replica.on('warning', (e) => note(`warning: ${e.message}`));
 replica.transformer.on('record', (o) => {
   if (o.kind === 'dead') note(`dead letter ${o.input.key}: ${o.code}`);
   else {
-    recent.unshift(JSON.parse(o.output.value) as PaletteRecord);
+    recent.unshift(JSON.parse(String(o.outputs[0]!.value)) as PaletteRecord);
     if (recent.length > 6) recent.pop();
   }
 });
 replica.transformer.on('rebalance', (r) => note(`assigned partitions [${r.assigned.join(',')}]`));
-await replica.start();
+await runner.start();
 const dashboardUrl = `http://127.0.0.1:${dashboardPort}/`;
 say(`Dashboard: ${dashboardUrl}  (open it in a browser: rates, lag, scaling, dead letters and the palettes, live)`);
 const piping = pipe.run(source);
@@ -164,7 +168,7 @@ function draw(final = false): void {
     `source   ${rate}/s target, ${inRate.toFixed(1)}/s produced, ${pipe.counters.delivered} total (image server ${server.url}, +${latencyMs} ms latency)`,
     `palettes ${outRate.toFixed(1)}/s out, ${s.succeeded} total   dead letters ${s.deadLettered}   retries ${s.retries}`,
     `lag      ${lag} record(s)   in flight ${s.inFlight}   window ${s.windowSize}`,
-    `workers  ${s.job.cpuActive ?? 0} busy / ${s.job.workers ?? 0} active / ${s.job.maxWorkers ?? 0} max   downloads ${s.job.downloadsActive ?? 0} in flight (limit ${s.job.maxDownloads ?? 0})`,
+    `workers  ${s.workers?.active ?? 0} busy / ${s.workers?.workers ?? 0} active / ${s.workers?.maxWorkers ?? 0} max   downloads ${s.concurrency.active} in flight (limit ${s.concurrency.limit})`,
     '',
     'recent palettes:',
     ...recent.map((p) => `  ${p.palette.map(block).join('')} ${p.hex.join(' ')}  ${p.id} (${p.width}x${p.height}, ${p.durationMs} ms)`),

@@ -1,25 +1,24 @@
 // Runs a Transformer over a pre-produced topic until every record is done, timing it from the first record the job sees.
-import { Transformer, type Job, type Ordering } from '../../src/runtime/index.ts';
+import type { JobDefinition } from '../../src/index.ts';
+import { Transformer, type Ordering, type TransformerInit } from '../../src/runtime/index.ts';
 import { until, type BenchEnv } from './env.ts';
 
 /** Wraps a job to note when the first record reached it. */
-export function timedJob(job: Job, mark: { first: number | undefined }): Job {
+export function timedJob(job: JobDefinition, mark: { first: number | undefined }): JobDefinition {
   return {
-    name: job.name,
+    ...job,
     run: (input, ctx) => {
       mark.first ??= performance.now();
       return job.run(input, ctx);
     },
-    ...(job.stats ? { stats: () => job.stats!() } : {}),
-    close: () => job.close(),
   };
 }
 
 /** Runs a Transformer over a pre-produced topic until `expected` records are done; resolves with the timings. */
 export async function drainWithTransformer(
   env: BenchEnv,
-  job: Job,
-  t: { from: string; to: string; dlq: string; group: string; ordering: Ordering },
+  job: JobDefinition,
+  t: { from: string; to: string; dlq: string; group: string; ordering: Ordering; workers?: TransformerInit['workers'] },
   expected: number,
 ): Promise<{ seconds: number; steadySeconds: number; steadyCount: number; outputs: number; deadLetters: number; firstDead: string | undefined }> {
   const mark = { first: undefined as number | undefined };

@@ -38,14 +38,10 @@ export async function measurePipeline(
     const dlq = `${from}.dlq`;
     await createTopics(env, [from, to, dlq], o.partitions);
     await produceUrls(env, from, o.records, (i, id) => server.imageUrl(i, { id }));
-    const job = createPaletteJob({
-      workers: o.workers,
-      maxWorkers: o.workers,
-      minWorkers: o.workers,
-      download: { allowHosts: [`127.0.0.1:${server.port}`] },
-    });
+    const job = createPaletteJob({ download: { allowHosts: [`127.0.0.1:${server.port}`] } });
     const cpu = cpuMark(env);
-    const r = await drainWithTransformer(env, job, { from, to, dlq, group: `${from}-group`, ordering: o.ordering }, o.records);
+    const workers = { workers: o.workers, maxWorkers: o.workers, minWorkers: o.workers };
+    const r = await drainWithTransformer(env, job, { from, to, dlq, group: `${from}-group`, ordering: o.ordering, workers }, o.records);
     if (r.deadLetters) throw new Error(`${r.deadLetters} image(s) were dead-lettered (first: ${r.firstDead}): the figures would not be comparable`);
     return {
       latencyMs: o.latencyMs,

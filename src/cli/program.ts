@@ -1,5 +1,6 @@
 // Builds the `lagless` command tree and runs it: maps errors to exit codes 0 (ok), 1 (runtime failure), 2 (usage).
 import { Command, CommanderError } from 'commander';
+import { LAGLESS_VERSION as VERSION } from '../common/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import type { CliContext } from './context.ts';
 import { commands } from './commands/index.ts';
@@ -60,6 +61,3 @@ function reportError(err: unknown, ctx: CliContext): number {
   if (ctx.env.LAGLESS_DEBUG) ctx.stderr.write(`${e?.stack ?? ''}\n`);
   return ExitCode.FAILURE;
 }
-
-import pkg from '../../package.json' with { type: 'json' };
-const VERSION: string = pkg.version;

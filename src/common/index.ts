@@ -2,3 +2,5 @@
 export { parseDuration, formatDuration } from './duration.ts';
 export { Semaphore } from './semaphore.ts';
 export { freePort } from './net.ts';
+export { moduleUrl, modulePath } from './module-url.ts';
+export { LAGLESS_VERSION } from './version.ts';

@@ -1,6 +1,7 @@
 // Safe HTTP downloads: timeouts, a streamed size limit, redirects followed one checked hop at a time.
 import { Agent, request, type Dispatcher } from 'undici';
-import { LaglessError, isLaglessError } from '../errors/index.ts';
+import { isLaglessError, type LaglessError } from '../index.ts';
+import { downloadError } from './errors.ts';
 import { createGuardedConnector, type GuardCounters } from './guarded-connector.ts';
 import { resolveDownloadOptions, type DownloadOptions, type ResolvedDownloadOptions } from './options.ts';
 import { parseRetryAfter } from './retry-after.ts';
@@ -60,12 +61,12 @@ function parseHttpUrl(text: string, base?: URL): URL {
   try {
     url = base === undefined ? new URL(text) : new URL(text, base);
   } catch (err) {
-    throw new LaglessError('INVALID_URL', `not a valid URL: ${JSON.stringify(text)}`, { cause: err, url: text });
+    throw downloadError('INVALID_URL', `not a valid URL: ${JSON.stringify(text)}`, { cause: err, url: text });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new LaglessError('INVALID_URL', `only http and https URLs can be downloaded, got ${url.protocol} in ${JSON.stringify(url.href)}`, { url: url.href });
+    throw downloadError('INVALID_URL', `only http and https URLs can be downloaded, got ${url.protocol} in ${JSON.stringify(url.href)}`, { url: url.href });
   }
-  if (url.hostname === '') throw new LaglessError('INVALID_URL', `the URL has no host: ${JSON.stringify(url.href)}`, { url: url.href });
+  if (url.hostname === '') throw downloadError('INVALID_URL', `the URL has no host: ${JSON.stringify(url.href)}`, { url: url.href });
   return url;
 }
 
@@ -87,17 +88,17 @@ function toDownloadError(err: unknown, url: URL, options: ResolvedDownloadOption
   const href = url.href;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new LaglessError('TIMEOUT', `connecting to ${url.host} took longer than connectTimeoutMs (${options.connectTimeoutMs} ms)`, { cause: err, url: href, phase: 'connect' });
+      return downloadError('TIMEOUT', `connecting to ${url.host} took longer than connectTimeoutMs (${options.connectTimeoutMs} ms)`, { cause: err, url: href, phase: 'connect' });
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new LaglessError('TIMEOUT', `no response headers from ${url.host} within headersTimeoutMs (${options.headersTimeoutMs} ms)`, { cause: err, url: href, phase: 'headers' });
+      return downloadError('TIMEOUT', `no response headers from ${url.host} within headersTimeoutMs (${options.headersTimeoutMs} ms)`, { cause: err, url: href, phase: 'headers' });
     case 'UND_ERR_BODY_TIMEOUT':
-      return new LaglessError('TIMEOUT', `the body from ${url.host} paused longer than bodyTimeoutMs (${options.bodyTimeoutMs} ms)`, { cause: err, url: href, phase: 'body' });
+      return downloadError('TIMEOUT', `the body from ${url.host} paused longer than bodyTimeoutMs (${options.bodyTimeoutMs} ms)`, { cause: err, url: href, phase: 'body' });
   }
   const message = (err as Error | null)?.message ?? String(err);
   if (TLS_CERT_CODES.test(code)) {
-    return new LaglessError('CONNECT_FAILED', `TLS with ${url.host} failed: ${message}`, { cause: err, url: href, retryable: false });
+    return downloadError('CONNECT_FAILED', `TLS with ${url.host} failed: ${message}`, { cause: err, url: href, retryable: false });
   }
-  return new LaglessError('CONNECT_FAILED', `the connection to ${url.host} failed: ${code || message}`, { cause: err, url: href });
+  return downloadError('CONNECT_FAILED', `the connection to ${url.host} failed: ${code || message}`, { cause: err, url: href });
 }
 
 async function discard(body: Dispatcher.ResponseData['body']): Promise<void> {
@@ -117,7 +118,7 @@ export function createDownloader(options: Partial<DownloadOptions> = {}): Downlo
   });
   let closing: Promise<void> | undefined;
   const deadlineError = () =>
-    new LaglessError('TIMEOUT', `the download took longer than totalTimeoutMs (${resolved.totalTimeoutMs} ms)`, { phase: 'total' });
+    downloadError('TIMEOUT', `the download took longer than totalTimeoutMs (${resolved.totalTimeoutMs} ms)`, { phase: 'total' });
 
   async function fetchOnce(url: URL, signal: AbortSignal, deadline: AbortSignal, redirects: number): Promise<DownloadResult | URL> {
     let res: Dispatcher.ResponseData;
@@ -138,7 +139,7 @@ export function createDownloader(options: Partial<DownloadOptions> = {}): Downlo
     if (REDIRECT_STATUSES.has(status) && location !== undefined) {
       await discard(body);
       if (redirects >= resolved.maxRedirects) {
-        throw new LaglessError('HTTP_STATUS', `too many redirects: more than maxRedirects (${resolved.maxRedirects}), last from ${url.href} to ${location}`, { status, url: url.href, location, redirects, retryable: false });
+        throw downloadError('HTTP_STATUS', `too many redirects: more than maxRedirects (${resolved.maxRedirects}), last from ${url.href} to ${location}`, { status, url: url.href, location, redirects, retryable: false });
       }
       return parseHttpUrl(location, url); // checked for the scheme here, for the address at connect time
     }
@@ -146,12 +147,12 @@ export function createDownloader(options: Partial<DownloadOptions> = {}): Downlo
       await discard(body);
       const retryable = isRetryableStatus(status);
       const retryAfterMs = retryable ? parseRetryAfter(headerValue(headers, 'retry-after')) : undefined;
-      throw new LaglessError('HTTP_STATUS', `${url.href} answered HTTP ${status}`, { status, url: url.href, retryable, retryAfterMs });
+      throw downloadError('HTTP_STATUS', `${url.href} answered HTTP ${status}`, { status, url: url.href, retryable, retryAfterMs });
     }
     const announced = Number(headerValue(headers, 'content-length'));
     if (Number.isFinite(announced) && announced > resolved.maxBytes) {
       body.destroy();
-      throw new LaglessError('TOO_LARGE', `${url.href} announces ${announced} bytes, more than maxBytes (${resolved.maxBytes})`, { url: url.href, bytes: announced });
+      throw downloadError('TOO_LARGE', `${url.href} announces ${announced} bytes, more than maxBytes (${resolved.maxBytes})`, { url: url.href, bytes: announced });
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -160,7 +161,7 @@ export function createDownloader(options: Partial<DownloadOptions> = {}): Downlo
         size += chunk.length;
         if (size > resolved.maxBytes) {
           body.destroy();
-          throw new LaglessError('TOO_LARGE', `${url.href} sent more than maxBytes (${resolved.maxBytes}) bytes`, { url: url.href, bytes: size });
+          throw downloadError('TOO_LARGE', `${url.href} sent more than maxBytes (${resolved.maxBytes}) bytes`, { url: url.href, bytes: size });
         }
         chunks.push(chunk);
       }

@@ -2,7 +2,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { buildConnector } from 'undici';
-import { LaglessError } from '../errors/index.ts';
+import { isLaglessError } from '../index.ts';
+import { downloadError } from './errors.ts';
 import { classifyAddress } from './address-policy.ts';
 import { downloadChannels } from './channels.ts';
 import type { AllowedHost, LookupFunction, ResolvedDownloadOptions } from './options.ts';
@@ -55,15 +56,15 @@ async function resolveChecked(
       answers = await withTimeout(
         lookup(hostname),
         options.connectTimeoutMs,
-        () => new LaglessError('TIMEOUT', `DNS lookup of ${hostname} took longer than connectTimeoutMs (${options.connectTimeoutMs} ms)`, { host: hostname, phase: 'dns' }),
+        () => downloadError('TIMEOUT', `DNS lookup of ${hostname} took longer than connectTimeoutMs (${options.connectTimeoutMs} ms)`, { host: hostname, phase: 'dns' }),
       );
     } catch (err) {
-      if (err instanceof LaglessError) throw err;
+      if (isLaglessError(err)) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      throw new LaglessError('DNS_FAILED', `could not resolve ${hostname}: ${code ?? (err as Error).message}`, { cause: err, host: hostname });
+      throw downloadError('DNS_FAILED', `could not resolve ${hostname}: ${code ?? (err as Error).message}`, { cause: err, host: hostname });
     }
     addresses = answers.map((a) => a.address);
-    if (addresses.length === 0) throw new LaglessError('DNS_FAILED', `${hostname} has no address`, { host: hostname });
+    if (addresses.length === 0) throw downloadError('DNS_FAILED', `${hostname} has no address`, { host: hostname });
   }
   for (const address of addresses) {
     const verdict = classifyAddress(address);
@@ -73,7 +74,7 @@ async function resolveChecked(
         downloadChannels.blocked.publish({ host: hostname, port, address, range: verdict.range });
       }
       const via = address === hostname ? `${address} is` : `${hostname} resolves to ${address},`;
-      throw new LaglessError(
+      throw downloadError(
         'BLOCKED_ADDRESS',
         `${via} a ${verdict.range} address; downloads may not reach it (allow it with allowHosts/--allow-host or allowPrivate/--allow-private)`,
         { host: hostname, address, range: verdict.range },

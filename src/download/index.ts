@@ -8,3 +8,4 @@ export type { AddressVerdict, BlockedRange } from './address-policy.ts';
 export { downloadChannels } from './channels.ts';
 export type { BlockedMessage, ConnectMessage } from './channels.ts';
 export { parseRetryAfter } from './retry-after.ts';
+export { DownloadErrorCodes, downloadError, type DownloadErrorCode } from './errors.ts';

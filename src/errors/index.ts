@@ -1,23 +1,13 @@
 // Typed errors with stable codes: the CLI, the dead-letter records and callers match on `code`, never on text.
 
 /**
- * Codes that end a record in the dead-letter topic. Stable: add codes, never rename one.
- * Each code says whether a retry can help (`retryable`).
+ * Dead-letter codes of the runtime itself, whatever the job. A job adds its own codes by throwing
+ * `JobError(code, ...)` (the palette job's are in src/jobs/palette.ts). Stable: add codes, never rename one.
  */
 export const RecordErrorCodes = {
-  INVALID_MESSAGE: { retryable: false, description: 'the input value is not a JSON object with a string "id" and "url"' },
-  INVALID_URL: { retryable: false, description: 'the URL is missing, malformed, or not http/https' },
-  BLOCKED_ADDRESS: { retryable: false, description: 'the host resolves to (or is) a loopback, private, link-local or otherwise non-public address' },
-  DNS_FAILED: { retryable: true, description: 'the host name could not be resolved' },
-  CONNECT_FAILED: { retryable: true, description: 'the TCP/TLS connection failed or was reset' },
-  TIMEOUT: { retryable: true, description: 'connect, headers or body took longer than the configured timeout' },
-  HTTP_STATUS: { retryable: false, description: 'the server answered with a non-2xx status (5xx, 408 and 429 are retried first)' },
-  TOO_LARGE: { retryable: false, description: 'the body is larger than the configured maximum' },
-  NOT_AN_IMAGE: { retryable: false, description: 'the bytes are not in an image format that can be decoded' },
-  DECODE_FAILED: { retryable: false, description: 'the image is corrupt or truncated' },
-  TOO_MANY_PIXELS: { retryable: false, description: 'the image has more pixels than the configured ceiling (decompression bomb guard)' },
-  NO_PIXELS: { retryable: false, description: 'no usable pixel: all white or transparent' },
-  JOB_FAILED: { retryable: false, description: 'the job threw an error that is not one of the codes above' },
+  INVALID_MESSAGE: { retryable: false, description: 'the input value is not what the job reads (record.json() of a value that is not JSON; for the palette job, a JSON object with a string "id" and "url")' },
+  INVALID_OUTPUT: { retryable: false, description: 'the job returned something that is not an output ({ value, key?, headers?, topic? }), or named a topic it did not declare in `outputs`' },
+  JOB_FAILED: { retryable: false, description: 'the job threw an error without a code of its own (a plain Error, or an internal error of Lagless)' },
 } as const;
 
 export type RecordErrorCode = keyof typeof RecordErrorCodes;
@@ -39,16 +29,21 @@ export const RuntimeErrorCodes = {
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrorCodes;
 
-export type ErrorCode = RecordErrorCode | RuntimeErrorCode;
+/** Known codes; jobs add their own (any string, by convention UPPER_SNAKE_CASE). */
+export type ErrorCode = RecordErrorCode | RuntimeErrorCode | (string & {});
 
 export interface LaglessErrorOptions {
   cause?: unknown;
-  /** Overrides the default retryability of the code (e.g. HTTP 503 is an HTTP_STATUS that can be retried). */
+  /** Whether another attempt can help (e.g. HTTP 503 or a timeout). Default false. */
   retryable?: boolean;
   /** For retryable errors: the earliest time to retry, in ms from now (e.g. from Retry-After). */
   retryAfterMs?: number;
   [key: string]: unknown;
 }
+
+// A brand instead of `instanceof`: a job loaded from the published package and a runtime run from the sources (or two
+// copies of the package) have different classes, and their errors must still be recognised.
+const LAGLESS_ERROR = Symbol.for('lagless.error');
 
 /** The one error class of Lagless. `code` is stable; `message` is for humans. */
 export class LaglessError extends Error {
@@ -62,11 +57,18 @@ export class LaglessError extends Error {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'LaglessError';
     this.code = code;
-    this.retryable = retryable ?? (code in RecordErrorCodes ? RecordErrorCodes[code as RecordErrorCode].retryable : false);
+    this.retryable = retryable ?? false;
     this.retryAfterMs = retryAfterMs;
     this.details = details;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses keep the ordinary prototype check; LaglessError itself recognises any branded error.
+    if (this !== LaglessError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LAGLESS_ERROR] === true;
+  }
 }
+Object.defineProperty(LaglessError.prototype, LAGLESS_ERROR, { value: true });
 
 /** A bad flag, argument or option: the CLI exits with 2. The message names the option. */
 export class UsageError extends LaglessError {
@@ -77,20 +79,58 @@ export class UsageError extends LaglessError {
 }
 
 /**
- * Throw this from a job to skip retries and send the record straight to the dead-letter topic
- * (like BullMQ's UnrecoverableError).
+ * A job's failure with a stable code of its own: the record is retried with backoff when `retryable` (up to
+ * `--attempts`, honouring `retryAfterMs`), then goes to the dead-letter topic with exactly this code.
+ *
+ *   throw new JobError('UPSTREAM_REJECTED', `the API refused ${id}: HTTP ${status}`);
+ *   throw new JobError('UPSTREAM_BUSY', 'HTTP 503', { retryable: true, retryAfterMs: 2000 });
  */
-export class UnrecoverableError extends LaglessError {
-  constructor(message: string, code: RecordErrorCode = 'JOB_FAILED', options: LaglessErrorOptions = {}) {
+export class JobError extends LaglessError {
+  constructor(code: string, message: string, options: JobErrorOptions = {}) {
+    super(typeof code === 'string' && code !== '' ? code : 'JOB_FAILED', message, options);
+    this.name = 'JobError';
+  }
+}
+
+export interface JobErrorOptions {
+  /** Whether another attempt can help. Default false: the record goes to the dead-letter topic at once. */
+  retryable?: boolean;
+  /** For retryable errors: wait at least this long before the next attempt, ms. */
+  retryAfterMs?: number;
+  cause?: unknown;
+  /** Anything else is kept in `details` (not written to the dead letter). */
+  [key: string]: unknown;
+}
+
+/**
+ * Skips retries and sends the record straight to the dead-letter topic (like BullMQ's UnrecoverableError).
+ */
+export class UnrecoverableError extends JobError {
+  constructor(message: string, code = 'JOB_FAILED', options: LaglessErrorOptions = {}) {
     super(code, message, { ...options, retryable: false });
     this.name = 'UnrecoverableError';
   }
 }
 
+/** True for any Lagless error, including one from another copy of the package. */
 export function isLaglessError(err: unknown): err is LaglessError {
   return err instanceof LaglessError;
 }
 
 export function isRecordErrorCode(code: string): code is RecordErrorCode {
   return Object.hasOwn(RecordErrorCodes, code);
+}
+
+export function isRuntimeErrorCode(code: string): code is RuntimeErrorCode {
+  return Object.hasOwn(RuntimeErrorCodes, code);
+}
+
+/**
+ * A table of error codes owned by one module (the downloader, the palette engine, a job), with a factory that
+ * makes each code's errors retryable or not by default.
+ */
+export type ErrorCodeTable = Readonly<Record<string, { readonly retryable: boolean; readonly description: string }>>;
+
+export function errorFactory<T extends ErrorCodeTable>(table: T): (code: keyof T & string, message: string, options?: LaglessErrorOptions) => JobError {
+  return (code, message, options = {}) => new JobError(code, message, { retryable: table[code]!.retryable, ...options });
 }

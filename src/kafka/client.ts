@@ -5,9 +5,12 @@ import {
   Consumer,
   Producer,
   ProduceAcks,
+  stringDeserializer,
   stringDeserializers,
   stringSerializers,
   type ConsumerOptions,
+  type Deserializers,
+  type Serializers,
   type ProducerOptions,
 } from '@platformatic/kafka';
 import { subscribe } from 'node:diagnostics_channel';
@@ -105,4 +108,51 @@ export function createConsumer(opts: GroupConsumerOptions): StringConsumer {
 
 export function createAdmin(opts: KafkaConnectionOptions): Admin {
   return new Admin(base(opts));
+}
+
+/** Bytes of a key, value or header given as a string (UTF-8) or bytes; undefined and null stay absent (null value: a tombstone). */
+function toBytes(data?: string | Uint8Array | null): Buffer | undefined {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof Uint8Array) return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+/** Jobs' records: keys and headers decoded as UTF-8, values kept as bytes. */
+export const recordDeserializers: Deserializers<string, Buffer, string, string> = {
+  key: stringDeserializer,
+  value: (data?: Buffer) => data,
+  headerKey: stringDeserializer,
+  headerValue: stringDeserializer,
+};
+
+export type OutValue = string | Uint8Array | null;
+export const recordSerializers: Serializers<OutValue, OutValue, string, string | Uint8Array> = {
+  key: toBytes,
+  value: toBytes,
+  headerKey: toBytes,
+  headerValue: toBytes,
+};
+
+export type RecordProducer = Producer<OutValue, OutValue, string, string | Uint8Array>;
+export type RecordConsumer = Consumer<string, Buffer, string, string>;
+
+/** A durable producer (acks=all, idempotent) of string or byte keys, values and headers. */
+export function createRecordProducer(opts: KafkaConnectionOptions & { idempotent?: boolean }): RecordProducer {
+  return new Producer({
+    ...base(opts),
+    serializers: recordSerializers,
+    idempotent: opts.idempotent ?? true,
+    acks: ProduceAcks.ALL,
+  });
+}
+
+/** A group consumer of jobs' records (values as bytes), autocommit off. */
+export function createRecordConsumer(opts: KafkaConnectionOptions & { groupId: string; extra?: Partial<ConsumerOptions<string, Buffer, string, string>> }): RecordConsumer {
+  return new Consumer({
+    ...base(opts),
+    groupId: opts.groupId,
+    deserializers: recordDeserializers,
+    autocommit: false,
+    ...opts.extra,
+  });
 }

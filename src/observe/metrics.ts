@@ -12,7 +12,10 @@ export interface MetricsSource {
     retries: number;
     inFlight: number;
     windowSize: number;
-    job: Record<string, number>;
+    /** The worker pool of a job with a worker module. */
+    workers?: { workers: number; maxWorkers: number } | undefined;
+    /** Records in run() before their first worker call (downloads for the palette job). */
+    concurrency?: { active: number; limit: number };
   };
   /** Lag of the group on the input topic, as last sampled (records). */
   lag: () => number | undefined;
@@ -45,9 +48,10 @@ export function createMetricsRegistry(src: MetricsSource): Registry {
   gauge('lagless_in_flight', 'Records started and not finished', () => src.stats().inFlight);
   gauge('lagless_window', 'Records fetched and not yet committed', () => src.stats().windowSize);
   gauge('lagless_consumer_lag', 'Log-end offset minus committed offset, summed over the partitions of this member', () => src.lag());
-  gauge('lagless_workers_active', 'CPU workers allowed to run now', () => src.stats().job.workers);
-  gauge('lagless_workers_max', 'CPU workers at most', () => src.stats().job.maxWorkers);
-  gauge('lagless_downloads_active', 'Downloads in flight', () => src.stats().job.downloadsActive);
+  gauge('lagless_workers_active', 'CPU workers allowed to run now', () => src.stats().workers?.workers);
+  gauge('lagless_workers_max', 'CPU workers at most', () => src.stats().workers?.maxWorkers);
+  gauge('lagless_downloads_active', 'Records in run() before their first worker call: downloads for the palette job', () => src.stats().concurrency?.active);
+  gauge('lagless_concurrency_limit', 'Records allowed in run() at once before their first worker call (autoscaled by Little\'s law)', () => src.stats().concurrency?.limit);
   gauge('lagless_desired_workers', "The autoscaler's wish for CPU workers in this process", () => src.desiredWorkers());
   gauge('lagless_desired_replicas', "The autoscaler's wish for replicas of the group (for KEDA's Prometheus trigger)", () => src.desiredReplicas());
   return registry;

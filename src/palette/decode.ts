@@ -10,7 +10,8 @@
 // sharp as limitInputPixels too; failOn 'error' rejects truncated and corrupt data but accepts the
 // benign libjpeg warnings (extraneous bytes) that Pillow accepts as well.
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
-import { LaglessError } from '../errors/index.ts';
+import { isLaglessError, type LaglessError } from '../index.ts';
+import { paletteError } from './errors.ts';
 import { sniffHeader } from './header.ts';
 import { PixelLayout, type Pixels } from './histogram.ts';
 
@@ -52,15 +53,15 @@ function baseOptions(limits: DecodeLimits): SharpOptions {
 
 /** Maps a sharp/libvips error to NOT_AN_IMAGE, TOO_MANY_PIXELS or DECODE_FAILED. */
 export function toDecodeError(err: unknown, limits: DecodeLimits): LaglessError {
-  if (err instanceof LaglessError) return err;
+  if (isLaglessError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/unsupported image format|Input (buffer|file) is (empty|missing)/i.test(message)) {
-    return new LaglessError('NOT_AN_IMAGE', 'the bytes are not in a supported image format (JPEG, PNG, WebP, GIF, AVIF, TIFF)', { cause: err });
+    return paletteError('NOT_AN_IMAGE', 'the bytes are not in a supported image format (JPEG, PNG, WebP, GIF, AVIF, TIFF)', { cause: err });
   }
   if (/exceeds pixel limit/i.test(message)) {
-    return new LaglessError('TOO_MANY_PIXELS', `the image has more than ${limits.maxPixels} pixels`, { cause: err });
+    return paletteError('TOO_MANY_PIXELS', `the image has more than ${limits.maxPixels} pixels`, { cause: err });
   }
-  return new LaglessError('DECODE_FAILED', `the image could not be decoded: ${firstLine(message)}`, { cause: err });
+  return paletteError('DECODE_FAILED', `the image could not be decoded: ${firstLine(message)}`, { cause: err });
 }
 
 function firstLine(text: string): string {
@@ -69,12 +70,12 @@ function firstLine(text: string): string {
 
 /** Reads the header only: format, size, colour space. Enforces the format list and the pixel ceiling. */
 export async function probeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<ImageInfo> {
-  if (bytes.byteLength === 0) throw new LaglessError('NOT_AN_IMAGE', 'the input is empty (0 bytes)');
+  if (bytes.byteLength === 0) throw paletteError('NOT_AN_IMAGE', 'the input is empty (0 bytes)');
   // JPEG and PNG headers are read here directly; a libvips metadata call costs ~0.5 ms, 10% of a small decode.
   const info = sniffHeader(bytes) ?? (await probeWithSharp(bytes, limits));
   const { width, height } = info;
   if (width * height > limits.maxPixels) {
-    throw new LaglessError(
+    throw paletteError(
       'TOO_MANY_PIXELS',
       `the image is ${width}x${height} = ${width * height} pixels, more than the ceiling of ${limits.maxPixels} (maxPixels)`,
       { width, height },
@@ -93,12 +94,12 @@ async function probeWithSharp(bytes: Uint8Array, limits: DecodeLimits): Promise<
   }
   const format = meta.format ?? 'unknown';
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {
-    throw new LaglessError('NOT_AN_IMAGE', `unsupported image format "${format}" (supported: JPEG, PNG, WebP, GIF, AVIF, TIFF)`);
+    throw paletteError('NOT_AN_IMAGE', `unsupported image format "${format}" (supported: JPEG, PNG, WebP, GIF, AVIF, TIFF)`);
   }
   // For multi-page input, pageHeight is the height of one page (we decode the first).
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
-  if (!(width > 0 && height > 0)) throw new LaglessError('DECODE_FAILED', `the image header gives no valid size (${width}x${height})`);
+  if (!(width > 0 && height > 0)) throw paletteError('DECODE_FAILED', `the image header gives no valid size (${width}x${height})`);
   return { format, width, height, space: meta.space ?? 'srgb', channels: meta.channels ?? 3 };
 }
 
@@ -113,7 +114,7 @@ function layoutFor(channels: number): PixelLayout {
     case 4:
       return PixelLayout.RGBA;
     default:
-      throw new LaglessError('DECODE_FAILED', `unexpected number of channels after decoding: ${channels}`);
+      throw paletteError('DECODE_FAILED', `unexpected number of channels after decoding: ${channels}`);
   }
 }
 
@@ -142,7 +143,7 @@ export async function decodeFull(
       // Keep the CMYK samples: Pillow converts with a plain formula, libvips would use an ICC transform.
       img.pipelineColourspace('cmyk').toColourspace('cmyk');
       const { data, info: out } = await img.raw().toBuffer({ resolveWithObject: true });
-      if (out.channels !== 4) throw new LaglessError('DECODE_FAILED', `CMYK image decoded to ${out.channels} channels`);
+      if (out.channels !== 4) throw paletteError('DECODE_FAILED', `CMYK image decoded to ${out.channels} channels`);
       return { data, width: out.width, height: out.height, pixelCount: out.width * out.height, layout: PixelLayout.CMYK };
     }
     if (isGrey16(info) && grey16 === 'clip') {

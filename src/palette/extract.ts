@@ -1,5 +1,5 @@
 // extractPalette: bytes in, colorthief palette out, in exact mode (bit-for-bit Python colorthief 0.2.1) or fast mode.
-import { LaglessError } from '../errors/index.ts';
+import { paletteError } from './errors.ts';
 import { decodeDownscaled, decodeFull, probeImage, type ImageInfo } from './decode.ts';
 import { addSamples, type Pixels } from './histogram.ts';
 import { HISTOGRAM_SIZE, quantize, type Rgb } from './mmcq.ts';
@@ -31,7 +31,7 @@ function clamp(v: number): number {
 /** The palette of an image. Rejects with a LaglessError: NOT_AN_IMAGE, DECODE_FAILED, TOO_MANY_PIXELS, NO_PIXELS or USAGE. */
 export async function extractPalette(bytes: Uint8Array, options: Partial<PaletteOptions> = {}): Promise<PaletteResult> {
   const opts = validatePaletteOptions(options);
-  if (!(bytes instanceof Uint8Array)) throw new LaglessError('NOT_AN_IMAGE', `expected the image as a Buffer or Uint8Array, got ${typeof bytes}`);
+  if (!(bytes instanceof Uint8Array)) throw paletteError('NOT_AN_IMAGE', `expected the image as a Buffer or Uint8Array, got ${typeof bytes}`);
   const limits = { maxPixels: opts.maxPixels };
   const info = await probeImage(bytes, limits);
 
@@ -52,7 +52,7 @@ export async function extractPalette(bytes: Uint8Array, options: Partial<Palette
     samples = sampleAndRelease(histo, await decodeFull(bytes, info, limits, grey16), opts.quality);
   }
   if (samples === 0) {
-    throw new LaglessError('NO_PIXELS', 'no usable pixel: every sampled pixel is white (r, g and b above 250) or transparent (alpha below 125)');
+    throw paletteError('NO_PIXELS', 'no usable pixel: every sampled pixel is white (r, g and b above 250) or transparent (alpha below 125)');
   }
   let palette = quantize(histo, opts.colors);
   // colorthief can answer 256 for a channel (an empty box past the last cell). Exact mode keeps it, to

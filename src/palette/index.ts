@@ -3,6 +3,7 @@ export { extractPalette, toHex, type PaletteResult } from './extract.ts';
 export { PaletteMode, defaultPaletteOptions, validatePaletteOptions, type PaletteOptions } from './options.ts';
 export { expectedColorCount, type Rgb } from './mmcq.ts';
 export { SUPPORTED_FORMATS } from './decode.ts';
+export { PaletteErrorCodes, paletteError, type PaletteErrorCode } from './errors.ts';
 export { paletteDistance, ciede2000, srgbToLab, type PaletteDistance } from './distance.ts';
 export {
   decodeWorkerResult,
@@ -17,4 +18,5 @@ export {
  * `decodeWorkerResult(await pool.run({ bytes, options }, { transferList: [bytes.buffer] }))`.
  * Transfer only a buffer the caller owns whole (not a slice of a pooled Buffer).
  */
-export const paletteWorkerUrl: URL = new URL('./worker.ts', import.meta.url);
+// worker.ts next to the sources, worker.js in the package's build.
+export const paletteWorkerUrl: URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);

@@ -1,5 +1,5 @@
 // Structured-clone-safe shapes for palette work done on a worker thread (class instances do not survive postMessage).
-import { LaglessError, isRecordErrorCode, type RecordErrorCode } from '../errors/index.ts';
+import { isLaglessError, JobError, UsageError } from '../index.ts';
 import type { PaletteResult } from './extract.ts';
 import type { PaletteOptions } from './options.ts';
 
@@ -10,8 +10,8 @@ export interface PaletteTask {
 }
 
 export interface SerializedPaletteError {
-  /** a stable record error code (NOT_AN_IMAGE, DECODE_FAILED, TOO_MANY_PIXELS, NO_PIXELS, JOB_FAILED, ...) */
-  code: RecordErrorCode;
+  /** a stable dead-letter code (NOT_AN_IMAGE, DECODE_FAILED, TOO_MANY_PIXELS, NO_PIXELS, JOB_FAILED, ...) */
+  code: string;
   message: string;
   retryable: boolean;
 }
@@ -20,16 +20,16 @@ export type PaletteWorkerResult = { ok: true; result: PaletteResult } | { ok: fa
 
 /** Turns any thrown value into the plain error shape. Unknown errors become JOB_FAILED; bad options keep USAGE out of records. */
 export function serializePaletteError(err: unknown): SerializedPaletteError {
-  if (err instanceof LaglessError && isRecordErrorCode(err.code)) {
+  if (isLaglessError(err) && !(err instanceof UsageError)) {
     return { code: err.code, message: err.message, retryable: err.retryable };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { code: 'JOB_FAILED', message: `palette worker failed: ${message}`, retryable: false };
 }
 
-/** The palette from a worker's answer, or throws the LaglessError it carries. */
+/** The palette from a worker's answer, or throws the JobError it carries. */
 export function decodeWorkerResult(answer: PaletteWorkerResult): PaletteResult {
   if (answer.ok) return answer.result;
   const { code, message, retryable } = answer.error;
-  throw new LaglessError(isRecordErrorCode(code) ? code : 'JOB_FAILED', message, { retryable });
+  throw new JobError(code, message, { retryable });
 }

@@ -2,24 +2,26 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Autoscaler, type ScalingDecision, type ScalingOptions } from '../autoscale/index.ts';
-import { suggestDownloads } from '../autoscale/index.ts';
+import { Autoscaler, defaultScalingOptions, suggestDownloads, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
+import { LAGLESS_VERSION } from '../common/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
+import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
-import type { PaletteJob } from '../jobs/index.ts';
 import { createMetricsRegistry, startObserveServer, type ObserveServer } from '../observe/index.ts';
-import { Transformer, type Job, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
+import { Transformer, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
 import { SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
-import pkg from '../../package.json' with { type: 'json' };
 
 export interface ReplicaOptions {
   transformer: TransformerInit;
-  job: Job;
-  /** In-process worker autoscaling (palette job): bounds and policy knobs; undefined = fixed workers. */
+  job: JobDefinition;
+  /**
+   * Autoscaling of the worker threads of a job with a worker module: bounds and policy knobs; undefined = a fixed
+   * number of workers. The concurrency limit follows the rate the workers are sized for.
+   */
   autoscale?: Omit<ScalingOptions, 'unitName'>;
-  /** Largest number of downloads in flight the autoscaler may choose. */
-  maxDownloads?: number;
+  /** Backlog drain target of the concurrency limit of a job without a worker module. Default 10 s. */
+  catchUpMs?: number;
   statusTopic: string;
   /** How often the status is published. 0 disables publishing. */
   statusIntervalMs: number;
@@ -38,15 +40,20 @@ export interface ReplicaEvents {
   info: [string];
 }
 
-function isPaletteJob(job: Job): job is PaletteJob {
-  return typeof (job as PaletteJob).setWorkers === 'function';
+/** Little's law bounds of the concurrency limit (the autoscaler moves it between these). */
+const MIN_CONCURRENCY = 4;
+
+/** Mean time a record spends in run() before their first worker call, ms (100 before any record finished). */
+function ioLatencyMs(s: TransformerStats): number {
+  return s.concurrency.runs ? s.concurrency.busyMs / s.concurrency.runs : 100;
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
   readonly transformer: Transformer;
-  readonly job: Job;
+  readonly job: JobDefinition;
   readonly #o: ReplicaOptions;
   #autoscaler: Autoscaler | undefined;
+  #concurrencyTick: (() => void) | undefined;
   #publisher: StatusPublisher | undefined;
   #server: ObserveServer | undefined;
   #sampler: NodeJS.Timeout | undefined;
@@ -135,46 +142,61 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     await this.transformer.start();
     this.#ready = true;
 
-    const job = this.job;
-    if (o.autoscale && isPaletteJob(job)) {
+    const executor = this.transformer.executor;
+    const maxConcurrency = executor.maxConcurrency;
+    const concurrencyFor = (rate: number) =>
+      suggestDownloads(rate, ioLatencyMs(this.transformer.stats()), { safetyFactor: 2, minDownloads: Math.min(MIN_CONCURRENCY, maxConcurrency), maxDownloads: maxConcurrency });
+    const sample = (): ScalingSample => {
+      const s = this.transformer.stats();
+      const lag = this.#lag;
+      return {
+        at: performance.now(),
+        logEnd: lag ? Number(lag.logEnd) : 0,
+        scope: s.assigned.map((a) => a.partition).join(','),
+        lag: lag ? Number(lag.lag) : 0,
+        completed: s.succeeded + s.deadLettered,
+        busyMs: s.workers?.busyMs ?? 0,
+        tasks: s.workers?.tasks ?? 0,
+        // The policy subtracts this from the lag to get the work still to do: only records already finished
+        // (waiting for their commit) are done; fetched-but-unfinished records still need workers.
+        inFlight: s.windowSize - s.unfinished,
+        units: s.workers?.workers ?? 1,
+      };
+    };
+    if (o.autoscale && executor.hasWorkers) {
+      // Worker threads by the policy; the concurrency limit (downloads, API calls) by Little's law at the rate the
+      // workers are sized for.
       const policy = { ...o.autoscale, unitName: 'workers' };
-      const maxDownloads = o.maxDownloads ?? 64;
       this.#autoscaler = new Autoscaler(
         {
           policy,
-          sample: async () => {
-            const s = this.transformer.stats();
-            const lag = this.#lag;
-            return {
-              at: performance.now(),
-              logEnd: lag ? Number(lag.logEnd) : 0,
-              scope: s.assigned.map((a) => a.partition).join(','),
-              lag: lag ? Number(lag.lag) : 0,
-              completed: s.succeeded + s.deadLettered,
-              busyMs: s.job.cpuBusyMs ?? 0,
-              tasks: s.job.cpuTasks ?? 0,
-              // The policy subtracts this from the lag to get the work still to do: only records already finished
-              // (waiting for their commit) are done; fetched-but-unfinished records still need workers.
-              inFlight: s.windowSize - s.unfinished,
-              units: s.job.workers ?? 1,
-            };
-          },
+          sample: async () => sample(),
           apply: (d) => {
-            job.setWorkers(d.desired);
-            const st = job.stats?.() ?? {};
-            const latency = st.downloadsDone ? (st.downloadMs ?? 0) / st.downloadsDone : 100;
-            job.setMaxDownloads(Math.min(maxDownloads, suggestDownloads(d.detail.targetRate, latency)));
+            executor.setWorkers(d.desired);
+            executor.setConcurrency(concurrencyFor(d.detail.targetRate));
           },
           onDecision: (d, m) => {
             if (!d.changed) return;
             pushScaleEvent(this.#scaleEvents, { at: new Date().toISOString(), unit: 'workers', from: m.current, to: d.desired, reason: d.reason });
-            this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: job.stats?.().maxDownloads ?? 0 });
+            this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: this.transformer.stats().concurrency.limit });
           },
           onError: (e) => this.emit('warning', new Error(`autoscaler: ${e.message}`)),
         },
-        job.stats?.().workers ?? o.autoscale.minUnits,
+        this.transformer.stats().workers?.workers ?? o.autoscale.minUnits,
       );
-      job.setWorkers(o.autoscale.minUnits);
+      executor.setWorkers(o.autoscale.minUnits);
+    } else if (!executor.hasWorkers) {
+      // No worker threads to scale: the concurrency limit follows the demand (arrivals plus the backlog drained
+      // within catchUp) by Little's law, so an API sees as many calls at once as the load needs.
+      const catchUpMs = o.catchUpMs ?? defaultScalingOptions.catchUpMs;
+      const samples: ScalingSample[] = [];
+      this.#concurrencyTick = () => {
+        samples.push(sample());
+        while (samples.length > 8) samples.shift();
+        const m = Autoscaler.metricsFrom(samples, 5000);
+        if (!m || samples.length < 2) return;
+        executor.setConcurrency(concurrencyFor(m.arrivalRate + Math.max(0, m.lag - m.inFlight) / (catchUpMs / 1000)));
+      };
     }
 
     // Lag and arrival are sampled every second; the autoscaler ticks right after.
@@ -190,6 +212,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         if (failing) this.emit('info', 'sampling lag works again');
         failing = false;
         await this.#autoscaler?.tick();
+        this.#concurrencyTick?.();
       } catch (err) {
         if (!failing) this.emit('warning', new Error(`sampling lag failed (autoscaling holds until it works again): ${(err as Error).message}`));
         failing = true;
@@ -215,8 +238,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
     // Under a supervisor: report counters over IPC every second.
     if ((o.env ?? process.env)[SUPERVISED_ENV] && typeof process.send === 'function') {
+      // A job without worker threads is bounded by this process's event loop: its busy time is the service time.
+      const elu = performance.eventLoopUtilization();
       this.#reporter = setInterval(() => {
         const s = this.transformer.stats();
+        const busy = s.workers
+          ? { workers: s.workers.workers, cpuBusyMs: s.workers.busyMs, cpuTasks: s.workers.tasks }
+          : { workers: 1, cpuBusyMs: performance.eventLoopUtilization(elu).active, cpuTasks: s.succeeded + s.deadLettered };
         const report: ReplicaReport = {
           type: 'lagless:replica-stats',
           pid: process.pid,
@@ -227,9 +255,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           inFlight: s.inFlight,
           unfinished: s.unfinished,
           assigned: s.assigned.map((a) => a.partition),
-          workers: s.job.workers ?? 1,
-          cpuBusyMs: s.job.cpuBusyMs ?? 0,
-          cpuTasks: s.job.cpuTasks ?? 0,
+          ...busy,
         };
         process.send?.(report);
       }, 1000);
@@ -264,7 +290,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   #desiredReplicas(): number | undefined {
     const d = this.lastDecision;
-    const max = this.transformer.stats().job.maxWorkers;
+    const max = this.transformer.stats().workers?.maxWorkers;
     if (!d || !max) return undefined;
     return Math.max(1, Math.ceil((this.#members * d.detail.needUp) / max));
   }
@@ -280,14 +306,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       role: 'replica',
       host: hostname(),
       pid: process.pid,
-      version: pkg.version,
+      version: LAGLESS_VERSION,
       job: this.job.name,
       input: t.from,
       startedAt: this.#startedAt.toISOString(),
       at: new Date().toISOString(),
       intervalMs: this.#o.statusIntervalMs,
-      workers: { active: s.job.workers ?? 0, max: s.job.maxWorkers ?? 0, busy: s.job.cpuActive ?? 0 },
-      downloads: { active: s.job.downloadsActive ?? 0, max: s.job.maxDownloads ?? 0 },
+      workers: { active: s.workers?.workers ?? 0, max: s.workers?.maxWorkers ?? 0, busy: s.workers?.active ?? 0 },
+      // Records in run() before their first worker call: downloads for the palette job.
+      downloads: { active: s.concurrency.active, max: s.concurrency.limit },
       inFlight: s.inFlight,
       window: s.windowSize,
       rates: this.#rates,

@@ -1,13 +1,12 @@
 // `lagless run ... --replicas MIN..MAX`: supervise replica processes, publish the supervisor's status, serve its metrics, stop them all on Ctrl-C.
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { defaultScalingOptions } from '../autoscale/index.ts';
+import { LAGLESS_VERSION, modulePath } from '../common/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
 import { createMetricsRegistry, startObserveServer } from '../observe/index.ts';
 import { Supervisor } from './supervisor.ts';
-import pkg from '../../package.json' with { type: 'json' };
 
 export interface RunSupervisorOptions {
   /** The CLI arguments of this process; replicas get the same minus --replicas and --http-port. */
@@ -23,6 +22,8 @@ export interface RunSupervisorOptions {
   partitions: number;
   replicas: { min: number; max: number };
   workersPerReplica: number;
+  /** Give each replica `--workers workersPerReplica` unless the command line sets --workers (jobs with worker threads). */
+  fixWorkers: boolean;
   idleTimeoutMs: number;
   catchUpMs: number;
   drainTimeoutMs: number;
@@ -37,7 +38,8 @@ export interface RunSupervisorOptions {
   env: NodeJS.ProcessEnv;
 }
 
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+// The CLI entry next to this module: src/cli/main.ts from the sources, dist/cli/main.js in the package.
+const CLI_MAIN = modulePath('../cli/main', import.meta.url);
 
 /** Removes an option and its value from argv (both "--opt value" and "--opt=value"). */
 export function withoutOption(argv: readonly string[], name: string): string[] {
@@ -62,7 +64,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   }
   const min = Math.min(o.replicas.min, max);
   let args = withoutOption(withoutOption(o.argv, '--replicas'), '--http-port');
-  if (!args.includes('--workers') && !args.some((a) => a.startsWith('--workers='))) args = [...args, '--workers', String(o.workersPerReplica)];
+  if (o.fixWorkers && !args.includes('--workers') && !args.some((a) => a.startsWith('--workers='))) args = [...args, '--workers', String(o.workersPerReplica)];
   const supervisor = new Supervisor({
     kafka: o.kafka,
     group: o.group,
@@ -100,7 +102,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
       role: 'supervisor',
       host: hostname(),
       pid: process.pid,
-      version: pkg.version,
+      version: LAGLESS_VERSION,
       job: 'supervisor',
       input: o.topic,
       startedAt,
@@ -130,7 +132,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     const registry = createMetricsRegistry({
       group: o.group,
       topic: o.topic,
-      stats: () => ({ received: 0, succeeded: 0, deadLettered: 0, retries: 0, inFlight: status().inFlight, windowSize: status().window, job: {} }),
+      stats: () => ({ received: 0, succeeded: 0, deadLettered: 0, retries: 0, inFlight: status().inFlight, windowSize: status().window }),
       lag: () => supervisor.lastDecision?.metrics.lag,
       desiredWorkers: () => undefined,
       desiredReplicas: () => supervisor.desired,

@@ -1,10 +1,10 @@
 // The dead-letter record (README.md, "Record formats"): what failed (stable code), how often, where it came from, and the original value.
-import { LaglessError, type RecordErrorCode, isRecordErrorCode } from '../errors/index.ts';
-import type { JobInput } from './job.ts';
+import { isLaglessError, isRuntimeErrorCode, JobError, type LaglessError } from '../errors/index.ts';
+import type { JobRecord } from '../job/index.ts';
 
 export interface DeadLetter {
-  id?: string;
-  url?: string;
+  /** Fields the job adds (`deadLetterFields`), e.g. the palette job's id and url. */
+  [field: string]: unknown;
   error: { code: string; message: string };
   attempts: number;
   source: { topic: string; partition: number; offset: number };
@@ -12,36 +12,24 @@ export interface DeadLetter {
   failedAt: string;
 }
 
-/** Normalises anything a job threw into a LaglessError with a record error code (unknown errors become JOB_FAILED). */
+/**
+ * Normalises anything a job threw into a Lagless error with a dead-letter code: a job's own code is kept; the
+ * tool's own codes (USAGE, INTERNAL, ...) and exceptions without a code become JOB_FAILED.
+ */
 export function toRecordError(err: unknown): LaglessError {
-  if (err instanceof LaglessError && isRecordErrorCode(err.code)) return err;
-  if (err instanceof LaglessError) return new LaglessError('JOB_FAILED', `${err.code}: ${err.message}`, { cause: err, retryable: err.retryable });
+  if (isLaglessError(err) && !isRuntimeErrorCode(err.code)) return err;
+  if (isLaglessError(err)) return new JobError('JOB_FAILED', `${err.code}: ${err.message}`, { cause: err, retryable: err.retryable });
   const message = err instanceof Error ? err.message : String(err);
-  return new LaglessError('JOB_FAILED', message || 'the job failed', { cause: err });
+  return new JobError('JOB_FAILED', message || 'the job failed', { cause: err });
 }
 
-/** Best effort: the input's id and url when its value is a JSON object that has them as strings. */
-function idAndUrl(value: string): { id?: string; url?: string } {
-  try {
-    const v = JSON.parse(value) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>;
-      return { ...(typeof o.id === 'string' ? { id: o.id } : {}), ...(typeof o.url === 'string' ? { url: o.url } : {}) };
-    }
-  } catch {
-    // Not JSON: the dead letter carries the original string only.
-  }
-  return {};
-}
-
-export function deadLetter(input: JobInput, error: LaglessError, attempts: number, now = new Date()): DeadLetter {
-  const code: RecordErrorCode | string = error.code;
+export function deadLetter(input: JobRecord, error: LaglessError, attempts: number, fields?: Readonly<Record<string, unknown>>, now = new Date()): DeadLetter {
   return {
-    ...idAndUrl(input.value),
-    error: { code, message: error.message },
+    ...fields,
+    error: { code: error.code, message: error.message },
     attempts,
     source: { topic: input.topic, partition: input.partition, offset: Number(input.offset) },
-    original: input.value,
+    original: input.text(),
     failedAt: now.toISOString(),
   };
 }

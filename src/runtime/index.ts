@@ -12,6 +12,8 @@ export {
   type CloseSummary,
   type Ordering,
 } from './transformer.ts';
-export type { Job, JobInput, JobOutput, JobContext } from './job.ts';
+export { JobExecutor, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';
+export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker-pool.ts';
+export { toOutgoing } from './outputs.ts';
 export { deadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
 export { OutputSink, type OutgoingRecord, type SinkOptions } from './sink.ts';

@@ -1,13 +1,14 @@
 // A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until the sink is closed or aborted.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StringProducer } from '../kafka/index.ts';
+import type { OutValue, RecordProducer } from '../kafka/index.ts';
 import { describeKafkaError } from '../kafka/index.ts';
 
 export interface OutgoingRecord {
   topic: string;
-  key: string | undefined;
-  value: string;
-  headers?: Record<string, string>;
+  key: string | Uint8Array | undefined;
+  /** null: a tombstone. */
+  value: OutValue;
+  headers?: Readonly<Record<string, string | Uint8Array>>;
 }
 
 export interface SinkOptions {
@@ -48,8 +49,8 @@ export interface SinkCloseResult {
  * An idle sink lingers a millisecond so that records finishing together leave together.
  */
 export class OutputSink {
-  readonly #createProducer: () => StringProducer;
-  #producer: StringProducer;
+  readonly #createProducer: () => RecordProducer;
+  #producer: RecordProducer;
   #consecutiveFailures = 0;
   readonly #options: SinkOptions;
   #queue: Pending[] = [];
@@ -66,7 +67,7 @@ export class OutputSink {
   failedRequests = 0;
 
   /** `createProducer` is called once now, and again to replace a producer that keeps failing (e.g. after a broker restart). */
-  constructor(createProducer: () => StringProducer, options: Partial<SinkOptions> = {}) {
+  constructor(createProducer: () => RecordProducer, options: Partial<SinkOptions> = {}) {
     this.#createProducer = createProducer;
     this.#producer = createProducer();
     this.#options = { ...defaultSinkOptions, ...options };
@@ -135,7 +136,7 @@ export class OutputSink {
             topic: record.topic,
             value: record.value,
             ...(record.key !== undefined ? { key: record.key } : {}),
-            ...(record.headers ? { headers: new Map(Object.entries(record.headers)) } : {}),
+            ...(record.headers ? { headers: record.headers as Record<string, string | Uint8Array> } : {}),
           })),
         });
         // An acknowledgement that comes after abort() changes nothing: those sends were rejected and are not committed.

@@ -4,12 +4,14 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, MessagesStream } from '@platformatic/kafka';
 import { LaglessError, UsageError } from '../errors/index.ts';
-import { computeLag, createConsumer, createProducer, describeKafkaError, type KafkaConnection, type StringConsumer, type TopicLag } from '../kafka/index.ts';
+import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
+import { computeLag, createRecordConsumer, createRecordProducer, describeKafkaError, type KafkaConnection, type RecordConsumer, type TopicLag } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, toRecordError } from './dead-letter.ts';
-import type { Job, JobInput, JobOutput } from './job.ts';
-import { OutputSink } from './sink.ts';
+import { defaultExecutorOptions, JobExecutor, type ConcurrencyStats } from './executor.ts';
+import { OutputSink, type OutgoingRecord } from './sink.ts';
+import type { WorkerPoolOptions, WorkerPoolStats } from './worker-pool.ts';
 
 export type Ordering = OrderingMode;
 
@@ -58,6 +60,13 @@ export interface TransformerOptions {
   fetchMaxWaitMs: number;
   /** Default 4 MiB. */
   fetchMaxBytes: number;
+  /**
+   * Records that may be in run() at once before their first worker call (downloads, API calls), at most; the
+   * autoscaler moves the limit below it by Little's law. Default 64.
+   */
+  maxConcurrency: number;
+  /** The worker pool of a job with a `worker` module (threads now, at most, kept idle; idle timeout). Default: all cores. */
+  workers: Partial<WorkerPoolOptions>;
 }
 
 export const defaultTransformerOptions = {
@@ -75,6 +84,8 @@ export const defaultTransformerOptions = {
   rebalanceTimeoutMs: 30_000,
   fetchMaxWaitMs: 500,
   fetchMaxBytes: 4 * 1024 * 1024,
+  maxConcurrency: defaultExecutorOptions.maxConcurrency,
+  workers: {},
 } as const satisfies Partial<TransformerOptions>;
 
 export type TransformerInit = Pick<TransformerOptions, 'kafka' | 'from' | 'to' | 'dlq' | 'group'> & Partial<TransformerOptions>;
@@ -113,7 +124,11 @@ export interface TransformerStats {
   assigned: { topic: string; partition: number }[];
   /** Sum of processing time (start to acknowledged output) over finished records, ms. */
   busyMs: number;
-  /** Job-specific gauges. */
+  /** The concurrency limit of run() (before their first worker call). */
+  concurrency: ConcurrencyStats;
+  /** The worker pool, for a job with a worker module. */
+  workers: WorkerPoolStats | undefined;
+  /** The job's own gauges (its stats()). */
   job: Record<string, number>;
 }
 
@@ -135,12 +150,12 @@ export interface LagSample extends TopicLag {
 }
 
 export type RecordOutcome =
-  | { kind: 'ok'; input: JobInput; output: JobOutput; durationMs: number; attempts: number }
-  | { kind: 'dead'; input: JobInput; durationMs: number; attempts: number; code: string; message: string };
+  | { kind: 'ok'; input: JobRecord; outputs: readonly OutgoingRecord[]; durationMs: number; attempts: number }
+  | { kind: 'dead'; input: JobRecord; durationMs: number; attempts: number; code: string; message: string };
 
 export interface TransformerEvents {
   record: [RecordOutcome];
-  retry: [{ input: JobInput; attempt: number; delayMs: number; code: string; message: string }];
+  retry: [{ input: JobRecord; attempt: number; delayMs: number; code: string; message: string }];
   rebalance: [{ assigned: number[]; revoked: number[]; generation: number }];
   commit: [{ offsets: { partition: number; offset: bigint }[] }];
   /** Something went wrong and is being handled (retried, reconnected); the CLI logs it. */
@@ -152,7 +167,7 @@ interface Item {
   readonly topic: string;
   readonly partition: number;
   readonly key: string | undefined;
-  readonly input: JobInput;
+  readonly input: InputRecord;
   readonly ticket: RecordTicket;
   /** The partition's controller when the record started: aborted when the partition is revoked or the runtime stops. */
   abort?: AbortController;
@@ -167,9 +182,10 @@ interface Item {
  */
 export class Transformer extends EventEmitter<TransformerEvents> {
   readonly options: TransformerOptions;
-  readonly #job: Job;
-  #consumer: StringConsumer | undefined;
-  #stream: MessagesStream<string, string, string, string> | undefined;
+  /** Runs the job: its worker pool and concurrency limit are what an autoscaler resizes. */
+  readonly executor: JobExecutor;
+  #consumer: RecordConsumer | undefined;
+  #stream: MessagesStream<string, Buffer, string, string> | undefined;
   readonly #sink: OutputSink;
   readonly #tracker = new OffsetTracker();
   readonly #scheduler: OrderingScheduler<Item>;
@@ -202,24 +218,32 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #drainWaiters: (() => void)[] = [];
   #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, unacknowledged: 0, commits: 0, busyMs: 0 };
 
-  constructor(job: Job, init: TransformerInit) {
+  constructor(job: JobDefinition, init: TransformerInit) {
     super();
     this.options = validateTransformerOptions({ ...defaultTransformerOptions, ...init });
-    this.#job = job;
+    this.executor = new JobExecutor(job, { to: this.options.to, maxConcurrency: this.options.maxConcurrency, workers: this.options.workers });
     this.#scheduler = new OrderingScheduler<Item>(this.options.ordering);
     this.#retry = {
       attempts: this.options.attempts,
       backoff: exponentialBackoff({ baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs, jitter: 'full' }),
     };
-    this.#sink = new OutputSink(() => createProducer({ ...this.options.kafka, clientId: `${this.options.clientId}-out` }), {
+    this.#sink = new OutputSink(() => createRecordProducer({ ...this.options.kafka, clientId: `${this.options.clientId}-out` }), {
       onError: (err) => this.emit('warning', err),
     });
   }
 
-  /** Joins the group and starts processing. Resolves once the first assignment is known. */
+  /** Sets the job up, joins the group and starts processing. Resolves once the first assignment is known. */
   async start(): Promise<void> {
     if (this.#started) throw new LaglessError('INTERNAL', 'the transformer was already started');
     this.#started = true;
+    const { from, to, dlq, group } = this.options;
+    try {
+      await this.executor.setup({ from, to, dlq, group });
+    } catch (err) {
+      await this.#sink.destroy();
+      await this.executor.close().catch(() => {});
+      throw err;
+    }
     await this.#connect();
     this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
     this.#commitTimer.unref();
@@ -231,7 +255,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   async #connect(): Promise<void> {
     const o = this.options;
     if (this.#consumerReleased) throw new LaglessError('INTERNAL', 'the transformer is closed');
-    const consumer = createConsumer({
+    const consumer = createRecordConsumer({
       ...o.kafka,
       clientId: o.clientId,
       groupId: o.group,
@@ -259,7 +283,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.emit('warning', new Error(`the group membership failed (joining again): ${describeKafkaError(err)}`));
       this.#reconnect();
     });
-    let stream: MessagesStream<string, string, string, string>;
+    let stream: MessagesStream<string, Buffer, string, string>;
     try {
       stream = await consumer.consume({ topics: [o.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     } catch (err) {
@@ -353,7 +377,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     this.#updateFlow();
   }
 
-  #onMessage(m: Message<string, string, string, string>): void {
+  #onMessage(m: Message<string, Buffer, string, string>): void {
     if (this.#closing || this.#destroyed) return;
     // Records of partitions we no longer own may still sit in the client's buffer: the new owner processes them.
     if (m.topic !== this.options.from || !this.#assigned.has(m.partition)) return;
@@ -366,14 +390,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const ticket = this.#tracker.register(m.topic, m.partition, m.offset);
     this.#leaderEpochs.set(m.partition, m.leaderEpoch ?? -1);
     this.#stats.received += 1;
-    const input: JobInput = {
+    const input = new InputRecord({
       topic: m.topic,
       partition: m.partition,
       offset: m.offset,
       key: m.key ?? undefined,
-      value: m.value ?? '',
+      value: m.value ?? undefined,
       timestamp: m.timestamp,
-    };
+      headers: m.headers,
+    });
     const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
     if (this.#scheduler.submit(item)) void this.#process(item);
     this.#updateFlow();
@@ -420,10 +445,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       for (;;) {
         attempt += 1;
         try {
-          const out = await this.#job.run(input, { attempt, signal });
+          const outputs = await this.executor.run(input, attempt, signal);
           if (signal.aborted) return;
-          await this.#sink.send({ topic: this.options.to, key: out.key, value: out.value });
-          outcome = { kind: 'ok', input, output: out, durationMs: performance.now() - started, attempts: attempt };
+          // Done only when every output is acknowledged (none: done at once, a filtered record).
+          if (outputs.length === 1) await this.#sink.send(outputs[0]!);
+          else if (outputs.length > 1) await Promise.all(outputs.map((o) => this.#sink.send(o)));
+          outcome = { kind: 'ok', input, outputs, durationMs: performance.now() - started, attempts: attempt };
           break;
         } catch (err) {
           if (signal.aborted || this.#destroyed) return;
@@ -440,7 +467,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
             continue;
           }
           try {
-            await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(deadLetter(input, error, attempt)) });
+            const letter = deadLetter(input, error, attempt, this.executor.deadLetterFields(input));
+            await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) });
           } catch {
             return;
           }
@@ -586,7 +614,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       buffered: this.#stream?.readableLength ?? 0,
       reconnecting: this.#reconnecting !== undefined,
       assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
-      job: this.#job.stats?.() ?? {},
+      ...this.executor.stats(),
     };
   }
 
@@ -644,7 +672,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       void consumer?.close(true).catch(() => {});
       this.emit('warning', new Error(`leaving the group did not finish within ${o.closeTimeoutMs} ms: the partitions move to other members after the session timeout`));
     }
-    await this.#job.close();
+    await this.executor.close();
     return { abandoned: this.#stats.abandoned - abandonedBefore, unacknowledged: sink.unacknowledged, committed, leftGroup };
   }
 
@@ -659,7 +687,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     await this.#sink.destroy();
     await this.#stream?.close().catch(() => {});
     await this.#consumer?.close(true).catch(() => {});
-    await this.#job.close().catch(() => {});
+    await this.executor.close().catch(() => {});
   }
 }
 
@@ -697,6 +725,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
     ['rebalanceTimeoutMs', 1000],
     ['fetchMaxWaitMs', 0],
     ['fetchMaxBytes', 1024],
+    ['maxConcurrency', 1],
   ];
   for (const [k, min] of ints) {
     const v = o[k];

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RecordErrorCodes, RuntimeErrorCodes } from '../../src/errors/index.ts';
+import { PaletteJobErrorCodes } from '../../src/jobs/index.ts';
 import { renderCliDocs } from '../../scripts/cli-docs.ts';
 import { checkCommandLine } from '../helpers/cli-flags.ts';
 
@@ -28,9 +29,10 @@ function tableCodes(after: string): string[] {
   return rows;
 }
 
-test('the README lists exactly the record error codes of src/errors, with their meaning', () => {
-  assert.deepEqual(tableCodes('Record errors (in dead letters').sort(), Object.keys(RecordErrorCodes).sort());
-  for (const [code, { description }] of Object.entries(RecordErrorCodes)) {
+test('the README lists exactly the dead-letter codes of the runtime (src/errors) and of the palette job, with their meaning', () => {
+  const codes = { ...RecordErrorCodes, ...PaletteJobErrorCodes };
+  assert.deepEqual(tableCodes('Record errors (in dead letters').sort(), Object.keys(codes).sort());
+  for (const [code, { description }] of Object.entries(codes)) {
     assert.ok(readme.includes(`| \`${code}\` | ${description} |`), `README row for ${code} says: ${description}`);
   }
 });

@@ -41,8 +41,9 @@ interface RunResult {
 async function runOnce(t: TestContext, from: string, ids: string[], ordering: Ordering, imageHost: string): Promise<RunResult> {
   const to = await createTopic(t, uniqueName('palettes'), 1);
   const dlq = await createTopic(t, uniqueName('urls.dlq'), 1);
-  const job = createPaletteJob({ workers: WORKERS, maxWorkers: WORKERS, minWorkers: WORKERS, palette: PALETTE, download: { allowHosts: [imageHost] } });
-  const tr = new Transformer(job, { kafka: { brokers: testBrokers() }, from, to, dlq, group: uniqueName(`e2e-hot-${ordering}`), ordering, commitIntervalMs: 200 });
+  const job = createPaletteJob({ palette: PALETTE, download: { allowHosts: [imageHost] } });
+  const workers = { workers: WORKERS, maxWorkers: WORKERS, minWorkers: WORKERS };
+  const tr = new Transformer(job, { kafka: { brokers: testBrokers() }, from, to, dlq, group: uniqueName(`e2e-hot-${ordering}`), ordering, commitIntervalMs: 200, workers });
   t.after(() => tr.destroy());
   let maxCpuActive = 0;
   let firstStart = Infinity;
@@ -58,15 +59,15 @@ async function runOnce(t: TestContext, from: string, ids: string[], ordering: Or
   });
   // The job's counters: how many records hold a CPU worker right now.
   const sampler = setInterval(() => {
-    maxCpuActive = Math.max(maxCpuActive, tr.stats().job.cpuActive ?? 0);
+    maxCpuActive = Math.max(maxCpuActive, tr.stats().workers?.active ?? 0);
   }, 2);
   t.after(() => clearInterval(sampler));
   await tr.start();
   await eventually((progress) => { progress(tr.stats().succeeded + tr.stats().deadLettered); return tr.stats().succeeded + tr.stats().deadLettered === ids.length; }, { what: `${ids.length} records (${ordering})`, timeout: 600_000, stall: 120_000, every: 50 });
   clearInterval(sampler);
-  busyMs = tr.stats().job.cpuBusyMs ?? 0;
+  busyMs = tr.stats().workers?.busyMs ?? 0;
   assert.equal(tr.stats().deadLettered, 0, 'no dead letters');
-  assert.equal(tr.stats().job.threads, WORKERS, `the pool has ${WORKERS} threads`);
+  assert.equal(tr.stats().workers?.threads, WORKERS, `the pool has ${WORKERS} threads`);
   await tr.close();
   const out = await consumeAll(to, { count: ids.length });
   // Sweep over the spans: how many were open at once (an end at the same instant as a start does not overlap it).

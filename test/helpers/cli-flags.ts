@@ -14,6 +14,8 @@ export const COMMANDS: { path: string[]; operands: number }[] = [
   { path: ['topics', 'list'], operands: 0 },
   { path: ['run', 'palette'], operands: 0 },
   { path: ['run', 'noop'], operands: 0 },
+  // After the built-in jobs: `lagless run <job-file>`.
+  { path: ['run'], operands: 1 },
   { path: ['produce'], operands: 0 },
   { path: ['status'], operands: 0 },
   { path: ['dashboard'], operands: 0 },

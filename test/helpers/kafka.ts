@@ -36,7 +36,7 @@ export async function createTopic(t: TestContext, name: string, partitions: numb
 }
 
 /** Produces string records (acks=all, idempotent), to the partition of their key unless a partition is given. */
-export async function produce(topic: string, records: { key?: string; value: string; partition?: number }[]): Promise<void> {
+export async function produce(topic: string, records: { key?: string; value: string; partition?: number; headers?: Record<string, string> }[]): Promise<void> {
   const producer = createProducer({ brokers: testBrokers(), clientId: 'lagless-test' });
   try {
     for (let i = 0; i < records.length; i += 500) {
@@ -46,6 +46,7 @@ export async function produce(topic: string, records: { key?: string; value: str
           value: r.value,
           ...(r.key !== undefined ? { key: r.key } : {}),
           ...(r.partition !== undefined ? { partition: r.partition } : {}),
+          ...(r.headers ? { headers: r.headers } : {}),
         })),
       });
     }
@@ -59,6 +60,8 @@ export interface ConsumedRecord {
   value: string;
   partition: number;
   offset: bigint;
+  /** Only when consumeAll was asked for headers. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -68,7 +71,7 @@ export interface ConsumedRecord {
  */
 export async function consumeAll(
   topic: string,
-  opts: { count: number; timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection },
+  opts: { count: number; timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection; headers?: boolean },
 ): Promise<ConsumedRecord[]> {
   const timeoutMs = opts.timeoutMs ?? 180_000;
   const consumer = new Consumer({
@@ -97,7 +100,7 @@ export async function consumeAll(
       if (next === 'timeout') continue;
       if (next.done) throw new Error(`consumeAll(${topic}): the stream ended after ${out.length} of ${opts.count} records`);
       const m = next.value as Message<string, string, string, string>;
-      out.push({ key: m.key ?? undefined, value: m.value, partition: m.partition, offset: m.offset });
+      out.push({ key: m.key ?? undefined, value: m.value, partition: m.partition, offset: m.offset, ...(opts.headers ? { headers: Object.fromEntries(m.headers) } : {}) });
     }
   } finally {
     await stream.close().catch(() => {});

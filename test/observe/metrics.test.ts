@@ -6,7 +6,7 @@ import { createMetricsRegistry } from '../../src/observe/index.ts';
 const source = {
   group: 'g',
   topic: 'urls',
-  stats: () => ({ received: 5, succeeded: 4, deadLettered: 1, retries: 0, inFlight: 0, windowSize: 0, job: { workers: 2, maxWorkers: 4 } }),
+  stats: () => ({ received: 5, succeeded: 4, deadLettered: 1, retries: 0, inFlight: 0, windowSize: 0, workers: { workers: 2, maxWorkers: 4 } }),
   lag: () => 7,
   desiredWorkers: () => 3,
   desiredReplicas: () => undefined,

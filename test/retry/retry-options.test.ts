@@ -2,11 +2,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { downloadError } from '../../src/download/index.ts';
 import { LaglessError, UnrecoverableError, UsageError } from '../../src/errors/index.ts';
 import { exponentialBackoff, resolveRetryOptions, retryDelay, shouldRetry } from '../../src/retry/index.ts';
 
-const timeout = new LaglessError('TIMEOUT', 'slow');
-const notFound = new LaglessError('HTTP_STATUS', '404', { status: 404 });
+// The downloader's codes carry their default retryability (TIMEOUT is retried, HTTP_STATUS only when marked).
+const timeout = downloadError('TIMEOUT', 'slow');
+const notFound = downloadError('HTTP_STATUS', '404', { status: 404 });
 const unavailable = new LaglessError('HTTP_STATUS', '503', { status: 503, retryable: true, retryAfterMs: 4000 });
 
 test('retryable errors are retried until the attempt budget (default 3 tries) is spent', () => {
@@ -17,7 +19,7 @@ test('retryable errors are retried until the attempt budget (default 3 tries) is
 });
 
 test('permanent errors, UnrecoverableError and foreign errors are never retried', () => {
-  for (const err of [notFound, new LaglessError('BLOCKED_ADDRESS', 'x'), new UnrecoverableError('stop'), new Error('plain'), 'a string', undefined]) {
+  for (const err of [notFound, downloadError('BLOCKED_ADDRESS', 'x'), new UnrecoverableError('stop'), new Error('plain'), 'a string', undefined]) {
     assert.equal(shouldRetry(err, 1), false, String(err));
   }
 });

@@ -9,7 +9,8 @@ import { freePort } from '../../src/common/index.ts';
 import { startImageServer } from '../../src/image-server/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
 import { createAdmin, createProducer, ensureTopic } from '../../src/kafka/index.ts';
-import { Transformer, type Job } from '../../src/runtime/index.ts';
+import { defineJob } from '../../src/index.ts';
+import { Transformer } from '../../src/runtime/index.ts';
 import { exitedReason, startCli, waitCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { readTopic } from '../helpers/kafka.ts';
@@ -144,14 +145,13 @@ test('Transformer.close() while it reconnects to a stopped broker: bounded, and 
   // Records that wait for a gate: in flight when the broker stops.
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  const job: Job = {
+  const job = defineJob({
     name: 'gated',
     async run(input, ctx) {
       await Promise.race([gate, new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }))]);
       return { key: input.key, value: input.value };
     },
-    close: async () => {},
-  };
+  });
   const tr = new Transformer(job, { kafka: { brokers }, ...n, clientId: 'stopped-a', commitIntervalMs: 200, sessionTimeoutMs: 6000, drainTimeoutMs: DRAIN_S * 1000 });
   t.after(() => tr.destroy());
   await tr.start();

@@ -1,11 +1,11 @@
 // The output sink's bounded close: with a broker that never answers (a producer whose requests hang, injected), close(timeout) gives up what is pending and says how many.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StringProducer } from '../../src/kafka/index.ts';
+import type { RecordProducer } from '../../src/kafka/index.ts';
 import { OutputSink } from '../../src/runtime/index.ts';
 
 /** A producer facing a frozen broker: send() never settles; close() records how it was asked. */
-function frozenProducer(): StringProducer & { closedWith: (boolean | undefined)[] } {
+function frozenProducer(): RecordProducer & { closedWith: (boolean | undefined)[] } {
   const closedWith: (boolean | undefined)[] = [];
   return {
     closedWith,
@@ -13,7 +13,7 @@ function frozenProducer(): StringProducer & { closedWith: (boolean | undefined)[
     close: async (force?: boolean) => {
       closedWith.push(force);
     },
-  } as unknown as StringProducer & { closedWith: (boolean | undefined)[] };
+  } as unknown as RecordProducer & { closedWith: (boolean | undefined)[] };
 }
 
 test('close(timeout) with the broker frozen: sends in flight and queued are given up, counted, and rejected; the producer is force-closed', async () => {

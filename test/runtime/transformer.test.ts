@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { LaglessError, UnrecoverableError } from '../../src/errors/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
-import { Transformer, type Job, type TransformerInit } from '../../src/runtime/index.ts';
+import type { JobDefinition as Job } from '../../src/index.ts';
+import { Transformer, type TransformerInit } from '../../src/runtime/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { consumeAll, createTopic, groupLag, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
@@ -57,7 +58,7 @@ test('failures: permanent errors become dead letters with their code, transient 
   const job: Job = {
     name: 'flaky',
     async run(input, ctx) {
-      const { id } = JSON.parse(input.value) as { id: string };
+      const { id } = input.json<{ id: string }>();
       seen.set(id, (seen.get(id) ?? 0) + 1);
       const n = Number(id.slice(1));
       if (n % 10 === 1) throw new UnrecoverableError('bad record', 'NOT_AN_IMAGE');
@@ -65,6 +66,11 @@ test('failures: permanent errors become dead letters with their code, transient 
       if (n % 10 === 3) throw new LaglessError('HTTP_STATUS', 'always 503', { retryable: true });
       if (n % 10 === 4) throw new Error('a bug in the job');
       return { key: id, value: id };
+    },
+    // The job puts the input's id and url in its dead letters (as the palette job does).
+    deadLetterFields: (input) => {
+      const { id, url } = input.json<{ id: string; url: string }>();
+      return { id, url };
     },
     close: async () => {},
   };
@@ -108,7 +114,7 @@ test('ordering key: records of one key run one at a time in offset order; unorde
     const job: Job = {
       name: 'order',
       async run(input) {
-        const { k, i } = JSON.parse(input.value) as { k: string; i: number };
+        const { k, i } = input.json<{ k: string; i: number }>();
         active.set(k, (active.get(k) ?? 0) + 1);
         perPartition.set(input.partition, (perPartition.get(input.partition) ?? 0) + 1);
         maxSameKey = Math.max(maxSameKey, active.get(k)!);
@@ -149,7 +155,8 @@ test('window: with a job that does not finish, intake stops at --max-in-flight r
     close: async () => {},
   };
   await produce(tp.from, records(3000));
-  const tr = start(t, job, { ...tp, maxInFlight: 100 });
+  // Every record of the window may be in run() at once (the concurrency limit is not what this test is about).
+  const tr = start(t, job, { ...tp, maxInFlight: 100, maxConcurrency: 1000 });
   await tr.start();
   // Watched all along, not only at the end.
   let maxReceived = 0;

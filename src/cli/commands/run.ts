@@ -1,23 +1,25 @@
-// `lagless run palette|noop`: one member of a consumer group that processes records in parallel until Ctrl-C.
+// `lagless run ./my-job.ts|palette|noop`: one member of a consumer group that runs a job on records in parallel until Ctrl-C.
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { formatDuration } from '../../common/index.ts';
-import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
-import { checkBrokers, createAdmin, describeConnection, describeTopics, ensureTopic, type KafkaConnection } from '../../kafka/index.ts';
-import { LaglessError, UsageError } from '../../errors/index.ts';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
+import { formatDuration } from '../../common/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
-import { Replica, runSupervisor } from '../../process/index.ts';
-import { defaultTransformerOptions, type Job, type TransformerStats } from '../../runtime/index.ts';
+import { LaglessError, UsageError } from '../../errors/index.ts';
+import { loadJobFile, type JobDefinition } from '../../job/index.ts';
+import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
+import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
+import { JobRunner, prepareTopics, runSupervisor, type RunOptions } from '../../process/index.ts';
+import { defaultTransformerOptions, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
 
-interface RunOptions extends KafkaFlags {
+/** The flags every job takes. */
+interface CommonFlags extends KafkaFlags {
   from: string;
   to: string;
   dlq?: string;
-  group: string;
+  group?: string;
   ordering: 'unordered' | 'key' | 'partition';
   maxInFlight: number;
   attempts: number;
@@ -33,13 +35,17 @@ interface RunOptions extends KafkaFlags {
   httpPort?: number;
   httpHost: string;
   dashboard: boolean;
-  // palette
   workers?: number;
   minWorkers?: number;
   maxWorkers?: number;
   idleTimeout: number;
   catchUp: number;
   replicas?: { min: number; max: number };
+  maxConcurrency?: number;
+}
+
+/** The palette job's own flags. */
+interface PaletteFlags extends CommonFlags {
   maxDownloads: number;
   maxBufferedBytes: number;
   connectTimeout: number;
@@ -56,13 +62,21 @@ interface RunOptions extends KafkaFlags {
   maxPixels?: number;
 }
 
-function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
+const MAX_CONCURRENCY = defaultTransformerOptions.maxConcurrency;
+
+/**
+ * The flags of every job. `defaults` gives built-in jobs their topic and group defaults (a job file has none: --from
+ * and --to are required, the group is the job's name). The palette job names its concurrency --max-downloads.
+ */
+function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; group?: string; concurrencyFlag: boolean }): Command {
   addKafkaOptions(cmd);
-  return cmd
-    .option('--from <topic>', 'input topic', 'urls')
-    .option('--to <topic>', 'output topic', defaults.to)
+  if (defaults.from) cmd.option('--from <topic>', 'input topic', defaults.from);
+  else cmd.option('--from <topic>', 'input topic (required with a job file)');
+  if (defaults.to) cmd.option('--to <topic>', 'output topic', defaults.to);
+  else cmd.option('--to <topic>', "output topic (required with a job file; the job's other output topics are its outputs)");
+  cmd
     .option('--dlq <topic>', 'dead-letter topic (default: <from>.dlq)')
-    .option('--group <name>', 'consumer group: processes in one group share the partitions', 'lagless')
+    .option('--group <name>', `consumer group: processes in one group share the partitions${defaults.group ? '' : " (default: the job's name)"}`, defaults.group)
     .addOption(
       new Option('--ordering <mode>', 'unordered: any record any time; key: one record at a time per key, in order; partition: one record at a time per partition')
         .argParser(choiceArg(['unordered', 'key', 'partition'] as const))
@@ -81,7 +95,17 @@ function addCommonOptions(cmd: Command, defaults: { to: string }): Command {
     .option('--http-port <port>', 'serve the group\'s dashboard at /, and /healthz, /readyz and /metrics (Prometheus) on this port', intArg(0, 65535))
     .option('--http-host <address>', 'address the HTTP server binds (0.0.0.0 in a container)', '127.0.0.1')
     .option('--no-dashboard', 'serve only the probes and metrics on --http-port, not the dashboard')
-    .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary');
+    .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary')
+    .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
+    .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
+    .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))
+    .addOption(durationOption('--idle-timeout <duration>', 'autoscaling: scale down only after capacity has been idle this long', defaultScalingOptions.idleTimeoutMs))
+    .addOption(durationOption('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', defaultScalingOptions.catchUpMs))
+    .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg);
+  if (defaults.concurrencyFlag) {
+    cmd.option('--max-concurrency <n>', "records in run() before their first worker call (downloads, API calls) at once, at most; autoscaled below it", intArg(1, 100_000), MAX_CONCURRENCY);
+  }
+  return cmd;
 }
 
 /** "1..3" or "2": a range of replicas. */
@@ -94,17 +118,42 @@ function replicasArg(value: string): { min: number; max: number } {
   return { min, max };
 }
 
-export const register: RegisterCommand = (program, ctx) => {
-  const run = new Command('run').description('Run a job as one member of a consumer group: consume, process in parallel, produce, commit what is done');
+const GUARANTEES = `${KAFKA_OPTIONS_HELP}
 
-  const palette = addCommonOptions(new Command('palette'), { to: 'palettes' })
+Guarantees: at-least-once. Every input record ends as its outputs or as a dead letter in --dlq; offsets are
+committed only below records that are done. After a crash, at most --max-in-flight records are processed again.`;
+
+export const register: RegisterCommand = (program, ctx) => {
+  // Options after "run palette" belong to palette, not to run: run's own options (for job files) come after the file.
+  program.enablePositionalOptions();
+  const run = addCommonOptions(new Command('run'), { concurrencyFlag: true })
+    .enablePositionalOptions()
+    .description('Run a job as one member of a consumer group: consume, process in parallel, produce, commit what is done')
+    .usage('<job-file> --from <topic> --to <topic> [options]   |   run palette|noop [options]')
+    .argument('[job-file]', 'a module (.ts, .mts, .js, .mjs) whose default export is defineJob({ name, run, ... })')
+    .addHelpText(
+      'after',
+      `${GUARANTEES}
+
+A job file (see README "Write your own job"):
+  import { defineJob } from 'lagless';
+  export default defineJob({ name: 'upper', run: (record) => ({ value: record.text().toUpperCase() }) });
+
+Example:
+  $ lagless run ./upper.ts --from words --to words.upper`,
+    )
+    .action(async (file: string | undefined, flags: CommonFlags, cmd: Command) => {
+      if (!file) {
+        cmd.help({ error: true });
+        return;
+      }
+      for (const f of ['from', 'to'] as const) if (!flags[f]) throw new UsageError(`option --${f} <topic> is required to run a job file`);
+      const { job } = await loadJobFile(file);
+      await runJob(job, flags, ctx, cmd, { maxConcurrency: flags.maxConcurrency ?? MAX_CONCURRENCY, ioWord: 'I/O at once' });
+    });
+
+  const palette = addCommonOptions(new Command('palette'), { from: 'urls', to: 'palettes', group: 'lagless', concurrencyFlag: false })
     .description('Turn {"id","url"} records into colour palettes')
-    .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
-    .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
-    .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))
-    .addOption(durationOption('--idle-timeout <duration>', 'autoscaling: scale down only after capacity has been idle this long', defaultScalingOptions.idleTimeoutMs))
-    .addOption(durationOption('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', defaultScalingOptions.catchUpMs))
-    .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg)
     .option('--max-downloads <n>', 'downloads in flight at most', intArg(1, 100_000), 64)
     .addOption(sizeOption('--max-buffered-bytes <size>', 'downloaded bytes waiting for a CPU worker, at most', DEFAULT_MAX_BUFFERED_BYTES))
     .addOption(durationOption('--connect-timeout <duration>', 'DNS + TCP/TLS connect timeout', 10_000))
@@ -121,30 +170,13 @@ export const register: RegisterCommand = (program, ctx) => {
     .option('--max-pixels <n>', 'largest image in pixels (TOO_MANY_PIXELS above)', intArg(1, 2 ** 31 - 1))
     .addHelpText(
       'after',
-      `${KAFKA_OPTIONS_HELP}
-
-Guarantees: at-least-once. Every input record ends as an output in --to or as a dead letter in --dlq; offsets are
-committed only below records that are done. After a crash, at most --max-in-flight records are processed again.
+      `${GUARANTEES}
 
 Example (with the demo image server on 127.0.0.1:8080):
   $ lagless run palette --from urls --to palettes --dlq urls.dlq --group palettes --allow-host 127.0.0.1:8080`,
     )
-    .action(async (opts: RunOptions) => {
-      if (opts.replicas) {
-        await superviseReplicas(opts, ctx);
-        return;
-      }
-      const cores = availableParallelism();
-      const fixed = opts.workers;
-      const maxWorkers = fixed ?? opts.maxWorkers ?? Math.max(cores, opts.minWorkers ?? 1);
-      const minWorkers = fixed ?? opts.minWorkers ?? 1;
-      if (minWorkers > maxWorkers) throw new UsageError(`option --min-workers (${minWorkers}) must not exceed --max-workers (${maxWorkers})`);
+    .action(async (opts: PaletteFlags, cmd: Command) => {
       const job = createPaletteJob({
-        workers: fixed ?? minWorkers,
-        maxWorkers,
-        minWorkers,
-        idleTimeoutMs: opts.idleTimeout,
-        maxDownloads: opts.maxDownloads,
         maxBufferedBytes: opts.maxBufferedBytes,
         palette: {
           colors: opts.colors,
@@ -163,17 +195,13 @@ Example (with the demo image server on 127.0.0.1:8080):
           allowHosts: opts.allowHost ?? [],
         },
       });
-      const autoscale =
-        minWorkers < maxWorkers
-          ? { ...defaultScalingOptions, minUnits: minWorkers, maxUnits: maxWorkers, idleTimeoutMs: opts.idleTimeout, catchUpMs: opts.catchUp }
-          : undefined;
-      await runJob(job, opts, ctx, autoscale ? `workers ${minWorkers}..${maxWorkers} (autoscaled)` : `workers ${maxWorkers}`, autoscale);
+      await runJob(job, opts, ctx, cmd, { maxConcurrency: opts.maxDownloads, ioWord: 'downloads in flight' });
     });
 
-  const noop = addCommonOptions(new Command('noop'), { to: 'noop.out' })
+  const noop = addCommonOptions(new Command('noop'), { from: 'urls', to: 'noop.out', group: 'lagless', concurrencyFlag: true })
     .description('Copy records unchanged (measures the runtime\'s own overhead)')
-    .action(async (opts: RunOptions) => {
-      await runJob(createNoopJob(), opts, ctx, 'passthrough');
+    .action(async (opts: CommonFlags, cmd: Command) => {
+      await runJob(createNoopJob(), opts, ctx, cmd, { maxConcurrency: opts.maxConcurrency ?? MAX_CONCURRENCY, ioWord: 'I/O at once' });
     });
 
   run.addCommand(palette);
@@ -181,84 +209,97 @@ Example (with the demo image server on 127.0.0.1:8080):
   program.addCommand(run);
 };
 
-async function prepareTopics(kafka: KafkaConnection, from: string, outputs: string[], create: boolean): Promise<number> {
-  const admin = createAdmin(kafka);
-  try {
-    const counts = await describeTopics(admin, [from, ...outputs]);
-    const partitions = counts.get(from);
-    if (partitions === undefined) {
-      throw new LaglessError('KAFKA', `the input topic "${from}" does not exist. Create it with: lagless topics create ${from} --partitions 8`);
-    }
-    for (const t of outputs) {
-      if (counts.has(t)) continue;
-      if (!create) throw new LaglessError('KAFKA', `the topic "${t}" does not exist (and --no-create-topics was given)`);
-      await ensureTopic(admin, { name: t, partitions }, kafka);
-    }
-    return partitions;
-  } finally {
-    await admin.close().catch(() => {});
-  }
-}
-
 function rate(n: number, ms: number): string {
   return ms > 0 ? ((n * 1000) / ms).toFixed(1) : '0.0';
 }
 
-async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: string, autoscale?: ConstructorParameters<typeof Replica>[0]['autoscale']): Promise<void> {
-  const kafka = kafkaConnection(opts, ctx);
-  const dlq = opts.dlq ?? `${opts.from}.dlq`;
+/** The worker bounds the flags ask for: --workers fixes them, else --min-workers..--max-workers (default 1..cores). */
+function workerFlags(f: CommonFlags): { min: number; max: number } {
+  if (f.workers !== undefined) return { min: f.workers, max: f.workers };
+  const min = f.minWorkers ?? 1;
+  const max = f.maxWorkers ?? Math.max(availableParallelism(), min);
+  if (min > max) throw new UsageError(`option --min-workers (${min}) must not exceed --max-workers (${max})`);
+  return { min, max };
+}
+
+interface JobPresentation {
+  /** The job's concurrency limit (--max-concurrency, or the palette job's --max-downloads). */
+  maxConcurrency: number;
+  /** What the concurrency counts, in scale lines: "downloads in flight" for the palette job. */
+  ioWord: string;
+}
+
+async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, cmd: Command, p: JobPresentation): Promise<void> {
+  if (job.worker === undefined) {
+    for (const f of ['workers', 'minWorkers', 'maxWorkers'] as const) {
+      if (cmd.getOptionValueSource(f) === 'cli') {
+        throw new UsageError(`option --${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: job "${job.name}" has no worker module (its "worker" field), so it has no worker threads to size`);
+      }
+    }
+  }
+  const kafka = kafkaConnection(flags, ctx);
+  const workers = workerFlags(flags);
+  if (flags.replicas) {
+    await superviseReplicas(job, flags, kafka, ctx);
+    return;
+  }
+  const options: RunOptions = {
+    kafka,
+    from: flags.from,
+    to: flags.to,
+    ...(flags.dlq !== undefined ? { dlq: flags.dlq } : {}),
+    group: flags.group ?? job.name,
+    ordering: flags.ordering,
+    maxInFlight: flags.maxInFlight,
+    attempts: flags.attempts,
+    retryBaseMs: flags.retryBase,
+    commitIntervalMs: flags.commitInterval,
+    drainTimeoutMs: flags.drainTimeout,
+    sessionTimeoutMs: flags.sessionTimeout,
+    workers,
+    idleTimeoutMs: flags.idleTimeout,
+    catchUpMs: flags.catchUp,
+    maxConcurrency: p.maxConcurrency,
+    createTopics: flags.createTopics,
+    statusTopic: flags.statusTopic,
+    statusIntervalMs: flags.statusEvery,
+    ...(flags.httpPort !== undefined ? { http: { port: flags.httpPort, host: flags.httpHost } } : {}),
+    dashboard: flags.dashboard,
+  };
   const log = (line: string) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  const runner = new JobRunner(job, options);
+  const summary = job.worker === undefined ? `${p.ioWord} up to ${p.maxConcurrency}` : runner.autoscaled ? `workers ${workers.min}..${workers.max} (autoscaled)` : `workers ${workers.max}`;
   try {
-    await checkBrokers(kafka);
-    const partitions = await prepareTopics(kafka, opts.from, [opts.to, dlq], opts.createTopics);
-    if (!opts.quiet) {
-      log(`lagless run ${job.name}: ${opts.from} (${partitions} partitions) -> ${opts.to}, dead letters -> ${dlq}; group ${opts.group}; ordering ${opts.ordering}; ${jobSummary}`);
+    const partitions = await runner.prepare();
+    if (!flags.quiet) {
+      const extra = runner.outputTopics.filter((t) => t !== runner.to);
+      log(
+        `lagless run ${job.name}: ${runner.from} (${partitions} partitions) -> ${runner.to}${extra.length ? ` (and ${extra.join(', ')})` : ''}, ` +
+          `dead letters -> ${runner.dlq}; group ${runner.group}; ordering ${flags.ordering}; ${summary}`,
+      );
       log(`kafka: ${describeConnection(kafka)}`);
     }
   } catch (err) {
-    await job.close().catch(() => {});
+    await runner.replica.transformer.executor.close().catch(() => {});
     throw err;
   }
-  const replica = new Replica({
-    job,
-    transformer: {
-      kafka,
-      from: opts.from,
-      to: opts.to,
-      dlq,
-      group: opts.group,
-      ordering: opts.ordering,
-      maxInFlight: opts.maxInFlight,
-      attempts: opts.attempts,
-      retryBaseMs: opts.retryBase,
-      commitIntervalMs: opts.commitInterval,
-      drainTimeoutMs: opts.drainTimeout,
-      sessionTimeoutMs: opts.sessionTimeout,
-    },
-    ...(autoscale ? { autoscale, maxDownloads: opts.maxDownloads } : {}),
-    statusTopic: opts.statusTopic,
-    statusIntervalMs: opts.statusEvery,
-    ...(opts.httpPort !== undefined ? { http: { port: opts.httpPort, host: opts.httpHost } } : {}),
-    dashboard: opts.dashboard,
-    env: ctx.env,
-  });
-  const transformer = replica.transformer;
-  replica.on('warning', (e) => log(`warning: ${e.message}`));
+  const transformer = runner.replica.transformer;
+  runner.on('warning', (e) => log(`warning: ${e.message}`));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
-  replica.on('info', (m) => log(m));
-  replica.on('scale', (e) => log(`${e.reason} (downloads in flight up to ${e.downloads})`));
-  transformer.on('rebalance', (r) => {
-    if (!opts.quiet) log(`assignment (generation ${r.generation}): partitions [${r.assigned.join(',')}]${r.revoked.length ? `, revoked [${r.revoked.join(',')}]` : ''}`);
+  runner.on('info', (m) => log(m));
+  runner.on('scale', (e) => log(`${e.reason} (${p.ioWord} up to ${e.downloads})`));
+  runner.on('rebalance', (r) => {
+    if (!flags.quiet) log(`assignment (generation ${r.generation}): partitions [${r.assigned.join(',')}]${r.revoked.length ? `, revoked [${r.revoked.join(',')}]` : ''}`);
   });
   const started = performance.now();
-  await replica.start();
+  await runner.start();
   let last = { t: started, s: transformer.stats() };
   const timer = setInterval(() => {
     const now = performance.now();
     const s = transformer.stats();
-    if (!opts.quiet) log(statusLine(s, last.s, now - last.t, replica.lag ? Number(replica.lag.lag) : undefined));
+    if (!flags.quiet) log(statusLine(s, last.s, now - last.t, runner.replica.lag ? Number(runner.replica.lag.lag) : undefined));
     last = { t: now, s };
-  }, opts.statusInterval);
+  }, flags.statusInterval);
   timer.unref();
 
   await new Promise<void>((resolve) => {
@@ -266,8 +307,8 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   clearInterval(timer);
-  log(`stopping: finishing ${transformer.stats().inFlight} record(s) in flight (up to ${formatDuration(opts.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
-  await replica.stop();
+  log(`stopping: finishing ${transformer.stats().inFlight} record(s) in flight (up to ${formatDuration(flags.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
+  await runner.close();
   // close() keeps its promise: the same summary, after the replica's own shutdown.
   const closed = await transformer.close();
   const s = transformer.stats();
@@ -290,30 +331,33 @@ async function runJob(job: Job, opts: RunOptions, ctx: CliContext, jobSummary: s
 }
 
 /** --replicas MIN..MAX: this process supervises replica processes that run the same command without --replicas. */
-async function superviseReplicas(opts: RunOptions, ctx: CliContext): Promise<void> {
-  const kafka = kafkaConnection(opts, ctx);
-  const dlq = opts.dlq ?? `${opts.from}.dlq`;
+async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: KafkaConnection, ctx: CliContext): Promise<void> {
+  const dlq = flags.dlq ?? `${flags.from}.dlq`;
   await checkBrokers(kafka);
-  const partitions = await prepareTopics(kafka, opts.from, [opts.to, dlq], opts.createTopics);
+  const partitions = await prepareTopics(kafka, flags.from, [flags.to, ...(job.outputs ?? []), dlq], flags.createTopics);
+  const hasWorkers = job.worker !== undefined;
   await runSupervisor({
     // Replicas get the same arguments and environment, so they resolve the same connection; no secret is ever a flag.
     argv: process.argv.slice(2),
     kafka,
-    group: opts.group,
-    topic: opts.from,
-    output: opts.to,
+    group: flags.group ?? job.name,
+    topic: flags.from,
+    output: flags.to,
     dlq,
     partitions,
-    replicas: opts.replicas!,
-    workersPerReplica: opts.workers ?? 1,
-    idleTimeoutMs: opts.idleTimeout,
-    catchUpMs: opts.catchUp,
-    drainTimeoutMs: opts.drainTimeout,
-    statusTopic: opts.statusTopic,
-    statusIntervalMs: opts.statusEvery,
-    ...(opts.httpPort !== undefined ? { http: { port: opts.httpPort, host: opts.httpHost } } : {}),
-    dashboard: opts.dashboard,
-    quiet: opts.quiet ?? false,
+    replicas: flags.replicas!,
+    // Replicas of a job with workers get a fixed number each (the supervisor scales replicas, not threads); a job
+    // without worker threads is bounded by each replica's event loop.
+    workersPerReplica: hasWorkers ? (flags.workers ?? 1) : 1,
+    fixWorkers: hasWorkers,
+    idleTimeoutMs: flags.idleTimeout,
+    catchUpMs: flags.catchUp,
+    drainTimeoutMs: flags.drainTimeout,
+    statusTopic: flags.statusTopic,
+    statusIntervalMs: flags.statusEvery,
+    ...(flags.httpPort !== undefined ? { http: { port: flags.httpPort, host: flags.httpHost } } : {}),
+    dashboard: flags.dashboard,
+    quiet: flags.quiet ?? false,
     signal: ctx.signal,
     log: (line) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
     env: ctx.env,
@@ -321,11 +365,9 @@ async function superviseReplicas(opts: RunOptions, ctx: CliContext): Promise<voi
 }
 
 function statusLine(s: TransformerStats, prev: TransformerStats, ms: number, lag: number | undefined): string {
-  const j = s.job;
-  const jobPart =
-    j.workers !== undefined
-      ? ` | cpu ${j.cpuActive}/${j.workers} (queued ${j.cpuQueued}) | downloads ${j.downloadsActive} (queued ${j.downloadsQueued})`
-      : '';
+  const w = s.workers;
+  const c = s.concurrency;
+  const jobPart = `${w ? ` | cpu ${w.active}/${w.workers} (queued ${w.queued})` : ''} | io ${c.active}/${c.limit} (queued ${c.queued})`;
   return (
     `in ${rate(s.received - prev.received, ms)}/s, out ${rate(s.succeeded - prev.succeeded, ms)}/s, dead ${rate(s.deadLettered - prev.deadLettered, ms)}/s` +
     `${lag !== undefined ? ` | lag ${lag}` : ''} | in flight ${s.inFlight}, window ${s.windowSize}${s.paused ? ' (full: intake paused)' : ''}${jobPart}` +

@@ -1,20 +1,32 @@
 # The lagless CLI in a container: `docker run IMAGE run palette ...`, `docker run IMAGE produce ...`, and so on.
-# Not built in CI (no Docker engine there): test/deploy/deploy.test.ts checks it against the repository.
+# test/deploy/deploy.test.ts checks it against the repository; the image is built as the package is: TypeScript
+# compiled to dist/ in a build stage, then production dependencies and the build only.
 #
 # The Node version is the one package.json pins for development and tests, so the image runs what CI ran.
 ARG NODE_VERSION=24.21.0
-FROM node:${NODE_VERSION}-bookworm-slim
 
+# ---- build: src/ -> dist/ (JavaScript and declarations), as `npm pack` builds the published package.
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-
-# Dependencies first, in their own layer: rebuilt only when the lockfile changes. Production dependencies only;
-# sharp's prebuilt libvips for linux-x64/arm64 (glibc) comes as optional packages listed in the lockfile.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Every dependency, TypeScript included. --ignore-scripts: "prepare" would build before the sources are here, and
+# the pinned `node` devDependency need not download a second Node.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts scripts/build.ts
+COPY src/ src/
+RUN node scripts/build.ts
 
-# The sources run as they are: Node 24 strips TypeScript types itself (it does so for files outside node_modules,
-# which is why the code lives in /app/src). .dockerignore lets through only what the CLI needs.
-COPY . .
+# ---- the image: production dependencies from the lockfile (their own layer, rebuilt only when it changes), the build.
+FROM node:${NODE_VERSION}-bookworm-slim
+WORKDIR /app
+# sharp's prebuilt libvips for linux-x64/arm64 (glibc) comes as optional packages listed in the lockfile; no
+# dependency needs an install script.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist/ dist/
+COPY bin/ bin/
+COPY assets/images/ assets/images/
 
 # The `node` user of the official image, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
@@ -27,5 +39,5 @@ EXPOSE 9464
 # docker-compose.yml and deploy/kubernetes/deployment.yaml define checks for the transformer.
 # The same memory settings as bin/lagless.js: a 16 MB young generation and two malloc arenas.
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["node", "--max-semi-space-size=16", "src/cli/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/cli/main.js"]
 CMD ["--help"]

@@ -131,7 +131,9 @@ const files = (args.length ? args : ['test']).map((a) => {
 const code = await run(
   process.execPath,
   ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.LAGLESS_TEST_CONCURRENCY ?? 2}`, '--test-timeout=600000', ...files],
-  { ...process.env, KAFKA_BROKERS: brokers },
+  // `import ... from 'lagless'` (the examples, test jobs) resolves to src/index.ts, not to a build: package.json's
+  // "lagless-source" export condition. The pack-and-install test runs the built package without it.
+  { ...process.env, KAFKA_BROKERS: brokers, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=lagless-source'].filter(Boolean).join(' ') },
 );
 await cleanup();
 console.log(`# npm test finished in ${Math.round((performance.now() - t0) / 1000)} s with exit code ${code}`);

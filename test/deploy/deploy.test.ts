@@ -355,7 +355,7 @@ describe('deploy/kubernetes', () => {
   test('the Deployment runs `lagless run palette` with flags and values the CLI accepts', async (t) => {
     const tr = await transformer();
     const { deployment } = k8s();
-    assert.equal(tr.container.command, undefined, 'deployment.yaml: no `command:` (it would replace the image ENTRYPOINT `node ... src/cli/main.ts`)');
+    assert.equal(tr.container.command, undefined, 'deployment.yaml: no `command:` (it would replace the image ENTRYPOINT `node ... dist/cli/main.js`)');
     assert.deepEqual(stringList(tr.container, 'args', 'deployment.yaml').slice(0, 2), ['run', 'palette']);
     assert.equal(at(deployment, 'spec.replicas', 'deployment.yaml'), undefined, 'deployment.yaml: no spec.replicas: KEDA owns the count, and apply would reset it');
     // Brokers come from the ConfigMap, the single place to edit.
@@ -662,24 +662,41 @@ describe('Dockerfile', () => {
     assert.equal(d.nodeVersion, packageJson.devDependencies.node, 'Dockerfile: NODE_VERSION must equal the "node" devDependency (what the tests run on)');
   });
 
-  test('installs production dependencies from the lockfile before copying the sources', () => {
+  test('builds dist/ in a build stage; the image installs production dependencies from the lockfile, then copies the build', () => {
     const d = dockerfile();
-    const ci = d.instructions.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
-    assert.ok(ci >= 0, 'Dockerfile: npm ci');
-    assert.match(d.instructions[ci]!.args, /--omit=dev/, 'Dockerfile: npm ci --omit=dev');
-    const lockCopy = d.instructions.findIndex((i) => i.op === 'COPY' && /package-lock\.json/.test(i.args));
+    const stages = d.instructions.reduce<{ op: string; args: string }[][]>((acc, i) => (i.op === 'FROM' ? [...acc, [i]] : (acc.at(-1)?.push(i), acc)), []);
+    assert.ok(stages.length >= 2, 'Dockerfile: a build stage and the image');
+    const build = stages.find((s) => / AS build$/i.test(s[0]!.args));
+    assert.ok(build, 'Dockerfile: a stage named "build"');
+    assert.ok(build.some((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args) && !/--omit=dev/.test(i.args)), 'build stage: npm ci with the devDependencies (TypeScript)');
+    assert.ok(build.some((i) => i.op === 'COPY' && /\bsrc\//.test(i.args)), 'build stage: copies src/');
+    assert.ok(build.some((i) => i.op === 'RUN' && /scripts\/build\.ts/.test(i.args)), 'build stage: runs scripts/build.ts (as npm pack does through "prepare")');
+    const image = stages.at(-1)!;
+    const ci = image.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+    assert.ok(ci >= 0, 'Dockerfile: npm ci in the image');
+    assert.match(image[ci]!.args, /--omit=dev/, 'Dockerfile: npm ci --omit=dev in the image');
+    const lockCopy = image.findIndex((i) => i.op === 'COPY' && /package-lock\.json/.test(i.args));
     assert.ok(lockCopy >= 0 && lockCopy < ci, 'Dockerfile: package-lock.json must be copied before npm ci');
+    assert.ok(image.some((i) => i.op === 'COPY' && /--from=build\s+\/app\/dist\/?\s/.test(i.args)), 'the image copies dist/ from the build stage');
+    assert.ok(!image.some((i) => i.op === 'COPY' && /(^|\s)src\//.test(i.args)), 'the image holds no TypeScript sources (it runs the build, as the package does)');
   });
 
-  test('runs as a non-root user, its ENTRYPOINT file exists and reaches the image, the metrics port is exposed', async () => {
+  test('runs as a non-root user, its ENTRYPOINT is the build of src/cli/main.ts, the build inputs reach the context, the metrics port is exposed', async () => {
     const d = dockerfile();
     assert.notEqual(d.uid, 0, 'Dockerfile: USER must not be root');
     assert.equal(d.entrypoint[0], 'node');
-    const main = d.entrypoint.find((a) => a.endsWith('.ts')) ?? '';
-    assert.ok(main.endsWith('.ts') && exists(main), `Dockerfile: ENTRYPOINT file ${main} does not exist`);
+    const main = d.entrypoint.find((a) => a.endsWith('.js')) ?? '';
+    assert.equal(main, 'dist/cli/main.js', 'Dockerfile: ENTRYPOINT runs the build of the CLI');
+    assert.ok(exists('src/cli/main.ts'), 'its source exists');
+    const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string; outDir: string } };
+    assert.deepEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ['src', 'dist'], 'tsconfig.build.json compiles src/ into dist/ (src/cli/main.ts -> dist/cli/main.js)');
     const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const p of [main, 'package.json', 'package-lock.json', 'src/cli/program.ts']) assert.ok(!dockerIgnored(p, ignore), `.dockerignore keeps ${p} out of the image`);
-    for (const p of ['node_modules/sharp/package.json', '.git/HEAD', 'test/deploy/deploy.test.ts', '.lagless/cache/x']) assert.ok(dockerIgnored(p, ignore), `.dockerignore lets ${p} into the build context`);
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts', 'src/cli/main.ts', 'src/cli/program.ts', 'bin/lagless.js', 'assets/images/coffee.jpg']) {
+      assert.ok(!dockerIgnored(p, ignore), `.dockerignore keeps ${p} out of the build context`);
+    }
+    for (const p of ['node_modules/sharp/package.json', 'dist/cli/main.js', '.git/HEAD', 'test/deploy/deploy.test.ts', 'examples/thumbnailer/job.ts', '.lagless/cache/x']) {
+      assert.ok(dockerIgnored(p, ignore), `.dockerignore lets ${p} into the build context`);
+    }
     assert.ok(d.exposed.includes((await transformer()).httpPort), 'Dockerfile: EXPOSE the --http-port of deployment.yaml');
   });
 });

@@ -62,6 +62,8 @@ export interface ConsumedRecord {
   offset: bigint;
   /** Only when consumeAll was asked for headers. */
   headers?: Record<string, string>;
+  /** The value's bytes, only when consumeAll was asked for them (`value` is their UTF-8 reading). */
+  bytes?: Buffer;
 }
 
 /**
@@ -71,7 +73,7 @@ export interface ConsumedRecord {
  */
 export async function consumeAll(
   topic: string,
-  opts: { count: number; timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection; headers?: boolean },
+  opts: { count: number; timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted'; kafka?: KafkaConnection; headers?: boolean; bytes?: boolean },
 ): Promise<ConsumedRecord[]> {
   const timeoutMs = opts.timeoutMs ?? 180_000;
   const consumer = new Consumer({
@@ -80,7 +82,8 @@ export async function consumeAll(
     // Another broker (a secure one) when given: its brokers, TLS and SASL.
     bootstrapBrokers: opts.kafka?.brokers ?? testBrokers(),
     ...(opts.kafka ? clientSecurityOptions(opts.kafka) : {}),
-    deserializers: stringDeserializers,
+    // Values as bytes (`value` is their UTF-8 reading; `bytes` on request), keys and headers as strings.
+    deserializers: { ...stringDeserializers, value: (data?: Buffer) => data },
     autocommit: false,
     maxWaitTime: 200,
     ...(opts.isolation === 'read_committed' ? { isolationLevel: FetchIsolationLevels.READ_COMMITTED } : {}),
@@ -99,8 +102,15 @@ export async function consumeAll(
       ]);
       if (next === 'timeout') continue;
       if (next.done) throw new Error(`consumeAll(${topic}): the stream ended after ${out.length} of ${opts.count} records`);
-      const m = next.value as Message<string, string, string, string>;
-      out.push({ key: m.key ?? undefined, value: m.value, partition: m.partition, offset: m.offset, ...(opts.headers ? { headers: Object.fromEntries(m.headers) } : {}) });
+      const m = next.value as unknown as Message<string, Buffer | undefined, string, string>;
+      out.push({
+        key: m.key ?? undefined,
+        value: m.value?.toString('utf8') ?? '',
+        partition: m.partition,
+        offset: m.offset,
+        ...(opts.headers ? { headers: Object.fromEntries(m.headers) } : {}),
+        ...(opts.bytes ? { bytes: m.value ?? Buffer.alloc(0) } : {}),
+      });
     }
   } finally {
     await stream.close().catch(() => {});

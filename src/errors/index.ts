@@ -125,12 +125,16 @@ export function isRuntimeErrorCode(code: string): code is RuntimeErrorCode {
   return Object.hasOwn(RuntimeErrorCodes, code);
 }
 
-/**
- * A table of error codes owned by one module (the downloader, the palette engine, a job), with a factory that
- * makes each code's errors retryable or not by default.
- */
+/** A table of the error codes one module owns (the downloader, the palette engine, a job): retryable or not, and what each means. */
 export type ErrorCodeTable = Readonly<Record<string, { readonly retryable: boolean; readonly description: string }>>;
 
+/**
+ * Makes JobErrors with the codes of `table`, retryable by default as the table says (options may override it):
+ *
+ *   const ApiErrors = { API_BUSY: { retryable: true, description: 'the API answered 503' } } as const;
+ *   const apiError = errorFactory(ApiErrors);
+ *   throw apiError('API_BUSY', 'HTTP 503');
+ */
 export function errorFactory<T extends ErrorCodeTable>(table: T): (code: keyof T & string, message: string, options?: LaglessErrorOptions) => JobError {
   return (code, message, options = {}) => new JobError(code, message, { retryable: table[code]!.retryable, ...options });
 }

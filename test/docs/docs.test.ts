@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { RecordErrorCodes, RuntimeErrorCodes } from '../../src/errors/index.ts';
 import { PaletteJobErrorCodes } from '../../src/jobs/index.ts';
+import { renderApiDocs } from '../../scripts/api-docs.ts';
 import { renderCliDocs } from '../../scripts/cli-docs.ts';
 import { checkCommandLine } from '../helpers/cli-flags.ts';
 
@@ -13,6 +14,10 @@ const readme = readFileSync(new URL('README.md', ROOT), 'utf8');
 test('docs/cli.md is the current --help of every command (regenerate: node scripts/cli-docs.ts)', async () => {
   const current = readFileSync(new URL('docs/cli.md', ROOT), 'utf8');
   assert.equal(current, await renderCliDocs());
+});
+
+test('docs/api.md is the current reference of the public API, from its declarations (regenerate: node scripts/api-docs.ts)', () => {
+  assert.equal(readFileSync(new URL('docs/api.md', ROOT), 'utf8'), renderApiDocs());
 });
 
 /** Codes in the first column of the markdown table that follows `heading` text. */

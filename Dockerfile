@@ -1,6 +1,7 @@
 # The lagless CLI in a container: `docker run IMAGE run palette ...`, `docker run IMAGE produce ...`, and so on.
-# test/deploy/deploy.test.ts checks it against the repository; the image is built as the package is: TypeScript
-# compiled to dist/ in a build stage, then production dependencies and the build only.
+# test/deploy/deploy.test.ts checks it against the repository and test/deploy/container.test.ts builds and runs it
+# (podman, offline). The image is built as the package is: TypeScript compiled to dist/ in a build stage, then
+# production dependencies and the build only.
 #
 # The Node version is the one package.json pins for development and tests, so the image runs what CI ran.
 ARG NODE_VERSION=24.21.0

@@ -2,7 +2,7 @@
 // and there `npx lagless --help`, `npx lagless palette <photo>` and `npx lagless run ./job.ts` (a TypeScript job with a
 // worker module, written by the test) against the run's broker.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,6 +62,18 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 const run = (cmd: string, args: string[], cwd: string, timeoutMs = 180_000) => finish(start(cmd, args, cwd), timeoutMs);
+
+/** A `node` older than 24 on the PATH outside the repository (the machine's own), if there is one. */
+function olderNode(): { path: string; version: string } | undefined {
+  const dirs = (process.env.PATH ?? '').split(':').filter((d) => d && !d.startsWith(REPO));
+  for (const dir of [...dirs, '/usr/bin', '/usr/local/bin']) {
+    const path = join(dir, 'node');
+    const r = spawnSync(path, ['--version'], { encoding: 'utf8' });
+    const version = r.status === 0 ? r.stdout.trim() : '';
+    if (/^v\d+\./.test(version) && Number(version.slice(1).split('.')[0]) < 24) return { path, version };
+  }
+  return undefined;
+}
 
 /**
  * A lockfile for a project that depends on the tarball alone: the tarball's entry, and the dependency versions the
@@ -140,6 +152,16 @@ test('npm pack, install the tarball into an empty folder, then npx lagless --hel
   assert.equal(palette.code, 0, palette.stderr);
   const want = await extractPalette(await readFile(photo));
   assert.deepEqual((JSON.parse(palette.stdout) as { palette: unknown }).palette, want.palette, 'the installed engine gives the same palette');
+
+  // An older Node (the machine's own, when it has one) gets a message that says what to do, not a stack trace.
+  const old = olderNode();
+  if (old) {
+    const r = await run(old.path, [join(project, 'node_modules/lagless/bin/lagless.js'), '--help'], project);
+    assert.equal(r.code, 1, `lagless on Node ${old.version}: exit 1\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`Lagless needs Node\\.js 24 or newer, and "node" here is ${old.version.replace(/\./g, '\\.')}`));
+  } else {
+    t.diagnostic('no Node older than 24 on this machine: the message for an older Node was not checked');
+  }
 
   // 4. A TypeScript job with a worker module, run from the project against the broker.
   const from = await createTopic(t, uniqueName('pack-in'), 2);

@@ -19,13 +19,14 @@ export type {
 } from './job/index.ts';
 export { JobError, UsageError, LaglessError, isLaglessError, errorFactory, type JobErrorOptions, type ErrorCodeTable, type LaglessErrorOptions } from './errors/index.ts';
 export type { RunOptions, JobTransformer, JobTransformerEvents } from './process/index.ts';
+export type { KafkaConnection } from './kafka/index.ts';
 export type { TransformerStats, RecordOutcome, Ordering, ConcurrencyStats, WorkerPoolStats, OutgoingRecord } from './runtime/index.ts';
 
 /**
  * Runs `job` in this process with the options of `lagless run` (validated now: a bad option rejects with a UsageError
  * naming it). Then `await t.start()`; on shutdown `await t.close()`.
  *
- *   const t = await createTransformer(job, { brokers: ['127.0.0.1:9092'], from: 'orders', to: 'orders.enriched' });
+ *   const t = await createTransformer(job, { kafka: { brokers: ['127.0.0.1:9092'] }, from: 'orders', to: 'orders.enriched' });
  *   await t.start();
  */
 export async function createTransformer(job: JobDefinition, options: RunOptions): Promise<JobTransformer> {

@@ -28,6 +28,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist/ dist/
 COPY bin/ bin/
 COPY assets/images/ assets/images/
+# The dashboard's page (served at / of --http-port).
+COPY assets/dashboard/ assets/dashboard/
 
 # The `node` user of the official image, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

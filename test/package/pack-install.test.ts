@@ -127,7 +127,7 @@ test('npm pack, install the tarball into an empty folder, then npx lagless --hel
   assert.equal(packed.code, 0, `npm pack failed:\n${packed.stderr}`);
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; size: number; unpackedSize: number; entryCount: number; files: { path: string }[] }[];
   const paths = info!.files.map((f) => f.path);
-  for (const need of ['bin/lagless.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runtime/worker-entry.js', 'dist/palette/worker.js', 'assets/images/coffee.jpg', 'package.json', 'README.md']) {
+  for (const need of ['bin/lagless.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runtime/worker-entry.js', 'dist/palette/worker.js', 'assets/images/coffee.jpg', 'assets/dashboard/index.html', 'assets/dashboard/app.js', 'package.json', 'README.md']) {
     assert.ok(paths.includes(need), `the tarball has ${need}`);
   }
   const unwanted = paths.filter((p) => /^(src|test|bench|docs|scripts|deploy|examples)\//.test(p) || /golden|\.test\.|results\//.test(p));
@@ -173,13 +173,22 @@ test('npm pack, install the tarball into an empty folder, then npx lagless --hel
   const words = ['alpha', 'beta', 'skip', 'bad', '', 'gamma'];
   await produce(from, words.map((w, i) => ({ key: `w${i}`, value: w })));
   const group = uniqueName('pack-group');
-  const member = start('npx', ['lagless', 'run', './job.ts', '--from', from, '--to', to, '--dlq', dlq, '--group', group, '--brokers', testBrokers().join(','), '--status-every', '0'], project);
+  const member = start('npx', ['lagless', 'run', './job.ts', '--from', from, '--to', to, '--dlq', dlq, '--group', group, '--brokers', testBrokers().join(','), '--status-every', '0', '--http-port', '0'], project);
   t.after(() => killGroup(member, 'SIGKILL'));
   const outputs = await consumeAll(to, { count: 3, timeoutMs: 120_000, headers: true }).catch((err: Error) => {
     throw new Error(`${err.message}\n${member.out.stderr}`);
   });
   const lens = await consumeAll(lengths, { count: 3 });
   const dead = await consumeAll(dlq, { count: 2 });
+  // The dashboard of the installed package: its page and uPlot are served from node_modules/lagless (the run would
+  // have failed at start without them). The URL is learned from what the process printed.
+  const url = /the dashboard of group \S+ is at (http:\/\/\S+?)\/?$/m.exec(member.out.stderr)?.[1];
+  assert.ok(url, `the run prints its dashboard URL\n${member.out.stderr}`);
+  for (const path of ['/', '/assets/app.js', '/assets/uplot.js']) {
+    const res = await fetch(`${url}${path}`);
+    assert.equal(res.status, 200, `GET ${path} of the installed package's dashboard`);
+    assert.ok((await res.text()).length > 100, `GET ${path} has a body`);
+  }
   // Ctrl-C: SIGINT to the foreground process group (npx, its shell, lagless). lagless drains, commits and leaves.
   killGroup(member, 'SIGINT');
   const stopped = await finish(member, 90_000);

@@ -691,7 +691,7 @@ describe('Dockerfile', () => {
     const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { rootDir: string; outDir: string } };
     assert.deepEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ['src', 'dist'], 'tsconfig.build.json compiles src/ into dist/ (src/cli/main.ts -> dist/cli/main.js)');
     const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts', 'src/cli/main.ts', 'src/cli/program.ts', 'bin/lagless.js', 'assets/images/coffee.jpg']) {
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts', 'src/cli/main.ts', 'src/cli/program.ts', 'bin/lagless.js', 'assets/images/coffee.jpg', 'assets/dashboard/app.js']) {
       assert.ok(!dockerIgnored(p, ignore), `.dockerignore keeps ${p} out of the build context`);
     }
     for (const p of ['node_modules/sharp/package.json', 'dist/cli/main.js', '.git/HEAD', 'test/deploy/deploy.test.ts', 'examples/thumbnailer/job.ts', '.lagless/cache/x']) {

@@ -89,6 +89,7 @@ export async function consumeAll(
     ...(opts.isolation === 'read_committed' ? { isolationLevel: FetchIsolationLevels.READ_COMMITTED } : {}),
   } as ConstructorParameters<typeof Consumer<string, string, string, string>>[0]);
   const out: ConsumedRecord[] = [];
+  const seen = new Set<string>();
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest' } as Parameters<typeof consumer.consume>[0]);
   try {
     const deadline = Date.now() + timeoutMs;
@@ -103,6 +104,11 @@ export async function consumeAll(
       if (next === 'timeout') continue;
       if (next.done) throw new Error(`consumeAll(${topic}): the stream ended after ${out.length} of ${opts.count} records`);
       const m = next.value as unknown as Message<string, Buffer | undefined, string, string>;
+      // The reader's own group can rebalance on a loaded machine (a missed heartbeat) and, with nothing committed, read
+      // a partition again from the start: a record is counted once, by its place in the log.
+      const at = `${m.partition}:${m.offset}`;
+      if (seen.has(at)) continue;
+      seen.add(at);
       out.push({
         key: m.key ?? undefined,
         value: m.value?.toString('utf8') ?? '',

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, MessagesStream } from '@platformatic/kafka';
-import { LaglessError, UsageError } from '../errors/index.ts';
+import { isLaglessError, LaglessError, UsageError } from '../errors/index.ts';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
 import { computeLag, createRecordConsumer, createRecordProducer, describeKafkaError, type KafkaConnection, type RecordConsumer, type TopicLag } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
@@ -244,7 +244,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       await this.executor.close().catch(() => {});
       throw err;
     }
-    await this.#connect();
+    try {
+      await this.#connect();
+    } catch (err) {
+      // Our own errors (closed, bad options) stop the start. A group the broker cannot take us into yet (a broker
+      // that has just started: "joinGroup failed 4 times" while its group coordinator loads) is retried in the
+      // background like any later loss of membership, instead of ending the process.
+      if (isLaglessError(err) || this.#stopping.signal.aborted) throw err;
+      this.emit('warning', new Error(`joining the group failed (retrying): ${describeKafkaError(err)}`));
+      this.#reconnect();
+    }
     this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
     this.#commitTimer.unref();
     // One OffsetFetch every few seconds: is what the broker holds for our partitions still what we committed?

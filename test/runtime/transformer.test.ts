@@ -240,6 +240,34 @@ test('a consumer error (a rejoin that failed for good) makes the member join aga
   await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
 });
 
+// Bug (seen by the container tests on a broker that had just started): joining the group failed at start ("joinGroup
+// failed 4 times" while the group coordinator was still loading) and `lagless run` exited 1. The first join now fails
+// like any later loss of membership: a warning, and the member joins again. Injected: the first consumer's consume()
+// rejects as the client does.
+test('a first join that fails (a broker still starting) is retried instead of failing the start', async (t) => {
+  const tp = await topics(t, 2);
+  let injected = 0;
+  const onInstance = (m: unknown) => {
+    const { type, instance } = m as { type: string; instance: { clientId?: string; consume: (...a: unknown[]) => Promise<unknown> } };
+    if (type !== 'consumer' || instance.clientId !== 'first-join' || injected > 0) return;
+    injected += 1;
+    instance.consume = async () => {
+      throw new Error('joinGroup failed 4 times.');
+    };
+  };
+  diagnostics.subscribe('plt:kafka:instances', onInstance);
+  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  const tr = start(t, createNoopJob(), { ...tp, clientId: 'first-join' });
+  const warnings: string[] = [];
+  tr.on('warning', (e) => warnings.push(e.message));
+  await tr.start();
+  assert.equal(injected, 1, 'the failure was injected into the first consumer');
+  assert.ok(warnings.some((w) => /joining the group failed \(retrying\): .*joinGroup failed 4 times/.test(w)), warnings.join('\n'));
+  await produce(tp.from, records(50));
+  await eventually(() => tr.stats().succeeded === 50, { what: 'the 50 records, through the consumer of the second join', timeout: 180_000, every: 50 });
+  assert.equal(tr.stats().assigned.length, 2);
+});
+
 // Bug (the stall after a replica's kill -9): the client retries a commit across a rejoin with the offsets it had, so
 // the previous owner of a partition can commit after its new owner did, moving the committed offset back. The new
 // owner had nothing more to commit, and the partition's lag stayed put for good ("a few records short of the end").

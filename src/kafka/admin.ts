@@ -1,4 +1,5 @@
 // Cluster checks and topic administration used by the CLI, the runtime and the tests.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from '@platformatic/kafka';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { createAdmin, takeSocketError, type KafkaConnectionOptions } from './client.ts';
@@ -111,9 +112,13 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec, conn: Connectio
     return { name: spec.name, partitions: spec.partitions, created: true };
   } catch (err) {
     if (findKafkaErrorId(err, 'TOPIC_ALREADY_EXISTS')) {
-      // Created concurrently by someone else: judge it like any existing topic.
-      const after = await check();
-      if (after) return after;
+      // Created concurrently, or moments ago (the demo creates its topics, then the runner checks them): judge it like
+      // any existing topic. The broker's metadata may not list a topic for a moment after its creation.
+      for (let i = 0; i < 40; i += 1) {
+        const after = await check();
+        if (after) return after;
+        await sleep(250);
+      }
     }
     throw toLaglessError(err, conn, `creating topic "${spec.name}"`);
   }

@@ -5,6 +5,7 @@
 // Usage: npm run demo [-- --rate 20 --duration 2m --latency 100 --dashboard-port 8080 --brokers host:port --kafka-config client.properties]
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startBroker, stopBroker } from '../src/broker/index.ts';
 import { formatDuration, freePort, parseDuration } from '../src/common/index.ts';
@@ -195,10 +196,17 @@ clearInterval(screen);
 say('\nStopping: the source flushes, the transformer finishes its records, commits and leaves the group...');
 const produced = await piping;
 await producer.close();
+// The last records produced are still on their way: give the transformer a few seconds to finish them.
+const doneInRun = () => replica.transformer.stats().succeeded + replica.transformer.stats().deadLettered;
+for (const until = performance.now() + 15_000; doneInRun() < produced.delivered && performance.now() < until; ) await sleep(200);
 await replica.stop();
 await server.close();
 draw(true);
-say(`Produced ${produced.delivered} record(s); ${replica.transformer.stats().succeeded} palette(s) and ${replica.transformer.stats().deadLettered} dead letter(s) in this run.`);
+const left = produced.delivered - doneInRun();
+say(
+  `Produced ${produced.delivered} record(s); ${replica.transformer.stats().succeeded} palette(s) and ${replica.transformer.stats().deadLettered} dead letter(s) in this run` +
+    (left > 0 ? `; ${left} record(s) wait in topic "urls" for the next run (committed offsets: nothing is lost).` : '.'),
+);
 if (startedBroker) {
   await stopBroker({ port: startedBroker.port });
   say('Stopped the local Kafka broker that the demo started (its data stays in ~/.lagless/kafka).');

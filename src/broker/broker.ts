@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../common/index.ts';
@@ -10,6 +9,7 @@ import { LaglessError } from '../errors/index.ts';
 import { checkBrokers, resolveConnection, type KafkaConnection } from '../kafka/index.ts';
 import { LOG4J2_YAML, newClusterId, serverProperties } from './config.ts';
 import { defaultDataDir, registryFile } from './paths.ts';
+import { isOurBroker, portIsFree, readJson, STATE_FILE, tail, terminateKafka, type BrokerState } from './process.ts';
 import { findJava, provisionKafka } from './provision.ts';
 import { brokerSecurityProperties, ensureSecurityFiles, scramFormatArgs, writeClientConfigs, type BrokerSecurity } from './security.ts';
 
@@ -30,22 +30,7 @@ export interface BrokerOptions {
 
 export const defaultBrokerOptions = { port: 9092, heap: '1g', readyTimeoutMs: 90_000, security: 'plaintext' } as const;
 
-export interface BrokerState {
-  pid: number;
-  port: number;
-  controllerPort: number;
-  version: string;
-  dataDir: string;
-  clusterId: string;
-  startedAt: string;
-  /** Absent in state files of older versions: plaintext. */
-  security?: BrokerSecurity;
-  /** The directory was formatted with the SCRAM users of sasl_ssl. */
-  scramUsers?: boolean;
-  /** Client config files (secure modes): librdkafka names, and Java names. */
-  clientConfig?: string;
-  javaClientConfig?: string;
-}
+export type { BrokerState } from './process.ts';
 
 export interface StartResult {
   state: BrokerState;
@@ -70,52 +55,8 @@ export interface BrokerStatus {
   logTail?: string;
 }
 
-const STATE_FILE = 'lagless-broker.json';
-
 function resolveDir(port: number, dataDir: string | undefined, env: NodeJS.ProcessEnv): string {
   return resolve(dataDir ?? defaultDataDir(port, env));
-}
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when `pid` is alive and is the Kafka JVM of this data directory (guards against pid reuse). */
-async function isOurBroker(state: BrokerState): Promise<boolean> {
-  try {
-    process.kill(state.pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const cmdline = (await readFile(`/proc/${state.pid}/cmdline`, 'utf8')).split('\0');
-    return cmdline.includes('kafka.Kafka') && cmdline.includes(join(state.dataDir, 'server.properties'));
-  } catch {
-    // No /proc (not Linux): trust the live pid.
-    return true;
-  }
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const srv = createServer();
-    srv.once('error', () => res(false));
-    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => res(true)));
-  });
-}
-
-
-async function tail(file: string, lines = 15): Promise<string> {
-  try {
-    const text = await readFile(file, 'utf8');
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
 }
 
 /** How clients reach a broker: plaintext, or the settings of the client config file it wrote. */
@@ -317,16 +258,8 @@ export async function stopBroker(options: StopOptions = {}): Promise<StopResult>
     if (state) await rm(registryFile(state.port, env), { force: true });
     return { wasRunning: false, state, killed: false };
   }
-  process.kill(state.pid, 'SIGTERM');
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let killed = false;
-  while (await isOurBroker(state)) {
-    if (Date.now() > deadline && !killed) {
-      process.kill(state.pid, 'SIGKILL');
-      killed = true;
-    }
-    await sleep(100);
-  }
+  // A paused broker (lagless kafka pause) is resumed so that it can shut down cleanly.
+  const { killed } = await terminateKafka(state, options.timeoutMs ?? 30_000);
   await rm(registryFile(state.port, env), { force: true });
   return { wasRunning: true, state, killed };
 }

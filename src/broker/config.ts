@@ -1,4 +1,4 @@
-// The files a local single-node KRaft broker needs: server.properties (combined broker+controller on 127.0.0.1) and a log4j2 config.
+// The files a local KRaft node needs: server.properties (combined broker+controller, a single node or a cluster's) and a log4j2 config.
 import { randomBytes } from 'node:crypto';
 
 export interface BrokerConfigInput {
@@ -42,6 +42,60 @@ export function serverProperties(c: BrokerConfigInput): string {
   };
   return (
     '# Written by "lagless kafka start"; regenerated at every start.\n' +
+    Object.entries(lines)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') +
+    '\n'
+  );
+}
+
+export interface ClusterNodeConfigInput {
+  nodeId: number;
+  /** Address of the client listener (bound and advertised). */
+  host: string;
+  port: number;
+  controllerPort: number;
+  logDirs: string;
+  /** Every node of the cluster (each one is a broker and a controller voter). */
+  voters: { nodeId: number; controllerPort: number }[];
+}
+
+/**
+ * One node of a local cluster (plaintext): broker and controller in one JVM, every node a voter of the controller
+ * quorum. Topics created without a replication factor get 3 replicas (or as many as there are nodes) and need 2 in
+ * sync to accept a write.
+ */
+export function clusterNodeProperties(c: ClusterNodeConfigInput): string {
+  const rf = Math.min(3, c.voters.length);
+  const isr = Math.min(2, rf);
+  const lines: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': c.nodeId,
+    'controller.quorum.voters': c.voters.map((v) => `${v.nodeId}@127.0.0.1:${v.controllerPort}`).join(','),
+    listeners: `PLAINTEXT://${c.host}:${c.port},CONTROLLER://127.0.0.1:${c.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${c.host}:${c.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': c.logDirs,
+    'num.partitions': 1,
+    'default.replication.factor': rf,
+    'min.insync.replicas': isr,
+    'offsets.topic.replication.factor': rf,
+    'offsets.topic.num.partitions': 8,
+    'transaction.state.log.replication.factor': rf,
+    'transaction.state.log.min.isr': isr,
+    'transaction.state.log.num.partitions': 4,
+    'share.coordinator.state.topic.replication.factor': rf,
+    'share.coordinator.state.topic.min.isr': isr,
+    // Never elect a replica that missed writes: losing acknowledged records is what the fault tests look for.
+    'unclean.leader.election.enable': 'false',
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': 'false',
+    'log.retention.hours': 168,
+  };
+  return (
+    '# Written by "lagless kafka start --nodes"; regenerated at every start.\n' +
     Object.entries(lines)
       .map(([k, v]) => `${k}=${v}`)
       .join('\n') +

@@ -1,6 +1,6 @@
 // Small shared primitives with no dependencies on the rest of Lagless.
 export { parseDuration, formatDuration } from './duration.ts';
 export { Semaphore } from './semaphore.ts';
-export { freePort } from './net.ts';
+export { freePort, freePortRange } from './net.ts';
 export { moduleUrl, modulePath } from './module-url.ts';
 export { LAGLESS_VERSION } from './version.ts';

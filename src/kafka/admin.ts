@@ -51,6 +51,7 @@ export async function checkBrokers(opts: KafkaConnectionOptions & { timeoutMs?: 
 export interface TopicSpec {
   name: string;
   partitions: number;
+  /** Default: the cluster's default.replication.factor (1 on a single node, 3 on a local 3-node cluster). */
   replicationFactor?: number;
   /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
   configs?: Record<string, string>;
@@ -106,7 +107,7 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec, conn: Connectio
     await admin.createTopics({
       topics: [spec.name],
       partitions: spec.partitions,
-      replicas: spec.replicationFactor ?? 1,
+      replicas: spec.replicationFactor ?? -1,
       configs: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
     });
     return { name: spec.name, partitions: spec.partitions, created: true };

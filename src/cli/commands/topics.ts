@@ -15,10 +15,10 @@ export const register: RegisterCommand = (program, ctx) => {
       .description('Create a topic (an existing one with the same partition count is fine: exit 0)')
       .argument('<name>', 'topic name')
       .requiredOption('--partitions <n>', 'number of partitions', intArg(1, 100_000))
-      .option('--replication-factor <n>', 'replicas per partition', intArg(1, 32), 1)
+      .option('--replication-factor <n>', "replicas per partition (default: the cluster's default.replication.factor: 1 on one node, 3 on a 3-node cluster)", intArg(1, 32))
       .option('--config <key=value...>', 'topic configuration entries, e.g. cleanup.policy=compact')
       .addHelpText('after', `${KAFKA_OPTIONS_HELP}\n\nExample:\n  $ lagless topics create urls --partitions 8\n  $ lagless topics create urls --partitions 8 --kafka-config client.properties`),
-  ).action(async (name: string, opts: KafkaFlags & { partitions: number; replicationFactor: number; config?: string[] }) => {
+  ).action(async (name: string, opts: KafkaFlags & { partitions: number; replicationFactor?: number; config?: string[] }) => {
     const kafka = kafkaConnection(opts, ctx);
     const configs: Record<string, string> = {};
     for (const entry of opts.config ?? []) {
@@ -29,7 +29,7 @@ export const register: RegisterCommand = (program, ctx) => {
     await checkBrokers(kafka);
     const admin = createAdmin(kafka);
     try {
-      const res = await ensureTopic(admin, { name, partitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }, kafka);
+      const res = await ensureTopic(admin, { name, partitions: opts.partitions, ...(opts.replicationFactor !== undefined ? { replicationFactor: opts.replicationFactor } : {}), configs }, kafka);
       ctx.stdout.write(
         res.created
           ? `Created topic ${name} with ${res.partitions} partitions.\n`

@@ -324,10 +324,11 @@ export async function clusterStatus(options: { port?: number; dataDir?: string; 
   if (answering.length > 0) {
     const admin = createAdmin({ brokers: answering, connectTimeoutMs: 2000, requestTimeoutMs: 3000 });
     try {
-      const names = await admin.listTopics({ includeInternals: true });
+      // The client leaves internal topics (__consumer_offsets) out of its metadata: user topics only.
+      const names = await admin.listTopics({ includeInternals: false });
       const md = await admin.metadata({ topics: names, forceUpdate: true });
       const leads = new Map<number, number>();
-      for (const t of md.topics.values()) for (const p of t.partitions) leads.set(p.leader, (leads.get(p.leader) ?? 0) + 1);
+      for (const t of md.topics.values()) for (const p of t?.partitions ?? []) leads.set(p.leader, (leads.get(p.leader) ?? 0) + 1);
       for (const n of nodes) {
         n.leaderOf = leads.get(n.nodeId) ?? 0;
       }

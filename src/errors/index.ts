@@ -7,6 +7,7 @@
 export const RecordErrorCodes = {
   INVALID_MESSAGE: { retryable: false, description: 'the input value is not what the job reads (record.json() of a value that is not JSON; for the palette job, a JSON object with a string "id" and "url")' },
   INVALID_OUTPUT: { retryable: false, description: 'the job returned something that is not an output ({ value, key?, headers?, topic? }), or named a topic it did not declare in `outputs`' },
+  OUTPUT_TOO_LARGE: { retryable: false, description: 'the broker refused an output record (or a dead letter) as larger than its topic allows (max.message.bytes); the other records go on' },
   JOB_FAILED: { retryable: false, description: 'the job threw an error without a code of its own (a plain Error, or an internal error of Lagless)' },
 } as const;
 

@@ -15,5 +15,5 @@ export {
 export { JobExecutor, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker-pool.ts';
 export { toOutgoing } from './outputs.ts';
-export { deadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
+export { deadLetter, minimalDeadLetter, toRecordError, DEAD_LETTER_LIMITS, type DeadLetter } from './dead-letter.ts';
 export { OutputSink, type OutgoingRecord, type SinkOptions } from './sink.ts';

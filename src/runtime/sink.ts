@@ -1,7 +1,8 @@
-// A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until the sink is closed or aborted.
+// A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until the sink is closed or aborted, except records the broker refuses as too large.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LaglessError } from '../errors/index.ts';
 import type { OutValue, RecordProducer } from '../kafka/index.ts';
-import { describeKafkaError } from '../kafka/index.ts';
+import { describeKafkaError, findKafkaErrorId } from '../kafka/index.ts';
 
 export interface OutgoingRecord {
   topic: string;
@@ -31,6 +32,15 @@ export interface SinkOptions {
 }
 
 export const defaultSinkOptions: SinkOptions = { maxBatch: 1000, lingerMs: 1, maxConcurrentSends: 1, recreateAfterFailures: 3, retryDelayMs: 250, maxRetryDelayMs: 10_000 };
+
+function valueBytes(v: OutValue): number {
+  return v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength;
+}
+
+/** The broker refuses the record itself, not the moment: retrying the same bytes can never succeed. */
+function isTooLarge(err: unknown): boolean {
+  return findKafkaErrorId(err, 'MESSAGE_TOO_LARGE') || findKafkaErrorId(err, 'RECORD_LIST_TOO_LARGE');
+}
 
 interface Pending {
   record: OutgoingRecord;
@@ -79,7 +89,10 @@ export class OutputSink {
   }
   #inFlightRecords = 0;
 
-  /** Resolves when the broker has acknowledged the record. Rejects only if the sink is destroyed first. */
+  /**
+   * Resolves when the broker has acknowledged the record. Rejects when the sink is aborted or destroyed first, or with
+   * OUTPUT_TOO_LARGE when the broker refuses the record as too large (the other records of its request still go).
+   */
   send(record: OutgoingRecord): Promise<void> {
     if (this.#aborted) return Promise.reject(this.#aborted);
     if (this.#closed) return Promise.reject(new Error('output sink closed'));
@@ -147,6 +160,21 @@ export class OutputSink {
         return;
       } catch (err) {
         if (this.#aborted) return;
+        if (isTooLarge(err)) {
+          this.failedRequests += 1;
+          if (batch.length > 1) {
+            // Halve until the refused record is alone: the others must not wait for it (nor be re-sent forever).
+            const half = Math.ceil(batch.length / 2);
+            await this.#sendUntilDone(batch.slice(0, half));
+            await this.#sendUntilDone(batch.slice(half));
+            return;
+          }
+          const { record } = batch[0]!;
+          batch[0]!.reject(
+            new LaglessError('OUTPUT_TOO_LARGE', `the broker refused a record of ${valueBytes(record.value)} bytes for topic "${record.topic}": ${describeKafkaError(err)}`, { cause: err }),
+          );
+          return;
+        }
         attempt += 1;
         this.failedRequests += 1;
         this.#consecutiveFailures += 1;

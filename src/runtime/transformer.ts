@@ -8,7 +8,7 @@ import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts
 import { computeLag, createRecordConsumer, createRecordProducer, describeKafkaError, type KafkaConnection, type RecordConsumer, type TopicLag } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
-import { deadLetter, toRecordError } from './dead-letter.ts';
+import { deadLetter, minimalDeadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
 import { defaultExecutorOptions, JobExecutor, type ConcurrencyStats } from './executor.ts';
 import { OutputSink, type OutgoingRecord } from './sink.ts';
 import type { WorkerPoolOptions, WorkerPoolStats } from './worker-pool.ts';
@@ -475,11 +475,18 @@ export class Transformer extends EventEmitter<TransformerEvents> {
             }
             continue;
           }
+          let letter: DeadLetter | undefined;
           try {
-            const letter = deadLetter(input, error, attempt, this.executor.deadLetterFields(input));
+            letter = deadLetter(input, error, attempt, this.executor.deadLetterFields(input));
             await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) });
-          } catch {
-            return;
+          } catch (err) {
+            // A dead-letter topic whose max.message.bytes is below even a bounded dead letter: send the smallest one.
+            if (!letter || !(err instanceof LaglessError && err.code === 'OUTPUT_TOO_LARGE')) return;
+            try {
+              await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) });
+            } catch {
+              return;
+            }
           }
           outcome = { kind: 'dead', input, durationMs: performance.now() - started, attempts: attempt, code: error.code, message: error.message };
           break;

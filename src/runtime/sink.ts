@@ -24,6 +24,13 @@ export interface SinkOptions {
   maxConcurrentSends: number;
   /** Consecutive failed requests after which the producer is replaced by a new one (new producer id). Default 3. */
   recreateAfterFailures: number;
+  /**
+   * A produce request not settled after this long counts as failed, and the producer is replaced at once. Default
+   * 40 s (the client's request timeout is 30 s). @platformatic/kafka 2.12.1's idempotent producer, which retries
+   * without limit, never settles a request caught by a leader frozen past the timeout, even once the leader is back:
+   * without this deadline one such request stalled every output of the process for good.
+   */
+  sendTimeoutMs: number;
   /** First delay after a failed produce request; doubles up to maxRetryDelayMs. Default 250 ms. */
   retryDelayMs: number;
   maxRetryDelayMs: number;
@@ -31,7 +38,15 @@ export interface SinkOptions {
   onError?: (error: Error, attempt: number) => void;
 }
 
-export const defaultSinkOptions: SinkOptions = { maxBatch: 1000, lingerMs: 1, maxConcurrentSends: 1, recreateAfterFailures: 3, retryDelayMs: 250, maxRetryDelayMs: 10_000 };
+export const defaultSinkOptions: SinkOptions = {
+  maxBatch: 1000,
+  lingerMs: 1,
+  maxConcurrentSends: 1,
+  recreateAfterFailures: 3,
+  sendTimeoutMs: 40_000,
+  retryDelayMs: 250,
+  maxRetryDelayMs: 10_000,
+};
 
 function valueBytes(v: OutValue): number {
   return v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength;
@@ -143,8 +158,9 @@ export class OutputSink {
     for (;;) {
       // Aborted while waiting: the batch was already rejected by abort().
       if (this.#aborted) return;
+      let hung = false;
       try {
-        await this.#producer.send({
+        const sent = this.#producer.send({
           messages: batch.map(({ record }) => ({
             topic: record.topic,
             value: record.value,
@@ -152,6 +168,20 @@ export class OutputSink {
             ...(record.headers ? { headers: record.headers as Record<string, string | Uint8Array> } : {}),
           })),
         });
+        const deadline = new AbortController();
+        // Settles either way (a late failure of a request given up on is nobody's unhandled rejection).
+        const settled = sent.then(
+          () => ({ ok: true as const }),
+          (error: unknown) => ({ ok: false as const, error }),
+        );
+        const outcome = await Promise.race([settled, sleep(this.#options.sendTimeoutMs, 'hung' as const, { signal: deadline.signal, ref: false }).catch(() => 'hung' as const)]);
+        deadline.abort();
+        if (outcome === 'hung') {
+          hung = true;
+          // The request may still land later: its records may then be written twice (at-least-once), never lost.
+          throw new Error(`no answer to the produce request within ${this.#options.sendTimeoutMs} ms`);
+        }
+        if (!outcome.ok) throw outcome.error;
         // An acknowledgement that comes after abort() changes nothing: those sends were rejected and are not committed.
         if (this.#aborted) return;
         this.acknowledged += batch.length;
@@ -178,7 +208,7 @@ export class OutputSink {
         attempt += 1;
         this.failedRequests += 1;
         this.#consecutiveFailures += 1;
-        if (this.#consecutiveFailures % this.#options.recreateAfterFailures === 0) {
+        if (hung || this.#consecutiveFailures % this.#options.recreateAfterFailures === 0) {
           const old = this.#producer;
           this.#producer = this.#createProducer();
           void old.close(true).catch(() => {});

@@ -1,4 +1,4 @@
-// The output sink's bounded close: with a broker that never answers (a producer whose requests hang, injected), close(timeout) gives up what is pending and says how many.
+// The output sink against injected producer faults: a broker that never answers (bounded close), a request that never settles, a record refused as too large.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RecordProducer } from '../../src/kafka/index.ts';
@@ -39,4 +39,57 @@ test('close() with nothing pending acknowledges nothing and closes the producer 
   assert.deepEqual(await sink.close(50), { unacknowledged: 0 });
   assert.deepEqual(producer.closedWith, [false]);
   await assert.rejects(sink.send({ topic: 'out', key: 'late', value: 'v' }), /sink closed/);
+});
+
+type Sent = { topic: string; key?: string; value: string }[];
+
+/** A producer whose send() behaves as `behave` says; it records what each successful request carried. */
+function fakeProducer(behave: (messages: Sent) => Promise<void>, log: Sent[], closed: { n: number }): RecordProducer {
+  return {
+    send: async ({ messages }: { messages: Sent }) => {
+      await behave(messages);
+      log.push(messages);
+    },
+    close: async () => {
+      closed.n += 1;
+    },
+  } as unknown as RecordProducer;
+}
+
+test('regression: a produce request that never settles (a leader frozen past the timeout) is given up, the producer replaced, the records sent again', async () => {
+  const log: Sent[] = [];
+  const closed = { n: 0 };
+  let made = 0;
+  const errors: string[] = [];
+  const sink = new OutputSink(
+    () => {
+      made += 1;
+      // The first producer is wedged like @platformatic/kafka 2.12.1's idempotent producer after a SIGSTOP of the leader.
+      return fakeProducer(made === 1 ? () => new Promise<void>(() => {}) : async () => {}, log, closed);
+    },
+    { sendTimeoutMs: 200, retryDelayMs: 1, onError: (e) => errors.push(e.message) },
+  );
+  await Promise.all([sink.send({ topic: 'out', key: 'a', value: '1' }), sink.send({ topic: 'out', key: 'b', value: '2' })]);
+  assert.equal(made, 2, 'a new producer replaced the wedged one at once');
+  assert.equal(closed.n, 1, 'the wedged producer was closed');
+  assert.deepEqual(log.flat().map((m) => m.key).sort(), ['a', 'b']);
+  assert.match(errors[0]!, /no answer to the produce request within 200 ms/);
+  await sink.close();
+});
+
+test('a record refused as too large fails alone with OUTPUT_TOO_LARGE; the others of its request are acknowledged', async () => {
+  const log: Sent[] = [];
+  const tooLarge = Object.assign(new Error('Producing messages failed.'), {
+    errors: [Object.assign(new Error('The request included a message larger than the max message size the server will accept.'), { apiId: 'MESSAGE_TOO_LARGE' })],
+  });
+  const sink = new OutputSink(() => fakeProducer(async (messages) => {
+    if (messages.some((m) => m.value.length > 100)) throw tooLarge;
+  }, log, { n: 0 }), { lingerMs: 5 });
+  const results = await Promise.allSettled(['a', 'b', 'big', 'c', 'd'].map((key) => sink.send({ topic: 'out', key, value: key === 'big' ? 'x'.repeat(1000) : key })));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  const refused = (results[2] as PromiseRejectedResult).reason as { code: string; message: string };
+  assert.equal(refused.code, 'OUTPUT_TOO_LARGE');
+  assert.match(refused.message, /1000 bytes for topic "out"/);
+  assert.deepEqual(log.flat().map((m) => m.key).sort(), ['a', 'b', 'c', 'd']);
+  await sink.close();
 });

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { freePort } from '../common/index.ts';
+import { freePortRange } from '../common/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { checkBrokers, createAdmin } from '../kafka/index.ts';
 import { clusterNodeProperties, newClusterId } from './config.ts';
@@ -150,11 +150,11 @@ async function createClusterState(options: ClusterOptions, dataDir: string, vers
     }
     taken.add(p);
   }
+  // Controller ports below the ephemeral range (see freePortRange), clear of the client ports.
+  let controllerFirst = await freePortRange(count);
+  while (Array.from({ length: count }, (_, i) => controllerFirst + i).some((p) => taken.has(p))) controllerFirst = await freePortRange(count);
   for (let id = 1; id <= count; id += 1) {
-    let controllerPort = await freePort();
-    while (taken.has(controllerPort)) controllerPort = await freePort();
-    taken.add(controllerPort);
-    nodes.push({ nodeId: id, port: port + id - 1, controllerPort, dataDir: join(dataDir, `node-${id}`) });
+    nodes.push({ nodeId: id, port: port + id - 1, controllerPort: controllerFirst + id - 1, dataDir: join(dataDir, `node-${id}`) });
   }
   return { version, clusterId: newClusterId(), host, dataDir, nodes, createdAt: new Date().toISOString() };
 }

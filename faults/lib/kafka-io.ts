@@ -1,0 +1,95 @@
+// What the fault runner asks the cluster: topics, end and committed offsets, group members, partition leaders and in-sync replicas.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from '@platformatic/kafka';
+import { createAdmin, ensureTopic } from '../../src/kafka/index.ts';
+
+/** A record read back by the accounting (see dump.ts). */
+export interface TopicRecord {
+  key: string | null;
+  value: string;
+  partition: number;
+  offset: bigint;
+  /** The producer's timestamp (ms). */
+  timestamp: number;
+}
+
+export class ClusterClient {
+  readonly brokers: string[];
+  readonly admin: Admin;
+
+  constructor(brokers: string[]) {
+    this.brokers = brokers;
+    this.admin = createAdmin({ brokers, clientId: 'lagless-faults', requestTimeoutMs: 10_000, connectTimeoutMs: 3000 });
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close().catch(() => {});
+  }
+
+  async createTopics(names: string[], partitions: number): Promise<void> {
+    for (const name of names) await ensureTopic(this.admin, { name, partitions }, this.brokers);
+  }
+
+  async endOffsets(topic: string, partitions: number): Promise<bigint[]> {
+    const res = await this.admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+    });
+    const out = Array.from({ length: partitions }, () => 0n);
+    for (const t of res) for (const p of t.partitions) out[p.partitionIndex] = p.offset;
+    return out;
+  }
+
+  async committed(group: string, topic: string, partitions: number): Promise<bigint[]> {
+    const res = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, p) => p) }] }] });
+    const out = Array.from({ length: partitions }, () => -1n);
+    for (const g of res) for (const t of g.topics) if (t.name === topic) for (const p of t.partitions) out[p.partitionIndex] = p.committedOffset;
+    return out;
+  }
+
+  /** The group's state and, per member, its client id and partitions of `topic` (as the coordinator sees them). */
+  async group(group: string, topic: string): Promise<{ state: string; members: { clientId: string; partitions: number[] }[] }> {
+    const g = (await this.admin.describeGroups({ groups: [group] })).get(group);
+    if (!g) return { state: 'Dead', members: [] };
+    return {
+      state: g.state,
+      members: [...g.members.values()].map((m) => ({ clientId: m.clientId, partitions: [...(m.assignments?.get(topic)?.partitions ?? [])].sort((a, b) => a - b) })),
+    };
+  }
+
+  /** Leader and in-sync replicas of every partition of the topics (fresh metadata). */
+  async partitions(topics: string[]): Promise<{ topic: string; partition: number; leader: number; isr: number[]; replicas: number[] }[]> {
+    const md = await this.admin.metadata({ topics, forceUpdate: true });
+    const out = [];
+    for (const topic of topics) {
+      const t = md.topics.get(topic);
+      if (!t) throw new Error(`no metadata for topic ${topic} (internal topics are left out by the client)`);
+      for (const [partition, p] of t.partitions.entries()) out.push({ topic, partition, leader: p.leader, isr: [...p.isr], replicas: [...p.replicas] });
+    }
+    return out;
+  }
+
+  /** The node that leads the most partitions of `topic` (ties: the lowest id). */
+  async busiestLeader(topic: string): Promise<{ node: number; partitions: number[] }> {
+    const byNode = new Map<number, number[]>();
+    for (const p of await this.partitions([topic])) byNode.set(p.leader, [...(byNode.get(p.leader) ?? []), p.partition]);
+    const [node, partitions] = [...byNode.entries()].sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[0]!;
+    return { node, partitions };
+  }
+
+  /** Waits until every partition of the topics has all its replicas in sync (after a broker came back). */
+  async waitInSync(topics: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      try {
+        const lagging = (await this.partitions(topics)).filter((p) => p.isr.length < p.replicas.length || p.leader < 0);
+        if (lagging.length === 0) return;
+        last = lagging.map((p) => `${p.topic}/${p.partition} isr [${p.isr}] of [${p.replicas}]`).slice(0, 5).join('; ');
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`replicas not back in sync within ${timeoutMs} ms: ${last}`);
+      await sleep(500);
+    }
+  }
+}

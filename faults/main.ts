@@ -1,0 +1,141 @@
+// `npm run faults`: the fault runner. Starts a 3-node cluster and member namespaces inside a network namespace of its own, runs the chosen scenarios against a real pipeline, writes the results and (with --report) docs/reliability.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/common/index.ts';
+import { runFaults, type RunFaultsOptions } from './lib/run.ts';
+import { renderReport } from './lib/report.ts';
+import type { Guarantee } from './lib/scenario.ts';
+import { topologyUnavailable } from './lib/topology.ts';
+import { SCENARIOS } from './scenarios/index.ts';
+
+const USAGE = `usage: npm run faults -- [options]     (as root: the runner creates network namespaces)
+
+  --seed <n>              seed of every random choice (default: a new one, printed)
+  --duration <d>          steady-load time of each fault scenario, e.g. 2m (default: each scenario's own)
+  --scenarios <a,b,...>   which scenarios (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
+  --trials <n>            trials of each chosen scenario (records for the fuzz scenarios; default: each scenario's own)
+  --guarantee <g>         at-least-once (default) or exactly-once (members run with --guarantee exactly-once)
+  --rate <n>              steady load of the fault scenarios, records per second (default 10)
+  --heap <size>           JVM heap of each Kafka node (default 384m)
+  --report                write docs/reliability.json and docs/reliability.md from this run
+  --keep                  keep the work directory (member logs, acknowledgement logs)
+
+Scenarios:
+${SCENARIOS.map((s) => `  ${s.name.padEnd(17)} ${s.description}`).join('\n')}
+`;
+
+function usage(message: string): never {
+  process.stderr.write(`error: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let args;
+try {
+  args = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      seed: { type: 'string' },
+      duration: { type: 'string' },
+      scenarios: { type: 'string' },
+      trials: { type: 'string' },
+      guarantee: { type: 'string', default: 'at-least-once' },
+      rate: { type: 'string', default: '10' },
+      heap: { type: 'string', default: '384m' },
+      report: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  usage((err as Error).message);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
+if (!Number.isSafeInteger(seed) || seed < 0) usage(`option --seed: expected a non-negative integer, got "${args.seed}"`);
+let durationMs: number | undefined;
+if (args.duration !== undefined) {
+  try {
+    durationMs = parseDuration(args.duration);
+  } catch (err) {
+    usage(`option --duration: ${(err as Error).message}`);
+  }
+}
+const names = args.scenarios ? args.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : SCENARIOS.map((s) => s.name);
+for (const n of names) if (!SCENARIOS.some((s) => s.name === n)) usage(`option --scenarios: no scenario "${n}" (there are ${SCENARIOS.map((s) => s.name).join(', ')})`);
+const trials = args.trials === undefined ? undefined : Number(args.trials);
+if (trials !== undefined && (!Number.isSafeInteger(trials) || trials < 1)) usage(`option --trials: expected a positive integer, got "${args.trials}"`);
+if (args.guarantee !== 'at-least-once' && args.guarantee !== 'exactly-once') usage(`option --guarantee: expected at-least-once or exactly-once, got "${args.guarantee}"`);
+const rate = Number(args.rate);
+if (!(rate > 0 && rate <= 10_000)) usage(`option --rate: expected records per second from 1 to 10000, got "${args.rate}"`);
+if (!/^\d+[mg]$/i.test(args.heap!)) usage(`option --heap: expected a JVM size such as 384m or 1g, got "${args.heap}"`);
+
+// Everything happens inside a network namespace of the runner's own: the cluster, the image server and the member
+// namespaces hang off it, and none of their traffic can leave the machine.
+const why = topologyUnavailable();
+if (why) {
+  process.stderr.write(`error: ${why}. Run it as root (for example in the project's container or VM).\n`);
+  process.exit(1);
+}
+if (!process.env.LAGLESS_FAULTS_NETNS) {
+  const ns = `lagless-faults-${process.pid}`;
+  const ip = (...a: string[]) => spawnSync('ip', a, { stdio: 'inherit' }).status === 0;
+  if (!ip('netns', 'add', ns) || !ip('-n', ns, 'link', 'set', 'lo', 'up')) {
+    process.stderr.write(`error: could not create the network namespace ${ns}\n`);
+    process.exit(1);
+  }
+  const command = `npm run faults -- ${process.argv.slice(2).join(' ')}`.trim();
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, new URL(import.meta.url).pathname, ...process.argv.slice(2), ...(args.seed === undefined ? ['--seed', String(seed)] : [])], {
+    stdio: 'inherit',
+    env: { ...process.env, LAGLESS_FAULTS_NETNS: ns, LAGLESS_FAULTS_COMMAND: command },
+  });
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((r) => child.on('close', (c, sig) => r(c ?? (sig ? 1 : 0))));
+  ip('netns', 'delete', ns);
+  process.exit(code);
+}
+
+const root = new URL('..', import.meta.url);
+const workDir = await mkdtemp(join(tmpdir(), 'lagless-faults-'));
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+log(`fault runner: seed ${seed}, scenarios ${names.join(', ')}, guarantee ${args.guarantee}; work directory ${workDir}`);
+const options: RunFaultsOptions = {
+  seed,
+  scenarios: names,
+  ...(durationMs !== undefined ? { durationMs } : {}),
+  ...(trials !== undefined ? { trials } : {}),
+  guarantee: args.guarantee as Guarantee,
+  rate,
+  heap: args.heap!,
+  workDir,
+  log,
+  command: process.env.LAGLESS_FAULTS_COMMAND ?? `npm run faults -- --seed ${seed}`,
+};
+const loadBefore = loadavg();
+let results;
+try {
+  results = await runFaults(options);
+} finally {
+  if (!args.keep) await rm(workDir, { recursive: true, force: true });
+}
+results.machine = { cpus: availableParallelism(), loadBefore, node: process.version };
+const resultsDir = new URL('results/', import.meta.url);
+await mkdir(resultsDir, { recursive: true });
+const file = new URL(`faults-${results.startedAt.replace(/[:.]/g, '-')}.json`, resultsDir);
+await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+log(`results: ${file.pathname}`);
+if (args.report) {
+  await writeFile(new URL('docs/reliability.json', root), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(new URL('docs/reliability.md', root), renderReport(results));
+  log('wrote docs/reliability.json and docs/reliability.md');
+}
+process.stdout.write(renderReport(results).split('## What the columns mean')[0]!);
+process.exit(results.scenarios.every((s) => s.passed) ? 0 : 1);

@@ -1,0 +1,13 @@
+// Every scenario of the fault runner, in the order a full run takes them.
+import type { Scenario } from '../lib/scenario.ts';
+import { brokerPause } from './broker-pause.ts';
+import { fuzzImages, fuzzRecords } from './fuzz.ts';
+import { leaderKill } from './leader-kill.ts';
+import { memberKill } from './member-kill.ts';
+import { memberPartition } from './member-partition.ts';
+
+export const SCENARIOS: readonly Scenario[] = [leaderKill, memberKill, memberPartition, brokerPause, fuzzRecords, fuzzImages];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

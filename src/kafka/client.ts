@@ -15,6 +15,7 @@ import {
 } from '@platformatic/kafka';
 import { subscribe } from 'node:diagnostics_channel';
 import { clientSecurityOptions, type KafkaConnection } from './connection.ts';
+import { ReadCommittedConsumer } from './read-committed.ts';
 
 // Every connection of every client gets an 'error' listener, for two reasons:
 // - @platformatic/kafka 2.12.1 can emit a connection's 'error' twice when a SASL handshake fails (e.g. SASL against a
@@ -95,9 +96,13 @@ export interface GroupConsumerOptions extends KafkaConnectionOptions {
   extra?: Partial<ConsumerOptions<string, string, string, string>>;
 }
 
-/** A consumer of string keys and values in a group, with autocommit off: Lagless commits what is done. */
+/**
+ * A consumer of string keys and values in a group, with autocommit off: Lagless commits what is done. It reads
+ * committed records only (the client's default isolation), with aborted transactions filtered correctly
+ * (ReadCommittedConsumer).
+ */
 export function createConsumer(opts: GroupConsumerOptions): StringConsumer {
-  return new Consumer({
+  return new ReadCommittedConsumer({
     ...base(opts),
     groupId: opts.groupId,
     deserializers: stringDeserializers,
@@ -137,18 +142,22 @@ export type RecordProducer = Producer<OutValue, OutValue, string, string | Uint8
 export type RecordConsumer = Consumer<string, Buffer, string, string>;
 
 /** A durable producer (acks=all, idempotent) of string or byte keys, values and headers. */
-export function createRecordProducer(opts: KafkaConnectionOptions & { idempotent?: boolean }): RecordProducer {
+export function createRecordProducer(opts: KafkaConnectionOptions & { idempotent?: boolean; transactionalId?: string }): RecordProducer {
   return new Producer({
     ...base(opts),
     serializers: recordSerializers,
     idempotent: opts.idempotent ?? true,
     acks: ProduceAcks.ALL,
+    ...(opts.transactionalId !== undefined ? { transactionalId: opts.transactionalId } : {}),
   });
 }
 
-/** A group consumer of jobs' records (values as bytes), autocommit off. */
+/**
+ * A group consumer of jobs' records (values as bytes), autocommit off. It reads committed records only (the client's
+ * default isolation), with aborted transactions filtered correctly (ReadCommittedConsumer).
+ */
 export function createRecordConsumer(opts: KafkaConnectionOptions & { groupId: string; extra?: Partial<ConsumerOptions<string, Buffer, string, string>> }): RecordConsumer {
-  return new Consumer({
+  return new ReadCommittedConsumer<string, Buffer, string, string>({
     ...base(opts),
     groupId: opts.groupId,
     deserializers: recordDeserializers,

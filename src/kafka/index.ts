@@ -55,3 +55,15 @@ export {
 } from './admin.ts';
 export { toLaglessError, securityError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError, type ConnectionRef } from './errors.ts';
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';
+export { ReadCommittedConsumer, dropAbortedRecords, type FetchedPartition, type FetchedResponse } from './read-committed.ts';
+export {
+  TransactionalProducer,
+  TransactionError,
+  readStableOffsets,
+  type GroupGeneration,
+  type TransactionOffset,
+  type TransactionOutcome,
+  type TransactionFailureReason,
+  type TransactionalProducerOptions,
+  type StableOffsetsOptions,
+} from './transactions.ts';

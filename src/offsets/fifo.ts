@@ -16,6 +16,11 @@ export class Fifo<T> {
     return this.#items[this.#head];
   }
 
+  /** The i-th item from the front (0 = the front), or undefined past the end. */
+  at(i: number): T | undefined {
+    return i >= 0 && i < this.length ? this.#items[this.#head + i] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head]!;

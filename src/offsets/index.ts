@@ -5,3 +5,4 @@ export { OffsetTracker } from './offset-tracker.ts';
 export type { CommitPosition, RecordTicket, TopicPartition } from './offset-tracker.ts';
 export { OrderingScheduler, OrderingModes } from './ordering.ts';
 export type { OrderingMode, SchedulableRecord } from './ordering.ts';
+export { Fifo } from './fifo.ts';

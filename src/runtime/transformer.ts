@@ -4,16 +4,37 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message, MessagesStream } from '@platformatic/kafka';
 import { isLaglessError, LaglessError, UsageError } from '../errors/index.ts';
+import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
-import { computeLag, createRecordConsumer, createRecordProducer, describeKafkaError, type KafkaConnection, type RecordConsumer, type TopicLag } from '../kafka/index.ts';
+import {
+  computeLag,
+  createAdmin,
+  createRecordConsumer,
+  createRecordProducer,
+  describeKafkaError,
+  readStableOffsets,
+  type GroupGeneration,
+  type KafkaConnection,
+  type RecordConsumer,
+  type TopicLag,
+} from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, minimalDeadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
 import { defaultExecutorOptions, JobExecutor, type ConcurrencyStats } from './executor.ts';
+import { ExactlyOnceOutput, type ExactlyOnceStats, type HeldRecord } from './exactly-once.ts';
 import { OutputSink, type OutgoingRecord } from './sink.ts';
+import { claimTransactionalId, type TransactionalIdClaim } from './transactional-id.ts';
 import type { WorkerPoolOptions, WorkerPoolStats } from './worker-pool.ts';
 
 export type Ordering = OrderingMode;
+
+/** What a crash may cost. Stable values: they appear in flags, the status record and metrics. */
+export const Guarantees = ['at-least-once', 'exactly-once'] as const;
+export type Guarantee = (typeof Guarantees)[number];
+
+/** The commit interval when none is given, per guarantee (exactly-once: Kafka Streams' 100 ms). */
+export const defaultCommitIntervalMs: Record<Guarantee, number> = { 'at-least-once': 1000, 'exactly-once': 100 };
 
 export interface TransformerOptions {
   /** Brokers, TLS and SASL: every client of the transformer (consumer, output producer) connects with these. */
@@ -67,6 +88,26 @@ export interface TransformerOptions {
   maxConcurrency: number;
   /** The worker pool of a job with a `worker` module (threads now, at most, kept idle; idle timeout). Default: all cores. */
   workers: Partial<WorkerPoolOptions>;
+  /**
+   * at-least-once (default): an output is produced as soon as its record is done, the offsets are committed after; a
+   * crash redoes at most `maxInFlight` records, whose outputs then appear twice. exactly-once: outputs, dead letters
+   * and offsets are committed together in Kafka transactions (one per commit interval), so a consumer reading with
+   * isolation.level=read_committed sees each input's outputs exactly once, across crashes, rebalances and broker
+   * restarts. Outputs become visible at commit, so they arrive up to a commit interval later.
+   */
+  guarantee: Guarantee;
+  /**
+   * exactly-once: the producer's transactional id. Default "lagless-<group>-<host>-<slot>", the slot being the lowest one
+   * no other live process on this host holds for the group: a member restarted on the same host gets the id of the one
+   * it replaces, which fences that one's unfinished transaction at once.
+   */
+  transactionalId: string | undefined;
+  /**
+   * exactly-once: how long a transaction may stay open before the coordinator aborts it: also the longest time a
+   * crashed member's unfinished transaction holds back read_committed readers and the next owner of its partitions.
+   * Default 10 s (Kafka Streams' value).
+   */
+  transactionTimeoutMs: number;
 }
 
 export const defaultTransformerOptions = {
@@ -86,6 +127,9 @@ export const defaultTransformerOptions = {
   fetchMaxBytes: 4 * 1024 * 1024,
   maxConcurrency: defaultExecutorOptions.maxConcurrency,
   workers: {},
+  guarantee: 'at-least-once',
+  transactionalId: undefined,
+  transactionTimeoutMs: 10_000,
 } as const satisfies Partial<TransformerOptions>;
 
 export type TransformerInit = Pick<TransformerOptions, 'kafka' | 'from' | 'to' | 'dlq' | 'group'> & Partial<TransformerOptions>;
@@ -130,6 +174,10 @@ export interface TransformerStats {
   workers: WorkerPoolStats | undefined;
   /** The job's own gauges (its stats()). */
   job: Record<string, number>;
+  /** The guarantee in force. */
+  guarantee: Guarantee;
+  /** exactly-once: transactions and the transactional id. */
+  transactions?: ExactlyOnceStats & { transactionalId: string | undefined };
 }
 
 /** What close() gave up (all of it is redone by the next owner of the partitions: nothing is lost). */
@@ -172,6 +220,8 @@ interface Item {
   /** The partition's controller when the record started: aborted when the partition is revoked or the runtime stops. */
   abort?: AbortController;
   started?: number;
+  /** exactly-once: where its outputs wait for their transaction. */
+  held?: HeldRecord;
 }
 
 /**
@@ -186,7 +236,20 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   readonly executor: JobExecutor;
   #consumer: RecordConsumer | undefined;
   #stream: MessagesStream<string, Buffer, string, string> | undefined;
-  readonly #sink: OutputSink;
+  /** at-least-once: outputs leave as soon as their record is done. */
+  readonly #sink: OutputSink | undefined;
+  /** exactly-once: outputs wait for the transaction that commits their offsets. */
+  #eos: ExactlyOnceOutput | undefined;
+  #eosAdmin: Admin | undefined;
+  #txnClaim: TransactionalIdClaim | undefined;
+  /** The generation (and member id) of the assignment in force: offsets committed in a transaction carry them. */
+  #generation: { generationId: number; memberId: string } | undefined;
+  /**
+   * exactly-once: partitions newly assigned whose stable committed offset is still being read; their records wait here
+   * (a previous owner's transaction may still be committing offsets above what the consumer started from).
+   */
+  readonly #gates = new Map<number, Message<string, Buffer, string, string>[]>();
+  #gated = 0;
   readonly #tracker = new OffsetTracker();
   readonly #scheduler: OrderingScheduler<Item>;
   readonly #running = new Set<Item>();
@@ -220,16 +283,48 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   constructor(job: JobDefinition, init: TransformerInit) {
     super();
-    this.options = validateTransformerOptions({ ...defaultTransformerOptions, ...init });
+    const guarantee = init.guarantee ?? defaultTransformerOptions.guarantee;
+    this.options = validateTransformerOptions({ ...defaultTransformerOptions, commitIntervalMs: defaultCommitIntervalMs[guarantee] ?? 1000, ...init });
     this.executor = new JobExecutor(job, { to: this.options.to, maxConcurrency: this.options.maxConcurrency, workers: this.options.workers });
     this.#scheduler = new OrderingScheduler<Item>(this.options.ordering);
     this.#retry = {
       attempts: this.options.attempts,
       backoff: exponentialBackoff({ baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs, jitter: 'full' }),
     };
-    this.#sink = new OutputSink(() => createRecordProducer({ ...this.options.kafka, clientId: `${this.options.clientId}-out` }), {
-      onError: (err) => this.emit('warning', err),
+    if (this.options.guarantee === 'at-least-once') {
+      this.#sink = new OutputSink(() => createRecordProducer({ ...this.options.kafka, clientId: `${this.options.clientId}-out` }), {
+        onError: (err) => this.emit('warning', err),
+      });
+    }
+  }
+
+  get #exactlyOnce(): boolean {
+    return this.options.guarantee === 'exactly-once';
+  }
+
+  /** exactly-once: the transactional producer, with its stable id, started before the group is joined. */
+  async #startTransactions(): Promise<void> {
+    const o = this.options;
+    if (o.transactionalId === undefined) this.#txnClaim = await claimTransactionalId(o.group);
+    const transactionalId = o.transactionalId ?? this.#txnClaim!.transactionalId;
+    // No retries inside the client: readStableOffsets retries (and reports) each refusal while a transaction is open.
+    this.#eosAdmin = createAdmin({ ...o.kafka, clientId: `${o.clientId}-txn`, retries: 0 });
+    this.#eos = new ExactlyOnceOutput({
+      topic: o.from,
+      group: o.group,
+      transactionalId,
+      transactionTimeoutMs: o.transactionTimeoutMs,
+      createProducer: () => createRecordProducer({ ...o.kafka, clientId: `${o.clientId}-out`, transactionalId }),
+      admin: this.#eosAdmin,
+      onWarning: (err) => this.emit('warning', err),
     });
+    // Fences a predecessor with the same id (a crashed run of this member) and resolves its open transaction now,
+    // rather than after its timeout: the offsets it was committing become stable for whoever owns its partitions.
+    try {
+      await this.#eos.init();
+    } catch (err) {
+      this.emit('warning', new Error(`starting the transactional producer ${transactionalId} failed (retried with the first transaction): ${describeKafkaError(err)}`));
+    }
   }
 
   /** Sets the job up, joins the group and starts processing. Resolves once the first assignment is known. */
@@ -240,10 +335,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     try {
       await this.executor.setup({ from, to, dlq, group });
     } catch (err) {
-      await this.#sink.destroy();
+      await this.#sink?.destroy();
       await this.executor.close().catch(() => {});
       throw err;
     }
+    if (this.#exactlyOnce) await this.#startTransactions();
     try {
       await this.#connect();
     } catch (err) {
@@ -282,7 +378,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // Events of a consumer that has been replaced (after a reconnect) are ignored.
     const current = () => this.#consumer === consumer;
     consumer.on('consumer:group:rebalance', () => current() && void this.#commit());
-    consumer.on('consumer:group:join', (p) => current() && this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? []));
+    consumer.on('consumer:group:join', (p) => current() && this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? [], p.memberId ?? consumer.memberId));
     consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
     // The client reports a failure it cannot recover from (a rejoin that failed for good, e.g. "joinGroup failed 4
     // times" while members come and go) as an 'error' event, and then stops heartbeating: without a listener the
@@ -315,7 +411,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#reconnect();
     });
     stream.on('close', () => current() && this.#reconnect());
-    this.#onAssignment(consumer.generationId, consumer.assignments ?? []);
+    this.#onAssignment(consumer.generationId, consumer.assignments ?? [], consumer.memberId);
     this.#updateFlow();
   }
 
@@ -334,6 +430,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#stream = undefined;
       for (const p of [...this.#assigned]) this.#revoke(p);
       this.#assigned = new Set();
+      this.#generation = undefined;
       void oldStream?.close().catch(() => {});
       void old?.close(true).catch(() => {});
       for (let attempt = 1; !stopping.aborted; attempt += 1) {
@@ -357,18 +454,70 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     });
   }
 
-  #onAssignment(generation: number, assignments: { topic: string; partitions: number[] }[]): void {
+  #onAssignment(generation: number, assignments: { topic: string; partitions: number[] }[], memberId: string | null | undefined): void {
     const next = new Set<number>();
     for (const a of assignments) if (a.topic === this.options.from) for (const p of a.partitions) next.add(p);
+    const previous = this.#generation;
+    if (memberId && (!previous || previous.memberId !== memberId || generation >= previous.generationId)) this.#generation = { generationId: generation, memberId };
+    if (this.#exactlyOnce && previous !== undefined && memberId && previous.memberId !== memberId) {
+      // This member was removed from the group (e.g. frozen past its session timeout) and came back as a new member:
+      // its partitions may have been processed and committed by others meanwhile, even those assigned to it again.
+      // Everything it holds is dropped and every partition starts again from its stable committed offset. (A member
+      // that keeps its id took part in every generation, so a partition it keeps was no one else's in between.)
+      for (const p of this.#assigned) this.#revoke(p);
+      this.emit('rebalance', { assigned: [], revoked: [...this.#assigned].sort((a, b) => a - b), generation });
+      this.#assigned = new Set();
+    }
     const revoked = [...this.#assigned].filter((p) => !next.has(p));
     const added = [...next].filter((p) => !this.#assigned.has(p));
     if (revoked.length === 0 && added.length === 0 && generation !== 0) return;
     // Commit what is done in revoked partitions (safe: only finished records are below the offset), then drop them.
-    if (revoked.length) void this.#commit(revoked);
+    // exactly-once: nothing of a revoked partition is committed by this member any more (its generation is over).
+    if (revoked.length && !this.#exactlyOnce) void this.#commit(revoked);
     for (const p of revoked) this.#revoke(p);
     this.#assigned = next;
+    if (this.#exactlyOnce && added.length) this.#gate(added);
     this.emit('rebalance', { assigned: [...next].sort((a, b) => a - b), revoked, generation });
   }
+
+  /**
+   * exactly-once: holds the records of newly assigned partitions until their stable committed offset is known (read
+   * with requireStable, which waits while a transaction that commits their offsets is open), then drops those below it.
+   */
+  #gate(partitions: number[]): void {
+    for (const p of partitions) this.#gates.set(p, []);
+    const topic = this.options.from;
+    void (async () => {
+      let offsets: Map<number, bigint>;
+      try {
+        offsets = await readStableOffsets(this.#eosAdmin!, this.options.group, topic, partitions, {
+          signal: this.#gateAbort.signal,
+          onWait: (err, attempt) => {
+            if (attempt % 10 === 0) this.#warnEvery('stable', `waiting for stable committed offsets of partitions ${partitions.join(',')} (a transaction holds them): ${describeKafkaError(err)}`);
+          },
+        });
+      } catch {
+        return;
+      }
+      for (const p of partitions) {
+        const waiting = this.#gates.get(p);
+        if (!waiting || !this.#assigned.has(p)) continue;
+        this.#gates.delete(p);
+        this.#gated -= waiting.length;
+        const committed = offsets.get(p) ?? -1n;
+        if (committed >= 0n) {
+          this.#tracker.assign(topic, p, committed);
+          this.#committed.set(p, committed);
+        }
+        for (const m of waiting) if (committed < 0n || m.offset >= committed) this.#onMessage(m);
+      }
+      this.#updateFlow();
+    })();
+  }
+
+  readonly #gateAbort = new AbortController();
+  /** Closing: the last transactions do not wait for the backoff of a failed one. */
+  #finalCommit = false;
 
   #revoke(partition: number): void {
     for (const r of this.#running) {
@@ -383,6 +532,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     this.#committed.delete(partition);
     this.#committedAt.delete(partition);
     this.#restore.delete(partition);
+    this.#eos?.revoke(partition);
+    const waiting = this.#gates.get(partition);
+    if (waiting) {
+      this.#gated -= waiting.length;
+      this.#gates.delete(partition);
+    }
     this.#updateFlow();
   }
 
@@ -390,6 +545,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#closing || this.#destroyed) return;
     // Records of partitions we no longer own may still sit in the client's buffer: the new owner processes them.
     if (m.topic !== this.options.from || !this.#assigned.has(m.partition)) return;
+    const waiting = this.#gates.get(m.partition);
+    if (waiting) {
+      waiting.push(m);
+      this.#gated += 1;
+      this.#updateFlow();
+      return;
+    }
     const last = this.#tracker.lastRegistered(m.topic, m.partition);
     if (last !== undefined && m.offset <= last) {
       // Fetched again after a rebalance refresh: already in the window.
@@ -409,6 +571,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       headers: m.headers,
     });
     const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
+    if (this.#eos) item.held = this.#eos.register(m.partition, m.offset);
     if (this.#scheduler.submit(item)) void this.#process(item);
     this.#updateFlow();
   }
@@ -426,7 +589,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #updateFlow(): void {
     const stream = this.#stream;
     if (!stream) return;
-    const size = this.#tracker.uncommitted();
+    const size = this.#tracker.uncommitted() + this.#gated;
     // A window half full of finished records is freed by committing now rather than at the next tick.
     if (size >= this.options.maxInFlight / 2 && !this.#commitPending) this.#commitSoon();
     if (!this.#paused && size >= this.options.maxInFlight) {
@@ -456,9 +619,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         try {
           const outputs = await this.executor.run(input, attempt, signal);
           if (signal.aborted) return;
-          // Done only when every output is acknowledged (none: done at once, a filtered record).
-          if (outputs.length === 1) await this.#sink.send(outputs[0]!);
-          else if (outputs.length > 1) await Promise.all(outputs.map((o) => this.#sink.send(o)));
+          // Done only when every output is acknowledged (none: done at once, a filtered record); exactly-once: when
+          // every output is held for the transaction that commits the record's offset.
+          await this.#emit(item, outputs);
           outcome = { kind: 'ok', input, outputs, durationMs: performance.now() - started, attempts: attempt };
           break;
         } catch (err) {
@@ -478,12 +641,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           let letter: DeadLetter | undefined;
           try {
             letter = deadLetter(input, error, attempt, this.executor.deadLetterFields(input));
-            await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) });
+            await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) }]);
           } catch (err) {
             // A dead-letter topic whose max.message.bytes is below even a bounded dead letter: send the smallest one.
             if (!letter || !(err instanceof LaglessError && err.code === 'OUTPUT_TOO_LARGE')) return;
             try {
-              await this.#sink.send({ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) });
+              await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) }]);
             } catch {
               return;
             }
@@ -507,6 +670,20 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
   }
 
+  /**
+   * A record's outputs: at-least-once, produced now (resolves when acknowledged); exactly-once, held for the
+   * transaction that will commit the record's offset.
+   */
+  async #emit(item: Item, outputs: readonly OutgoingRecord[]): Promise<void> {
+    if (item.held) {
+      this.#eos!.finish(item.held, outputs);
+      return;
+    }
+    const sink = this.#sink!;
+    if (outputs.length === 1) await sink.send(outputs[0]!);
+    else if (outputs.length > 1) await Promise.all(outputs.map((o) => sink.send(o)));
+  }
+
   #commitPending = false;
   #commitSoon(): void {
     this.#commitPending = true;
@@ -525,6 +702,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const run = async (): Promise<boolean> => {
       const consumer = this.#consumer;
       if (!consumer) return true;
+      // exactly-once: the commit is a transaction (outputs and offsets together); see #commitTransaction.
+      if (this.#eos) return this.#commitTransaction(consumer);
       const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
       for (const c of this.#tracker.committable()) {
         if (only && !only.includes(c.partition)) continue;
@@ -560,6 +739,34 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const next = prev.then(run, run);
     this.#committing = next;
     return next;
+  }
+
+  /**
+   * exactly-once: one transaction with the outputs of the done prefix of every owned partition and its offsets, as the
+   * member of the current generation. A failed transaction leaves everything held for the next one.
+   */
+  async #commitTransaction(consumer: RecordConsumer): Promise<boolean> {
+    const positions = [];
+    for (const c of this.#tracker.committable()) {
+      if (!this.#assigned.has(c.partition) || this.#gates.has(c.partition)) continue;
+      positions.push({ partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
+    }
+    if (positions.length === 0) return true;
+    // Not a member of a generation (joining, or the coordinator unknown): not now, the next commit tries again.
+    const generation = this.#generation;
+    const coordinatorId = consumer.coordinatorId;
+    if (!generation || coordinatorId === null || coordinatorId === undefined) return false;
+    const group: GroupGeneration = { groupId: this.options.group, generationId: generation.generationId, memberId: generation.memberId, coordinatorId };
+    // The offsets go through the transaction, never consumer.commit: so the client has no commit of ours to retry late
+    // across a rejoin, and #verifyCommitted (whose #committedAt this leaves unset) never re-commits them outside one.
+    const offsets = await this.#eos!.commit(positions, group, { retryNow: this.#finalCommit });
+    if (offsets.length === 0) return false;
+    for (const o of offsets) this.#committed.set(o.partition, o.offset);
+    this.#tracker.markCommitted(offsets);
+    this.#stats.commits += 1;
+    this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
+    this.#updateFlow();
+    return true;
   }
 
   /**
@@ -631,6 +838,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       reconnecting: this.#reconnecting !== undefined,
       assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
       ...this.executor.stats(),
+      guarantee: this.options.guarantee,
+      ...(this.#eos ? { transactions: { ...this.#eos.stats(), transactionalId: this.#eos.transactionalId } } : {}),
     };
   }
 
@@ -663,10 +872,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
       this.emit('warning', new Error(`drain timeout: ${n} record(s) abandoned; they will be redone by the next owner`));
     }
-    const sink = await this.#sink.close(left());
-    this.#stats.unacknowledged += sink.unacknowledged;
-    if (sink.unacknowledged > 0) {
-      this.emit('warning', new Error(`the broker did not acknowledge ${sink.unacknowledged} output(s) within the drain timeout: their records are not committed and will be redone by the next owner`));
+    // at-least-once: outputs still unacknowledged at the deadline are given up. exactly-once: outputs are held for the
+    // final transaction below.
+    let unacknowledged = 0;
+    if (this.#sink) {
+      const sink = await this.#sink.close(left());
+      unacknowledged = sink.unacknowledged;
+      this.#stats.unacknowledged += sink.unacknowledged;
+      if (sink.unacknowledged > 0) {
+        this.emit('warning', new Error(`the broker did not acknowledge ${sink.unacknowledged} output(s) within the drain timeout: their records are not committed and will be redone by the next owner`));
+      }
     }
 
     const end = performance.now() + o.closeTimeoutMs;
@@ -674,8 +889,20 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     await within(this.#reconnecting ?? Promise.resolve(), rest());
-    const committed = (await within(this.#commit().then((ok) => ok || Promise.reject(new Error('commit failed'))), rest())) === true;
+    // exactly-once: the last transaction commits what the drain finished (tried again, without backoff, while the
+    // close deadline allows).
+    this.#finalCommit = true;
+    const finalCommit = async (): Promise<boolean> => {
+      let ok = await this.#commit();
+      while (!ok && this.#eos && rest() > 0) {
+        await sleep(Math.min(500, rest()), undefined, { ref: false });
+        ok = await this.#commit();
+      }
+      return ok;
+    };
+    const committed = (await within(finalCommit().then((ok) => ok || Promise.reject(new Error('commit failed'))), rest())) === true;
     if (!committed) this.emit('warning', new Error(`the final commit did not succeed within ${o.closeTimeoutMs} ms: records done since the last commit will be redone`));
+    this.#gateAbort.abort();
     // Leaving the group lets the others take the partitions at once instead of after the session timeout.
     this.#consumerReleased = true;
     const consumer = this.#consumer;
@@ -688,8 +915,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       void consumer?.close(true).catch(() => {});
       this.emit('warning', new Error(`leaving the group did not finish within ${o.closeTimeoutMs} ms: the partitions move to other members after the session timeout`));
     }
+    // exactly-once: an open transaction left behind is aborted by the coordinator (or by this member's successor).
+    await within(this.#closeTransactions(), rest());
     await this.executor.close();
-    return { abandoned: this.#stats.abandoned - abandonedBefore, unacknowledged: sink.unacknowledged, committed, leftGroup };
+    return { abandoned: this.#stats.abandoned - abandonedBefore, unacknowledged, committed, leftGroup };
+  }
+
+  async #closeTransactions(): Promise<void> {
+    await this.#eos?.close();
+    await this.#eosAdmin?.close().catch(() => {});
+    this.#txnClaim?.release();
   }
 
   /** Immediate stop: nothing more is committed; unfinished records are redone by the next owner. */
@@ -700,7 +935,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'destroyed'));
-    await this.#sink.destroy();
+    this.#gateAbort.abort();
+    await this.#sink?.destroy();
+    await this.#closeTransactions();
     await this.#stream?.close().catch(() => {});
     await this.#consumer?.close(true).catch(() => {});
     await this.executor.close().catch(() => {});
@@ -728,6 +965,8 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   for (const f of ['from', 'to', 'dlq', 'group'] as const) if (typeof o[f] !== 'string' || o[f] === '') fail(f, 'must be a non-empty string');
   if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
   if (!['unordered', 'key', 'partition'].includes(o.ordering)) fail('ordering', `must be unordered, key or partition, got "${o.ordering}"`);
+  if (!(Guarantees as readonly string[]).includes(o.guarantee)) fail('guarantee', `must be at-least-once or exactly-once, got "${String(o.guarantee)}"`);
+  if (o.transactionalId !== undefined && (typeof o.transactionalId !== 'string' || o.transactionalId === '')) fail('transactionalId', 'must be a non-empty string');
   const ints: [keyof TransformerOptions, number][] = [
     ['maxInFlight', 1],
     ['attempts', 1],
@@ -742,6 +981,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
     ['fetchMaxWaitMs', 0],
     ['fetchMaxBytes', 1024],
     ['maxConcurrency', 1],
+    ['transactionTimeoutMs', 1000],
   ];
   for (const [k, min] of ints) {
     const v = o[k];

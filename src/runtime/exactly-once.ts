@@ -1,0 +1,210 @@
+// Exactly-once output: a record's outputs (or its dead letter) are held until its input offset can be committed, then
+// produced and committed together with the offsets in one Kafka transaction (one per commit interval).
+import type { Admin } from '@platformatic/kafka';
+import { LaglessError } from '../errors/index.ts';
+import { describeKafkaError, readStableOffsets, TransactionError, TransactionalProducer, type GroupGeneration, type OutValue, type RecordProducer, type TransactionOffset } from '../kafka/index.ts';
+import { Fifo } from '../offsets/index.ts';
+import type { OutgoingRecord } from './sink.ts';
+
+/** A fetched record's place in the output: its outputs are set when it is done. */
+export interface HeldRecord {
+  readonly offset: bigint;
+  outputs: readonly OutgoingRecord[] | undefined;
+}
+
+/** The records of one assigned partition, in offset order, from the oldest not yet committed. */
+class Lane {
+  readonly held = new Fifo<HeldRecord>();
+}
+
+/** A partition's share of a transaction: its lane when collected, how many held records, and the offset to commit. */
+interface Part {
+  readonly partition: number;
+  readonly lane: Lane;
+  readonly count: number;
+  readonly offset: bigint;
+  readonly leaderEpoch: number;
+}
+
+export interface ExactlyOnceOptions {
+  /** Input topic and consumer group: the offsets committed in the transactions. */
+  topic: string;
+  group: string;
+  transactionalId: string;
+  transactionTimeoutMs: number;
+  /** A producer with the transactional id set (called again to replace one that is fenced or hung). */
+  createProducer: () => RecordProducer;
+  /** An admin client, for reading stable offsets. */
+  admin: Admin;
+  onWarning: (err: Error) => void;
+}
+
+export interface ExactlyOnceStats {
+  /** Transactions committed. */
+  transactions: number;
+  /** Transactions that failed (aborted, refused, fenced, or of unknown outcome). */
+  failedTransactions: number;
+  /** Producers replaced (fenced, hung, or a commit of unknown outcome). */
+  producerResets: number;
+  /** Outputs committed. */
+  committedOutputs: number;
+}
+
+/** A position that may be committed: every record of `partition` below `offset` is done. */
+export interface Committable {
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+}
+
+/**
+ * Holds outputs per input partition and commits them with their offsets. A transaction contains exactly the outputs of
+ * the records below the offsets it commits (the done prefix of each partition): records that finish out of order wait,
+ * with their outputs, until every record before them is done. So nothing visible to read_committed readers can be
+ * produced again: an input whose offset is not committed has no committed output.
+ */
+export class ExactlyOnceOutput {
+  readonly #o: ExactlyOnceOptions;
+  readonly #producer: TransactionalProducer<OutValue, OutValue, string, string | Uint8Array>;
+  readonly #lanes = new Map<number, Lane>();
+  #failures = 0;
+  #retryAt = 0;
+  #failedGeneration: number | undefined;
+  #stats = { transactions: 0, failedTransactions: 0, producerResets: 0, committedOutputs: 0 };
+  #closed = new AbortController();
+
+  constructor(options: ExactlyOnceOptions) {
+    this.#o = options;
+    this.#producer = new TransactionalProducer(options.createProducer, {
+      transactionTimeoutMs: options.transactionTimeoutMs,
+      // A step that takes longer than the whole transaction may take cannot succeed anyway.
+      stepTimeoutMs: options.transactionTimeoutMs,
+    });
+  }
+
+  get transactionalId(): string {
+    return this.#o.transactionalId;
+  }
+
+  /** Starts the producer session now (InitProducerId): a predecessor with the same id is fenced and its transaction resolved. */
+  init(): Promise<void> {
+    return this.#producer.init();
+  }
+
+  /** Registers a fetched record (in offset order per partition). */
+  register(partition: number, offset: bigint): HeldRecord {
+    let lane = this.#lanes.get(partition);
+    if (!lane) this.#lanes.set(partition, (lane = new Lane()));
+    const held: HeldRecord = { offset, outputs: undefined };
+    lane.held.push(held);
+    return held;
+  }
+
+  /** A record is done: these are its outputs (none for a filtered record; its dead letter for a failed one). */
+  finish(record: HeldRecord, outputs: readonly OutgoingRecord[]): void {
+    record.outputs = outputs;
+  }
+
+  /** The partition is no longer ours: its held outputs are dropped, never committed by this member. */
+  revoke(partition: number): void {
+    this.#lanes.delete(partition);
+  }
+
+  /** Outputs held (done records waiting for their transaction, and records in progress). */
+  get held(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.held.length;
+    return n;
+  }
+
+  stats(): ExactlyOnceStats {
+    return { ...this.#stats, producerResets: this.#producer.stats.resets };
+  }
+
+  /**
+   * Commits, in one transaction, the outputs of the records below `positions` and the positions themselves, as member
+   * `group` (its generation fences the offsets). Resolves with the offsets committed (none when there was nothing to
+   * commit or the transaction failed: its records stay held and the next call tries again).
+   */
+  async commit(positions: readonly Committable[], group: GroupGeneration, options: { retryNow?: boolean } = {}): Promise<TransactionOffset[]> {
+    // After a failure, wait a little before trying again, unless the group has moved on (a new generation may succeed).
+    if (!options.retryNow && this.#failures > 0 && performance.now() < this.#retryAt && group.generationId === this.#failedGeneration) return [];
+    const parts: Part[] = [];
+    const records: OutgoingRecord[] = [];
+    for (const pos of positions) {
+      const lane = this.#lanes.get(pos.partition);
+      if (!lane) continue;
+      let count = 0;
+      for (let r = lane.held.at(0); r !== undefined && r.offset < pos.offset; r = lane.held.at(++count)) {
+        if (!r.outputs) throw new LaglessError('INTERNAL', `offset ${r.offset} of partition ${pos.partition} is below the committable offset but not done`);
+        for (const out of r.outputs) records.push(out);
+      }
+      if (count > 0) parts.push({ partition: pos.partition, lane, count, offset: pos.offset, leaderEpoch: pos.leaderEpoch });
+    }
+    if (parts.length === 0) return [];
+    const offsets = parts.map((p) => ({ topic: this.#o.topic, partition: p.partition, offset: p.offset, leaderEpoch: p.leaderEpoch }));
+    try {
+      await this.#producer.commit(records.map(toMessage), offsets, group);
+      this.#failures = 0;
+      this.#stats.transactions += 1;
+      this.#stats.committedOutputs += records.length;
+      this.#release(parts);
+      return offsets;
+    } catch (err) {
+      this.#failures += 1;
+      this.#stats.failedTransactions += 1;
+      this.#failedGeneration = group.generationId;
+      this.#retryAt = performance.now() + Math.min(5000, 50 * 2 ** Math.min(this.#failures, 7));
+      const e = err instanceof TransactionError ? err : new TransactionError(describeKafkaError(err), 'unknown', 'error', err);
+      if (e.outcome === 'not-committed') {
+        // The records stay held; the next transaction (new generation, new producer) carries them again.
+        this.#o.onWarning(new Error(`${e.message}; its ${records.length} output(s) will be committed in a later transaction`, { cause: err }));
+        return [];
+      }
+      // The commit was requested and its answer lost. The producer was replaced, which resolved the transaction; the
+      // group's offsets now say whether it committed (offsets and outputs commit together).
+      const committed = await readStableOffsets(
+        this.#o.admin,
+        this.#o.group,
+        this.#o.topic,
+        parts.map((p) => p.partition),
+        { signal: this.#closed.signal },
+      ).catch(() => undefined);
+      if (!committed) return [];
+      const done = parts.filter((p) => (committed.get(p.partition) ?? -1n) >= p.offset);
+      this.#release(done);
+      this.#o.onWarning(
+        new Error(`${e.message}; the commit's outcome was unknown: ${done.length ? 'it had committed' : 'it had not committed, its outputs will be committed in a later transaction'}`, { cause: err }),
+      );
+      if (done.length) {
+        this.#stats.transactions += 1;
+        this.#stats.committedOutputs += records.length;
+      }
+      return offsets.filter((o) => done.some((p) => p.partition === o.partition));
+    }
+  }
+
+  /** Drops committed records from their lanes (unless the partition was revoked, and maybe reassigned, since). */
+  #release(parts: readonly Part[]): void {
+    for (const p of parts) {
+      if (this.#lanes.get(p.partition) !== p.lane) continue;
+      for (let i = 0; i < p.count; i += 1) p.lane.held.shift();
+    }
+  }
+
+  /** Stops: a transaction in progress is not waited for; an open one is aborted by the coordinator (or a successor). */
+  async close(): Promise<void> {
+    this.#closed.abort(new LaglessError('INTERNAL', 'closed'));
+    this.#lanes.clear();
+    await this.#producer.close();
+  }
+}
+
+function toMessage(r: OutgoingRecord) {
+  return {
+    topic: r.topic,
+    value: r.value,
+    ...(r.key !== undefined ? { key: r.key } : {}),
+    ...(r.headers ? { headers: new Map(Object.entries(r.headers)) } : {}),
+  };
+}

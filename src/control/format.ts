@@ -19,12 +19,13 @@ export function formatGroupStatus(s: GroupStatus): string {
   else {
     out.push(
       table(
-        ['MEMBER', 'ROLE', 'HOST', 'PID', 'WORKERS', 'IN FLIGHT', 'IN/s', 'OUT/s', 'DEAD/s', 'PARTITIONS', 'SEEN'],
+        ['MEMBER', 'ROLE', 'HOST', 'PID', 'GUARANTEE', 'WORKERS', 'IN FLIGHT', 'IN/s', 'OUT/s', 'DEAD/s', 'PARTITIONS', 'SEEN'],
         s.members.map((m) => [
           m.member,
           m.role,
           m.host,
           m.pid,
+          m.guarantee ?? 'at-least-once',
           m.role === 'supervisor' ? `${m.replicas?.running ?? 0} replicas` : `${m.workers.busy}/${m.workers.active}/${m.workers.max}`,
           m.inFlight,
           m.rates.in.toFixed(1),

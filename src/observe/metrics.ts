@@ -16,6 +16,9 @@ export interface MetricsSource {
     workers?: { workers: number; maxWorkers: number } | undefined;
     /** Records in run() before their first worker call (downloads for the palette job). */
     concurrency?: { active: number; limit: number };
+    /** The guarantee in force, and for exactly-once its transactions. */
+    guarantee?: string;
+    transactions?: { transactions: number; failedTransactions: number; producerResets: number };
   };
   /** Lag of the group on the input topic, as last sampled (records). */
   lag: () => number | undefined;
@@ -53,6 +56,12 @@ export function createMetricsRegistry(src: MetricsSource): Registry {
   gauge('lagless_downloads_active', 'Records in run() before their first worker call: downloads for the palette job', () => src.stats().concurrency?.active);
   gauge('lagless_concurrency_limit', 'Records allowed in run() at once before their first worker call (autoscaled by Little\'s law)', () => src.stats().concurrency?.limit);
   gauge('lagless_desired_workers', "The autoscaler's wish for CPU workers in this process", () => src.desiredWorkers());
+  gauge('lagless_exactly_once', '1 when outputs and offsets commit in Kafka transactions (--guarantee exactly-once), 0 for at-least-once', () =>
+    src.stats().guarantee === 'exactly-once' ? 1 : 0,
+  );
+  gauge('lagless_transactions_committed_total', 'exactly-once: transactions committed', () => src.stats().transactions?.transactions);
+  gauge('lagless_transactions_failed_total', 'exactly-once: transactions that failed (aborted, refused for a past generation, fenced, or of unknown outcome)', () => src.stats().transactions?.failedTransactions);
+  gauge('lagless_transactional_producer_resets_total', 'exactly-once: transactional producers replaced (fenced, hung, or after a commit of unknown outcome)', () => src.stats().transactions?.producerResets);
   gauge('lagless_desired_replicas', "The autoscaler's wish for replicas of the group (for KEDA's Prometheus trigger)", () => src.desiredReplicas());
   return registry;
 }

@@ -6,7 +6,7 @@ import { DEFAULT_STATUS_TOPIC } from '../control/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { validateJob, type JobDefinition } from '../job/index.ts';
 import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../kafka/index.ts';
-import { defaultTransformerOptions, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
+import { defaultTransformerOptions, type Guarantee, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
 import { Replica } from './replica.ts';
 
 /** The options of `lagless run`, for embedding a job in your own service. Only `kafka`, `from` and `to` are required. */
@@ -33,8 +33,16 @@ export interface RunOptions {
   retryBaseMs?: number;
   /** Longest retry delay, ms. Default 30 000. */
   retryMaxMs?: number;
-  /** How often done offsets are committed, ms. Default 1000. */
+  /** How often done offsets are committed, ms. Default 1000 (at-least-once), 100 (exactly-once: one transaction each). */
   commitIntervalMs?: number;
+  /**
+   * at-least-once (default): outputs leave as soon as a record is done; a crash redoes up to maxInFlight records.
+   * exactly-once: outputs, dead letters and offsets commit together in Kafka transactions (read them with
+   * isolation.level=read_committed).
+   */
+  guarantee?: Guarantee;
+  /** exactly-once: how long a transaction may stay open, ms. Default 10 000. */
+  transactionTimeoutMs?: number;
   /** On close(), time in-flight records get to finish before they are abandoned (and redone later), ms. Default 30 000. */
   drainTimeoutMs?: number;
   /** Group session timeout, ms. Default 10 000. */
@@ -181,6 +189,8 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
         ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
         ...(o.retryMaxMs !== undefined ? { retryMaxMs: o.retryMaxMs } : {}),
         ...(o.commitIntervalMs !== undefined ? { commitIntervalMs: o.commitIntervalMs } : {}),
+        ...(o.guarantee !== undefined ? { guarantee: o.guarantee } : {}),
+        ...(o.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: o.transactionTimeoutMs } : {}),
         ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
         ...(o.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: o.sessionTimeoutMs } : {}),
         maxConcurrency: o.maxConcurrency ?? defaultTransformerOptions.maxConcurrency,

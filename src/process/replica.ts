@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Autoscaler, defaultScalingOptions, suggestDownloads, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import { LAGLESS_VERSION } from '../common/index.ts';
-import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
@@ -27,8 +27,6 @@ export interface ReplicaOptions {
   statusIntervalMs: number;
   http?: { port: number; host: string };
   env?: NodeJS.ProcessEnv;
-  /** The delivery guarantee in force, as published in the status record. Default at-least-once. */
-  guarantee?: Guarantee;
   /** Serve the group's dashboard at / of the HTTP server (when `http` is set). Default true. */
   dashboard?: boolean;
 }
@@ -324,7 +322,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       ...(d ? { wish: { workers: d.desired, reason: d.reason } } : {}),
       output: t.to,
       dlq: t.dlq,
-      guarantee: this.#o.guarantee ?? 'at-least-once',
+      guarantee: t.guarantee,
       runtime: { node: process.version },
       scaleEvents: [...this.#scaleEvents],
     };

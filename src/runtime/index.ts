@@ -2,6 +2,9 @@
 export {
   Transformer,
   defaultTransformerOptions,
+  defaultCommitIntervalMs,
+  Guarantees,
+  type Guarantee,
   validateTransformerOptions,
   type TransformerOptions,
   type TransformerInit,

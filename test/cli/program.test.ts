@@ -26,3 +26,15 @@ test('--version prints the package version', async () => {
   assert.equal(res.code, 0);
   assert.match(res.stdout, /^\d+\.\d+\.\d+/);
 });
+
+test('lagless run --guarantee takes at-least-once or exactly-once; another value is a usage error naming the flag', async () => {
+  for (const job of ['noop', 'palette']) {
+    const res = await runCli(['run', job, '--guarantee', 'exactly-twice']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /--guarantee/);
+    assert.match(res.stderr, /at-least-once, exactly-once/);
+  }
+  const help = await runCli(['run', 'noop', '--help']);
+  assert.match(help.stdout, /--guarantee <mode>/);
+  assert.match(help.stdout, /--transaction-timeout <duration>/);
+});

@@ -9,7 +9,7 @@ import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { JobRunner, prepareTopics, runSupervisor, type RunOptions } from '../../process/index.ts';
-import { defaultTransformerOptions, type TransformerStats } from '../../runtime/index.ts';
+import { defaultCommitIntervalMs, defaultTransformerOptions, Guarantees, type Guarantee, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
@@ -21,10 +21,12 @@ interface CommonFlags extends KafkaFlags {
   dlq?: string;
   group?: string;
   ordering: 'unordered' | 'key' | 'partition';
+  guarantee: Guarantee;
+  transactionTimeout: number;
   maxInFlight: number;
   attempts: number;
   retryBase: number;
-  commitInterval: number;
+  commitInterval?: number;
   drainTimeout: number;
   sessionTimeout: number;
   createTopics: boolean;
@@ -82,10 +84,30 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
         .argParser(choiceArg(['unordered', 'key', 'partition'] as const))
         .default('unordered'),
     )
+    .addOption(
+      new Option(
+        '--guarantee <mode>',
+        'at-least-once: outputs leave as soon as a record is done (a crash redoes up to --max-in-flight records: duplicates); exactly-once: outputs, dead letters and offsets commit together in Kafka transactions (read them with isolation.level=read_committed)',
+      )
+        .argParser(choiceArg(Guarantees))
+        .default('at-least-once'),
+    )
+    .addOption(
+      durationOption(
+        '--transaction-timeout <duration>',
+        'exactly-once: how long a transaction may stay open; also the longest a crashed member holds back read_committed readers and the next owner of its partitions',
+        defaultTransformerOptions.transactionTimeoutMs,
+      ),
+    )
     .option('--max-in-flight <n>', 'records fetched and not yet committed, at most (also the most records redone after a crash)', intArg(1, 1_000_000), defaultTransformerOptions.maxInFlight)
     .option('--attempts <n>', 'attempts per record for transient failures (timeouts, 5xx, 429, resets)', intArg(1, 100), defaultTransformerOptions.attempts)
     .addOption(durationOption('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', defaultTransformerOptions.retryBaseMs))
-    .addOption(durationOption('--commit-interval <duration>', 'how often done offsets are committed', defaultTransformerOptions.commitIntervalMs))
+    .addOption(
+      durationOption(
+        '--commit-interval <duration>',
+        `how often done offsets are committed (default: ${defaultCommitIntervalMs['at-least-once']}ms; ${defaultCommitIntervalMs['exactly-once']}ms with --guarantee exactly-once, one transaction each)`,
+      ),
+    )
     .addOption(durationOption('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records and their outputs before they are abandoned (and redone later); committing, leaving the group and the last status get 10 s more at most, also with the broker down', defaultTransformerOptions.drainTimeoutMs))
     .addOption(durationOption('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', defaultTransformerOptions.sessionTimeoutMs))
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
@@ -120,8 +142,12 @@ function replicasArg(value: string): { min: number; max: number } {
 
 const GUARANTEES = `${KAFKA_OPTIONS_HELP}
 
-Guarantees: at-least-once. Every input record ends as its outputs or as a dead letter in --dlq; offsets are
-committed only below records that are done. After a crash, at most --max-in-flight records are processed again.`;
+Guarantees: every input record ends as its outputs or as a dead letter in --dlq; offsets are committed only below
+records that are done. --guarantee at-least-once (default): after a crash, at most --max-in-flight records are
+processed again and their outputs appear twice. --guarantee exactly-once: outputs, dead letters and offsets commit
+together in one Kafka transaction per --commit-interval, so a reader with isolation.level=read_committed sees each
+input's outputs exactly once, across crashes, rebalances and broker restarts; outputs arrive up to a commit interval
+later.`;
 
 export const register: RegisterCommand = (program, ctx) => {
   // Options after "run palette" belong to palette, not to run: run's own options (for job files) come after the file.
@@ -253,7 +279,9 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     maxInFlight: flags.maxInFlight,
     attempts: flags.attempts,
     retryBaseMs: flags.retryBase,
-    commitIntervalMs: flags.commitInterval,
+    ...(flags.commitInterval !== undefined ? { commitIntervalMs: flags.commitInterval } : {}),
+    guarantee: flags.guarantee,
+    transactionTimeoutMs: flags.transactionTimeout,
     drainTimeoutMs: flags.drainTimeout,
     sessionTimeoutMs: flags.sessionTimeout,
     workers,
@@ -275,7 +303,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
       const extra = runner.outputTopics.filter((t) => t !== runner.to);
       log(
         `lagless run ${job.name}: ${runner.from} (${partitions} partitions) -> ${runner.to}${extra.length ? ` (and ${extra.join(', ')})` : ''}, ` +
-          `dead letters -> ${runner.dlq}; group ${runner.group}; ordering ${flags.ordering}; ${summary}`,
+          `dead letters -> ${runner.dlq}; group ${runner.group}; ordering ${flags.ordering}; ${flags.guarantee}; ${summary}`,
       );
       log(`kafka: ${describeConnection(kafka)}`);
     }
@@ -293,6 +321,8 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   });
   const started = performance.now();
   await runner.start();
+  const txnId = transformer.stats().transactions?.transactionalId;
+  if (txnId && !flags.quiet) log(`exactly-once: transactional id ${txnId}, transaction timeout ${formatDuration(flags.transactionTimeout)}, one transaction per ${formatDuration(transformer.options.commitIntervalMs)}`);
   let last = { t: started, s: transformer.stats() };
   const timer = setInterval(() => {
     const now = performance.now();
@@ -353,6 +383,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     idleTimeoutMs: flags.idleTimeout,
     catchUpMs: flags.catchUp,
     drainTimeoutMs: flags.drainTimeout,
+    guarantee: flags.guarantee,
     statusTopic: flags.statusTopic,
     statusIntervalMs: flags.statusEvery,
     ...(flags.httpPort !== undefined ? { http: { port: flags.httpPort, host: flags.httpHost } } : {}),
@@ -371,6 +402,7 @@ function statusLine(s: TransformerStats, prev: TransformerStats, ms: number, lag
   return (
     `in ${rate(s.received - prev.received, ms)}/s, out ${rate(s.succeeded - prev.succeeded, ms)}/s, dead ${rate(s.deadLettered - prev.deadLettered, ms)}/s` +
     `${lag !== undefined ? ` | lag ${lag}` : ''} | in flight ${s.inFlight}, window ${s.windowSize}${s.paused ? ' (full: intake paused)' : ''}${jobPart}` +
-    ` | total ok ${s.succeeded}, dead ${s.deadLettered}, retries ${s.retries}`
+    ` | total ok ${s.succeeded}, dead ${s.deadLettered}, retries ${s.retries}` +
+    (s.transactions ? ` | transactions ${s.transactions.transactions} (failed ${s.transactions.failedTransactions})` : '')
   );
 }

@@ -734,12 +734,23 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         return false;
       }
     };
-    // One commit at a time, in order.
+    // One commit at a time, in order. A full commit that waits for its turn serves every later call too (it takes what
+    // is committable when it starts): when commits are slower than the commit interval (a transaction's round trips
+    // on a loaded machine) they do not pile up, and the final commit at close() is not queued behind them.
+    if (!only && this.#queuedCommit) return this.#queuedCommit;
+    const start = () => {
+      if (this.#queuedCommit === next) this.#queuedCommit = undefined;
+      return run();
+    };
     const prev = this.#committing ?? Promise.resolve(true);
-    const next = prev.then(run, run);
+    const next: Promise<boolean> = prev.then(start, start);
+    if (!only) this.#queuedCommit = next;
     this.#committing = next;
     return next;
   }
+
+  /** The full commit waiting for the one in progress, if any (see #commit). */
+  #queuedCommit: Promise<boolean> | undefined;
 
   /**
    * exactly-once: one transaction with the outputs of the done prefix of every owned partition and its offsets, as the

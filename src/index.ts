@@ -20,7 +20,7 @@ export type {
 export { JobError, UsageError, LaglessError, isLaglessError, errorFactory, type JobErrorOptions, type ErrorCodeTable, type LaglessErrorOptions } from './errors/index.ts';
 export type { RunOptions, JobTransformer, JobTransformerEvents } from './process/index.ts';
 export type { KafkaConnection } from './kafka/index.ts';
-export type { TransformerStats, RecordOutcome, Ordering, ConcurrencyStats, WorkerPoolStats, OutgoingRecord } from './runtime/index.ts';
+export type { TransformerStats, RecordOutcome, Ordering, Guarantee, ConcurrencyStats, WorkerPoolStats, OutgoingRecord } from './runtime/index.ts';
 
 /**
  * Runs `job` in this process with the options of `lagless run` (validated now: a bad option rejects with a UsageError

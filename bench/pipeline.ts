@@ -1,13 +1,17 @@
-// Pipeline benchmark: latency hiding, per-message vs per-partition parallelism, runtime overhead vs a bare client loop, and RSS under a 1M backlog.
+// Pipeline benchmark: the pipeline vs the palette engine alone, latency hiding, per-message vs per-partition parallelism, runtime overhead vs a bare client loop, and RSS under a 1M backlog.
 //
-//   npm run bench -- pipeline [--quick] [--only pool,pipeline,partition,overhead,memory] [--workers N]
-//                             [--records 1200] [--pipeline-rounds 3] [--partition-records 300] [--partitions 8] [--latency 100]
-//                             [--overhead-records 200000] [--rounds 3] [--memory-records 1000000]
-//                             [--memory-seconds 60] [--brokers host:port] [--out FILE]
+//   npm run bench -- pipeline [--quick] [--only engine,pipeline,partition,overhead,memory] [--workers N]
+//                             [--images photos|shipped|DIR] [--records 300] [--pipeline-rounds 3] [--partition-records 300]
+//                             [--partitions 8] [--latency 100] [--overhead-records 200000] [--rounds 3]
+//                             [--memory-records 1000000] [--memory-seconds 60] [--brokers host:port] [--out FILE]
 //
-// Everything runs against a real broker (KAFKA_BROKERS if it answers on loopback, else one this bench starts on a
-// free port with a temporary data directory and stops at the end) and the real image server on 127.0.0.1. Rates
-// are measured side by side in this one run; the verdicts compare them with the targets in README.md ("Performance").
+// Images: by default the photo-stream mix (1-12 MP JPEGs, some PNG/WebP) made once from Debian packages into
+// .lagless/cache/bench-photos (bench/lib/photos.ts); the engine stage decodes the same files with the same workers,
+// with no Kafka and no HTTP. Everything else runs against a real broker (KAFKA_BROKERS if it answers on loopback, else
+// one this bench starts on a free port with a temporary data directory and stops at the end) and the real image
+// server on 127.0.0.1. Rates are measured side by side in this one run (engine and pipeline runs alternate); the
+// verdicts compare them with the targets in README.md ("Performance"), and the table carries the machine's load
+// average before and after.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -16,14 +20,16 @@ import { measureMemory } from './pipeline/memory.ts';
 import { defaultPipelineBenchOptions, quickSizes, STAGES, TARGETS, type PipelineBenchOptions, type Stage } from './pipeline/options.ts';
 import { BARE_BATCH, measureOverhead } from './pipeline/overhead.ts';
 import { measurePipeline, type PipelineRun } from './pipeline/palette-runs.ts';
-import { measureWorkerPool } from './pipeline/pool.ts';
+import { measureEngine, type EngineFigure } from './pipeline/engine.ts';
+import { DEFAULT_PHOTOS_DIR, describePhotos, ensurePhotos } from './lib/photos.ts';
+import { DEFAULT_IMAGES_DIR } from '../src/image-server/index.ts';
 import { formatTable, verdicts, writeResult, type PipelineBenchResult } from './pipeline/report.ts';
 
 export { STAGES, TARGETS, defaultPipelineBenchOptions, quickSizes, type PipelineBenchOptions, type Stage } from './pipeline/options.ts';
 export { lateGrowth, sampleRss, slopePerMinute, type MemoryFigure } from './pipeline/memory.ts';
 export { bareLoop, BARE_BATCH, type OverheadRun } from './pipeline/overhead.ts';
 export type { PipelineRun } from './pipeline/palette-runs.ts';
-export type { PoolFigure } from './pipeline/pool.ts';
+export type { EngineFigure } from './pipeline/engine.ts';
 export { formatTable, verdicts, writeResult, type PipelineBenchResult, type Verdict } from './pipeline/report.ts';
 
 export async function runPipelineBench(options: Partial<PipelineBenchOptions> = {}): Promise<PipelineBenchResult> {
@@ -43,6 +49,9 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
     if (!Number.isInteger(o[k]) || o[k] < min) throw new RangeError(`${k} must be an integer >= ${min}, got ${o[k]}`);
   }
   for (const s of o.only) if (!STAGES.includes(s)) throw new RangeError(`unknown stage "${s}" (stages: ${STAGES.join(', ')})`);
+  const imagesDir = o.images === 'shipped' ? DEFAULT_IMAGES_DIR : o.images === 'photos' ? await ensurePhotos(DEFAULT_PHOTOS_DIR, o.log) : o.images;
+  const photos = await describePhotos(imagesDir);
+  if (photos.length === 0) throw new RangeError(`no images (jpg, png, webp) in ${imagesDir}`);
   const started = performance.now();
   const loadBefore = loadavg();
   const result: PipelineBenchResult = {
@@ -52,6 +61,7 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
     options: {
       only: o.only,
       workers: o.workers,
+      images: o.images,
       partitions: o.partitions,
       latencyMs: o.latencyMs,
       records: o.records,
@@ -62,17 +72,26 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
       memoryRecords: o.memoryRecords,
       memorySeconds: o.memorySeconds,
     },
+    images: {
+      dir: imagesDir,
+      count: photos.length,
+      megapixels: { min: Math.min(...photos.map((p) => p.megapixels)), max: Math.max(...photos.map((p) => p.megapixels)), mean: photos.reduce((a, p) => a + p.megapixels, 0) / photos.length },
+      formats: Object.fromEntries([...new Set(photos.map((p) => p.format))].map((f) => [f, photos.filter((p) => p.format === f).length])),
+    },
     targets: TARGETS,
     verdicts: [],
     table: [],
     seconds: 0,
   };
   const has = (s: Stage) => o.only.includes(s);
-  if (has('pool')) {
-    o.log(`raw worker pool: ${o.records} images, ${o.workers} workers`);
-    result.pool = await measureWorkerPool(o);
-  }
-  const needsBroker = o.only.some((s) => s !== 'pool');
+  const engineRuns: EngineFigure[] = [];
+  const engine = async () => {
+    o.log(`engine alone: ${o.records} images, ${o.workers} workers, no Kafka, no HTTP`);
+    const e = await measureEngine({ workers: o.workers, records: o.records, imagesDir });
+    o.log(`  ${e.perSecond.toFixed(1)} images/s`);
+    engineRuns.push(e);
+  };
+  const needsBroker = o.only.some((s) => s !== 'engine');
   const env = needsBroker ? await openEnv(o) : undefined;
   const onSignal = () => {
     void (env ? closeEnv(env) : Promise.resolve()).finally(() => process.exit(130));
@@ -85,9 +104,17 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
       const cpuBound: PipelineRun[] = [];
       const latency: PipelineRun[] = [];
       for (let round = 0; round < o.pipelineRounds; round++) {
-        for (const ms of round % 2 === 0 ? [0, o.latencyMs] : [o.latencyMs, 0]) {
+        // The engine runs next to the CPU-bound pipeline run of each round (before it, then after it), so that a change
+        // of load on the machine hits both alike.
+        const order: (number | 'engine')[] = round % 2 === 0 ? ['engine', 0, o.latencyMs] : [o.latencyMs, 0, 'engine'];
+        for (const step of order) {
+          if (step === 'engine') {
+            if (has('engine')) await engine();
+            continue;
+          }
+          const ms = step;
           o.log(`pipeline round ${round + 1}: ${o.records} images, ${ms} ms per download, ${o.partitions} partitions, ${o.workers} workers`);
-          const r = await measurePipeline(env, { latencyMs: ms, ordering: 'unordered', records: o.records, partitions: o.partitions, workers: o.workers });
+          const r = await measurePipeline(env, { latencyMs: ms, ordering: 'unordered', records: o.records, partitions: o.partitions, workers: o.workers, imagesDir });
           o.log(`  ${r.steadyPerSecond.toFixed(1)} images/s steady (whole run ${r.perSecond.toFixed(1)}), downloads in flight up to ${r.maxConcurrentDownloads}`);
           (ms === 0 ? cpuBound : latency).push(r);
         }
@@ -96,11 +123,14 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
       // are one-off costs, the same whatever the backlog, and not what latency hiding is about.
       const c = median(cpuBound.map((r) => r.steadyPerSecond));
       const l = median(latency.map((r) => r.steadyPerSecond));
-      result.pipeline = { cpuBound, latency, cpuBoundPerSecond: c, latencyPerSecond: l, latencyVsCpuBound: l / c, latencyVsPool: result.pool ? l / result.pool.perSecond : null };
+      const e = engineRuns.length ? median(engineRuns.map((x) => x.perSecond)) : null;
+      result.pipeline = { cpuBound, latency, cpuBoundPerSecond: c, latencyPerSecond: l, latencyVsCpuBound: l / c, cpuBoundVsEngine: e === null ? null : c / e, latencyVsEngine: e === null ? null : l / e };
     }
+    if (has('engine') && engineRuns.length === 0) for (let round = 0; round < o.pipelineRounds; round++) await engine();
+    if (engineRuns.length) result.engine = { runs: engineRuns, perSecond: median(engineRuns.map((x) => x.perSecond)) };
     if (env && has('partition')) {
       o.log(`pipeline --ordering partition: ${o.partitionRecords} images, ${o.latencyMs} ms per download, ${o.partitions} partitions`);
-      const run = await measurePipeline(env, { latencyMs: o.latencyMs, ordering: 'partition', records: o.partitionRecords, partitions: o.partitions, workers: o.workers });
+      const run = await measurePipeline(env, { latencyMs: o.latencyMs, ordering: 'partition', records: o.partitionRecords, partitions: o.partitions, workers: o.workers, imagesDir });
       o.log(`  ${run.steadyPerSecond.toFixed(1)} images/s (whole run ${run.perSecond.toFixed(1)})`);
       result.partition = { run, unorderedGain: result.pipeline ? result.pipeline.latencyPerSecond / run.steadyPerSecond : null };
     }
@@ -114,7 +144,7 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
     }
     if (env && has('memory')) {
       o.log(`memory: backlog of ${o.memoryRecords} records, lagless run palette for ${o.memorySeconds} s with ${o.latencyMs} ms per download`);
-      result.memory = await measureMemory(env, { records: o.memoryRecords, seconds: o.memorySeconds, workers: o.workers, latencyMs: o.latencyMs, partitions: o.partitions, log: o.log });
+      result.memory = await measureMemory(env, { records: o.memoryRecords, seconds: o.memorySeconds, workers: o.workers, latencyMs: o.latencyMs, partitions: o.partitions, imagesDir, log: o.log });
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -138,6 +168,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       workers: { type: 'string' },
+      images: { type: 'string' },
       records: { type: 'string' },
       'partition-records': { type: 'string' },
       'pipeline-rounds': { type: 'string' },
@@ -153,7 +184,7 @@ async function main(): Promise<void> {
     },
   });
   if (a.help) {
-    process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 10).join('\n') + '\n');
+    process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 14).join('\n') + '\n');
     return;
   }
   const o: Partial<PipelineBenchOptions> = a.quick ? { ...quickSizes } : {};
@@ -186,6 +217,7 @@ async function main(): Promise<void> {
     o.only = list as Stage[];
   }
   if (a.brokers) o.brokers = a.brokers;
+  if (a.images) o.images = a.images;
   o.log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   let result: PipelineBenchResult;
   try {

@@ -96,9 +96,9 @@ export function lateGrowth(samples: number[]): number {
 
 export async function measureMemory(
   env: BenchEnv,
-  o: { records: number; seconds: number; workers: number; latencyMs: number; partitions: number; log: (l: string) => void },
+  o: { records: number; seconds: number; workers: number; latencyMs: number; partitions: number; imagesDir: string; log: (l: string) => void },
 ): Promise<MemoryFigure> {
-  const server = await startImageServer({ latencyMs: o.latencyMs });
+  const server = await startImageServer({ latencyMs: o.latencyMs, images: o.imagesDir });
   let child: ChildProcess | undefined;
   const kill = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {

@@ -29,9 +29,9 @@ export interface PipelineRun {
 
 export async function measurePipeline(
   env: BenchEnv,
-  o: { latencyMs: number; ordering: Ordering; records: number; partitions: number; workers: number },
+  o: { latencyMs: number; ordering: Ordering; records: number; partitions: number; workers: number; imagesDir: string },
 ): Promise<PipelineRun> {
-  const server = await startImageServer({ latencyMs: o.latencyMs });
+  const server = await startImageServer({ latencyMs: o.latencyMs, images: o.imagesDir });
   try {
     const from = uniq(env, 'urls');
     const to = `${from}.out`;

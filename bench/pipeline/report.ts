@@ -6,7 +6,7 @@ import type { MemoryFigure } from './memory.ts';
 import type { OverheadRun } from './overhead.ts';
 import { TARGETS, type PipelineBenchOptions } from './options.ts';
 import type { PipelineRun } from './palette-runs.ts';
-import type { PoolFigure } from './pool.ts';
+import type { EngineFigure } from './engine.ts';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -27,9 +27,21 @@ export interface PipelineBenchResult {
   date: string;
   machine: { cpu: string | undefined; cores: number; memoryGb: number; node: string; loadBefore: number[]; loadAfter: number[]; brokerOwned: boolean };
   options: Omit<PipelineBenchOptions, 'log' | 'out' | 'brokers'>;
+  /** The images every stage used. */
+  images: { dir: string; count: number; megapixels: { min: number; max: number; mean: number }; formats: Record<string, number> };
   targets: typeof TARGETS;
-  pool?: PoolFigure;
-  pipeline?: { cpuBound: PipelineRun[]; latency: PipelineRun[]; cpuBoundPerSecond: number; latencyPerSecond: number; latencyVsCpuBound: number; latencyVsPool: number | null };
+  /** The palette engine alone (worker pool, same photos and workers, no Kafka, no HTTP): one run per pipeline round. */
+  engine?: { runs: EngineFigure[]; perSecond: number };
+  pipeline?: {
+    cpuBound: PipelineRun[];
+    latency: PipelineRun[];
+    cpuBoundPerSecond: number;
+    latencyPerSecond: number;
+    latencyVsCpuBound: number;
+    /** Pipeline (0 ms per download) / engine alone, medians; null without the engine stage. */
+    cpuBoundVsEngine: number | null;
+    latencyVsEngine: number | null;
+  };
   partition?: { run: PipelineRun; unorderedGain: number | null };
   overhead?: {
     runs: OverheadRun[];
@@ -57,6 +69,7 @@ const atLeast = (name: string, value: number, target: number): Verdict => ({
 
 export function verdicts(r: PipelineBenchResult): Verdict[] {
   const v: Verdict[] = [];
+  if (r.pipeline?.cpuBoundVsEngine != null) v.push(atLeast('pipeline (0 ms per download) vs the palette engine alone', r.pipeline.cpuBoundVsEngine, TARGETS.vsEngine));
   if (r.pipeline) v.push(atLeast(`images/s with ${r.options.latencyMs} ms per download vs CPU-bound (0 ms)`, r.pipeline.latencyVsCpuBound, TARGETS.latencyHidden));
   if (r.overhead) v.push(atLeast('noop job through the Transformer vs bare client loop', r.overhead.noopVsBare, TARGETS.overhead));
   if (r.memory) {
@@ -94,16 +107,17 @@ export function formatTable(r: PipelineBenchResult): string[] {
     const v = r.verdicts.find((x) => x.name === name);
     return v ? (v.ok ? 'OK' : `MISSED (${v.miss})`) : '';
   };
-  if (r.pool) rows.push([`raw worker pool, ${r.pool.workers} workers, no Kafka`, `${f1(r.pool.perSecond)} img/s`, '', `${r.pool.images} images in ${f1(r.pool.seconds)} s`]);
+  if (r.engine) rows.push([`palette engine alone, ${o.workers} workers, no Kafka/HTTP`, `${f1(r.engine.perSecond)} img/s`, '', `runs: ${r.engine.runs.map((x) => f1(x.perSecond)).join(', ')} (${r.engine.runs[0]!.images} images each)`]);
   if (r.pipeline) {
     const p = r.pipeline;
     const runs = (xs: PipelineRun[]) => xs.map((x) => f1(x.steadyPerSecond)).join(', ');
     const whole = (xs: PipelineRun[]) => f1(median(xs.map((x) => x.perSecond)));
     rows.push([`pipeline, 0 ms per download (CPU-bound)`, `${f1(p.cpuBoundPerSecond)} img/s`, '', `steady runs: ${runs(p.cpuBound)}; whole run ${whole(p.cpuBound)}; ${cpuNote(p.cpuBound[0]!)}`]);
+    if (p.cpuBoundVsEngine !== null) rows.push([`  0 ms vs engine alone`, pct(p.cpuBoundVsEngine), `>= ${pct(TARGETS.vsEngine)}`, verdict('pipeline (0 ms per download) vs the palette engine alone')]);
     rows.push([`pipeline, ${o.latencyMs} ms per download`, `${f1(p.latencyPerSecond)} img/s`, '', `steady runs: ${runs(p.latency)}; whole run ${whole(p.latency)}; downloads in flight up to ${Math.max(...p.latency.map((x) => x.maxConcurrentDownloads))}`]);
     const name = `images/s with ${o.latencyMs} ms per download vs CPU-bound (0 ms)`;
     rows.push([`  ${o.latencyMs} ms vs CPU-bound`, pct(p.latencyVsCpuBound), `>= ${pct(TARGETS.latencyHidden)}`, verdict(name)]);
-    if (p.latencyVsPool !== null) rows.push([`  ${o.latencyMs} ms vs raw worker pool`, pct(p.latencyVsPool), '', 'Kafka + HTTP + main thread share the same cores']);
+    if (p.latencyVsEngine !== null) rows.push([`  ${o.latencyMs} ms vs engine alone`, pct(p.latencyVsEngine), '', 'Kafka + HTTP + main thread share the same cores']);
   }
   if (r.partition) {
     const x = r.partition;
@@ -135,6 +149,7 @@ export function formatTable(r: PipelineBenchResult): string[] {
   const lines = [
     `pipeline bench: ${r.machine.cores} cores (${r.machine.cpu ?? 'unknown cpu'}), ${r.machine.memoryGb} GB, node ${r.machine.node}; load average before ${r.machine.loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${r.machine.loadAfter.map((x) => x.toFixed(2)).join(' ')}`,
     `workers ${o.workers}, partitions ${o.partitions}, broker ${r.machine.brokerOwned ? 'started by the bench (same machine)' : 'given (KAFKA_BROKERS)'}; total ${f1(r.seconds)} s`,
+    `images: ${r.images.count} from ${r.images.dir} (${Object.entries(r.images.formats).map(([f, n]) => `${n} ${f}`).join(', ')}; ${f1(r.images.megapixels.min)}-${f1(r.images.megapixels.max)} MP, mean ${f1(r.images.megapixels.mean)})`,
     `${pad('figure', w[0]!)} ${lpad('value', w[1]!)} ${pad('  target', w[2]!)} verdict / notes`,
   ];
   for (const [a, b, c, d] of rows) lines.push(`${pad(a, w[0]!)} ${lpad(b, w[1]!)} ${pad(`  ${c}`, w[2]!)} ${d}`);

@@ -130,7 +130,8 @@ const serviceRate = (v: number | undefined): number | undefined => (rate(v) >= M
  * Up: at once when needUp > current, by at most max(1, ceil(upscalingSpeed × current)) units per decision (units
  * asked for earlier and still starting are kept while needed). Down: only once needDown < current has held for
  * idleTimeout without a break, straight to the largest needDown seen during that time. Between the two thresholds
- * the count holds (hysteresis). Always within minUnits..maxUnits.
+ * the count holds (hysteresis), units still starting included: a one-tick dip never cancels them. Always within
+ * minUnits..maxUnits.
  */
 export function decide(metrics: ScalingMetrics, state: ScalingState, options: ScalingOptions): ScalingDecision {
   const o = options;
@@ -184,6 +185,9 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
   const stepLimit = Math.max(1, ceil(o.upscalingSpeed * current));
   const upTarget = Math.min(hi, Math.max(lo, needUp));
 
+  // Units asked for earlier and still starting (a replica process) are kept through a dip: only a surplus that lasts
+  // idleTimeout takes them back, like any other unit.
+  const starting = Math.max(current, Math.min(hi, state.desired));
   let desired = current;
   let action: ScalingAction = 'hold';
   let why: string;
@@ -201,7 +205,7 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
   } else if (upTarget > current) {
     // The step counts from the units working now, like Ray's limit on pending launches; units asked for earlier
     // and still starting are kept while they are needed.
-    desired = Math.min(upTarget, Math.max(current + stepLimit, state.desired));
+    desired = Math.max(starting, Math.min(upTarget, current + stepLimit));
     action = 'up';
     why = desired < upTarget ? `upscaling speed allows +${stepLimit}` : '';
   } else if (needDown < current && current > lo) {
@@ -215,9 +219,11 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
       surplusSince = undefined;
       surplusNeed = 0;
     } else {
+      desired = starting;
       why = `idle for ${fmtSeconds(idleMs)} of ${fmtSeconds(o.idleTimeoutMs)}`;
     }
   } else {
+    desired = starting;
     why = current === hi && needUp > hi ? 'at the maximum' : current === lo && needDown < current ? 'at the minimum' : '';
   }
 
@@ -259,7 +265,7 @@ interface ReasonFacts {
 }
 
 function formatReason(action: ScalingAction, current: number, desired: number, why: string, f: ReasonFacts, o: ScalingOptions): string {
-  const head = action === 'hold' ? `hold ${current}` : `scale ${action} ${current}→${desired}`;
+  const head = action === 'hold' ? `hold ${current}${desired > current ? ` (+${desired - current} starting)` : ''}` : `scale ${action} ${current}→${desired}`;
   const d = f.detail;
   const facts: string[] = [];
   if (why) facts.push(why);

@@ -169,15 +169,20 @@ test('bounds: below the minimum or above the maximum is corrected at once; bad r
   assert.throws(() => decide(metrics(1, { current: -1 }), s, options), RangeError);
 });
 
-test('units still starting are kept while needed, and cancelled when the need goes away', () => {
+test('units still starting are kept through a dip, and given back only after a surplus of idleTimeout', () => {
   const s0 = { ...initialScalingState(options, 0), desired: 4 };
   // 2 workers active, 2 more asked for and starting: a need of 5 keeps 4 and adds 2 (speed from 2 active).
   assert.equal(decide(metrics(1, { current: 2, arrivalRate: 170, utilization: 1 }), s0, options).desired, 4);
   assert.equal(decide(metrics(1, { current: 3, arrivalRate: 170, utilization: 1 }), s0, options).desired, 5);
-  // The load is gone: hold at the 2 active, the 2 starting are no longer wanted.
-  const gone = decide(metrics(1, { current: 2, arrivalRate: 50, utilization: 0.6 }), s0, options);
-  assert.equal(gone.desired, 2);
-  assert.equal(gone.reason, 'hold 2: arrival 50/s ≤ capacity 80/s, need 1.3 workers');
+  // A one-tick dip: the 2 starting are kept (cancelling a replica process that is starting wastes its start).
+  const dip = decide(metrics(1, { current: 2, arrivalRate: 50, utilization: 0.6 }), s0, options);
+  assert.equal(dip.desired, 4);
+  assert.equal(dip.reason, 'hold 2 (+2 starting): arrival 50/s ≤ capacity 80/s, need 1.3 workers');
+  // The load stays low: a surplus, and once it has lasted idleTimeout, one step down to its largest need.
+  const low = decide(metrics(1, { current: 4, arrivalRate: 20, utilization: 0.2 }), dip.state, options);
+  assert.equal(low.desired, 4);
+  const later = decide(metrics(1 + options.idleTimeoutMs / 1000, { current: 4, arrivalRate: 20, utilization: 0.2 }), low.state, options);
+  assert.ok(later.desired < 4 && later.detail.action === 'down', later.reason);
 });
 
 // ---- properties ----

@@ -589,8 +589,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   }
 
   // ── Release hook (incremental rebalancing) ─────────────────────────────────────────────────────────────────────
-  // The one place where a partition leaves this member gracefully: a rebalance takes it (#syncAssignment -> #release)
-  // or the member stops (#close -> #settle). Steps: (1) no record of it starts any more; (2) records that produced
+  // The one place where a partition leaves this member while the member goes on (a rebalance takes it:
+  // #syncAssignment -> #release; a stop drains everything instead, see #close). Steps: (1) no record of it starts any more; (2) records that produced
   // nothing yet are left to the next owner (they end without output: "handed over"); (3) the records at or below the
   // partition's highest finished offset, and those whose output is on its way, get until the deadline to finish;
   // (4) the done offsets are committed (exactly-once: the transaction commits here); (5) the partition is dropped.
@@ -1090,21 +1090,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const deadline = performance.now() + o.drainTimeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
     const abandonedBefore = this.#stats.abandoned;
-    // Every partition is settled as in a rebalance (the release hook, steps 1-3): what produced nothing yet is left to
-    // the next owner, what must finish for the commit to cover every finished record gets until the deadline. The
-    // final commit below is step 4; leaving the group, step 5.
-    const settled = [...this.#assigned].map((p) => this.#settle(p));
-    await within(Promise.all([...settled.map((r) => r.drained), this.#releasesDone()]), left());
-    for (const r of settled) this.#stats.handedOver += r.handedOver;
-    this.#stats.released += settled.length;
-    let late = 0;
-    for (const r of this.#running) {
-      if (!r.cancelled) late += 1;
-      r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
-    }
-    if (late > 0) {
-      this.#stats.abandoned += late;
-      this.emit('warning', new Error(`drain timeout: ${late} record(s) abandoned; they will be redone by the next owner`));
+    // Unlike a rebalance's release (which hands records that produced nothing yet to the next owner at once, so that
+    // the partitions it moves are not held), a stop lets every record in flight finish within the drain timeout: the
+    // commit then covers them all, and the next owner redoes none.
+    const drained = this.#running.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.#drainWaiters.push(r));
+    if (!(await within(Promise.all([drained, this.#releasesDone()]), left()))) {
+      const n = this.#running.size;
+      this.#stats.abandoned += n;
+      for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
+      this.emit('warning', new Error(`drain timeout: ${n} record(s) abandoned; they will be redone by the next owner`));
     }
     // at-least-once: outputs still unacknowledged at the deadline are given up. exactly-once: outputs are held for the
     // final transaction below.

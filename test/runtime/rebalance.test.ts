@@ -120,11 +120,12 @@ for (const groupProtocol of GroupProtocols) {
         t.diagnostic(`consumer protocol: ${twice.length} record(s) redone over the scale-up and scale-down`);
         assert.ok(keys.length - RECORDS <= 2 * 2000, `redone records are bounded by the windows (${keys.length - RECORDS})`);
       }
-      // The scale events found records in flight: left to the next owner unstarted (handed over), none abandoned.
+      // The join's release left the records of the moved partitions that had produced nothing to b (handed over), and
+      // abandoned none; b's stop let its records in flight finish, then committed: none abandoned either.
       const sa = a.tr.stats();
       const sb = b.tr.stats();
-      assert.ok(sa.released > 0 && sb.released > 0, `both members released partitions (a ${sa.released}, b ${sb.released})`);
-      assert.ok(sa.handedOver + sb.handedOver > 0, 'records waiting in the job were handed over, not finished or redone');
+      assert.ok(sa.released > 0, `a released the partitions b took (${sa.released})`);
+      t.diagnostic(`${groupProtocol}: a handed ${sa.handedOver} record(s) over to b unstarted at the join`);
       assert.equal(sa.abandoned + sb.abandoned, 0, 'no record was abandoned');
     });
     await a.tr.close();

@@ -116,6 +116,8 @@ interface EventFigure {
   missing: number;
   /** Records whose work was thrown away at a rebalance or a stop (the members' final lines; a killed member prints none). */
   abandoned: number;
+  /** Records left uncommitted when the group stopped making progress (0: everything was committed). */
+  stalled: number;
   seconds: number;
 }
 
@@ -141,14 +143,22 @@ async function runEvent(env: BenchEnv, event: ScaleEvent, imageUrl: (i: number, 
     B.child.kill(event === 'down' ? 'SIGTERM' : 'SIGKILL');
     await B.exited;
   }
-  await waitFor('everything committed', async () => (await lagOf(env, group, from)) === 0, 600_000);
+  // Committed to the end, or stalled: the lag has not moved for 60 s (reported, not waited for).
+  let stalled = 0;
+  let last = { lag: -1, at: Date.now() };
+  await waitFor('everything committed, or a stall', async () => {
+    const lag = await lagOf(env, group, from);
+    if (lag !== last.lag) last = { lag, at: Date.now() };
+    if (lag > 0 && Date.now() - last.at > 60_000) stalled = lag;
+    return lag === 0 || stalled > 0;
+  }, 900_000);
   const seconds = (performance.now() - t0) / 1000;
   for (const m of [A, B]) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGTERM');
   await Promise.all([A.exited, B.exited]);
   const ids = await readIds(env, [to, dlq]);
   const distinct = new Set(ids);
   const abandoned = [A, B].reduce((n, m) => n + Number(/stopped after [^\n]*?(\d+) abandoned/.exec(m.stderr)?.[1] ?? 0), 0);
-  return { event, records, outputs: ids.length, redone: ids.length - distinct.size, missing: records - distinct.size, abandoned, seconds };
+  return { event, records, outputs: ids.length, redone: ids.length - distinct.size, missing: records - distinct.size, abandoned, stalled, seconds };
 }
 
 const env = await openEnv({ ...defaultPipelineBenchOptions(), brokers: a.brokers, log });
@@ -158,13 +168,13 @@ try {
   for (const event of events) {
     log(`event ${event}: ${records} records, ${partitions} partitions, ${latencyMs} ms per download, group protocol ${a['group-protocol'] ?? '(the checkout\'s default)'}`);
     const f = await runEvent(env, event, (i, id) => server.imageUrl(i, { id }), `127.0.0.1:${server.port}`);
-    log(`  ${f.outputs} outputs for ${f.records} records: ${f.redone} redone, ${f.missing} missing, ${f.abandoned} abandoned (${f.seconds.toFixed(1)} s)`);
+    log(`  ${f.outputs} outputs for ${f.records} records: ${f.redone} redone, ${f.missing} missing, ${f.abandoned} abandoned${f.stalled ? `, STALLED with ${f.stalled} records uncommitted` : ''} (${f.seconds.toFixed(1)} s)`);
     figures.push(f);
   }
 } finally {
   await server.close();
   await closeEnv(env);
 }
-process.stdout.write(`\n| scale event | records | outputs + dead letters | redone | missing | abandoned (work thrown away) |\n|---|---|---|---|---|---|\n`);
-for (const f of figures) process.stdout.write(`| ${f.event === 'up' ? 'B joins A (scale up)' : f.event === 'down' ? 'B leaves (SIGTERM, scale down)' : 'B crashes (kill -9)'} | ${f.records} | ${f.outputs} | ${f.redone} | ${f.missing} | ${f.abandoned} |\n`);
+process.stdout.write(`\n| scale event | records | outputs + dead letters | redone | missing | abandoned (work thrown away) | stalled (records never committed) |\n|---|---|---|---|---|---|---|\n`);
+for (const f of figures) process.stdout.write(`| ${f.event === 'up' ? 'B joins A (scale up)' : f.event === 'down' ? 'B leaves (SIGTERM, scale down)' : 'B crashes (kill -9)'} | ${f.records} | ${f.outputs} | ${f.redone} | ${f.missing} | ${f.abandoned} | ${f.stalled} |\n`);
 if (a.out) writeFileSync(a.out, JSON.stringify({ groupProtocol: a['group-protocol'] ?? null, latencyMs, partitions, figures }, null, 2));

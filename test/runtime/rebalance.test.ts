@@ -9,7 +9,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { consumeAll, createTopic, groupLag, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
 const PARTITIONS = 8;
-const RECORDS = 8000;
+const RECORDS = 10_000;
 
 /**
  * A job with a few records in progress at a time (like downloads or CPU workers; the runtime's concurrency limit is
@@ -20,7 +20,7 @@ function slowJob(): Job {
   return {
     name: 'slow',
     async run(input, { signal }) {
-      await sleep(5, undefined, { signal });
+      await sleep(20, undefined, { signal });
       return { key: input.key, value: input.value };
     },
     close: async () => {},

@@ -552,8 +552,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    */
   #syncAssignment(announce = false): void {
     const consumer = this.#consumer;
-    // While closing, every partition is being released and the client still lists them until the member leaves.
-    if (!consumer || this.#closing) return;
+    if (!consumer) return;
     const next = new Set<number>();
     for (const a of consumer.assignments ?? []) if (a.topic === this.options.from) for (const p of a.partitions) next.add(p);
     const generation = consumer.generationId;
@@ -569,6 +568,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.emit('rebalance', { assigned: [], revoked: [...this.#assigned].sort((a, b) => a - b), generation });
       this.#assigned = new Set();
     }
+    // While closing, the stop drains what it holds and the client still lists the partitions until the member leaves.
+    if (this.#closing) return;
     const revoked = [...this.#assigned].filter((p) => !next.has(p));
     const added = [...next].filter((p) => !this.#assigned.has(p));
     // A partition given back while its release runs (KIP-848 only: a classic member holds its rejoin until its releases

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { closeEnv, median, openEnv } from './pipeline/env.ts';
+import { closeEnv, loopbackBrokers, median, openEnv } from './pipeline/env.ts';
 import { measureMemory } from './pipeline/memory.ts';
 import { defaultPipelineBenchOptions, quickSizes, STAGES, TARGETS, type PipelineBenchOptions, type Stage } from './pipeline/options.ts';
 import { BARE_BATCH, measureOverhead } from './pipeline/overhead.ts';
@@ -49,6 +49,8 @@ export async function runPipelineBench(options: Partial<PipelineBenchOptions> = 
     if (!Number.isInteger(o[k]) || o[k] < min) throw new RangeError(`${k} must be an integer >= ${min}, got ${o[k]}`);
   }
   for (const s of o.only) if (!STAGES.includes(s)) throw new RangeError(`unknown stage "${s}" (stages: ${STAGES.join(', ')})`);
+  // Before the photos are made (that downloads Debian packages) or anything else: a far broker is refused at once.
+  if (o.brokers) loopbackBrokers(o.brokers);
   const imagesDir = o.images === 'shipped' ? DEFAULT_IMAGES_DIR : o.images === 'photos' ? await ensurePhotos(DEFAULT_PHOTOS_DIR, o.log) : o.images;
   const photos = await describePhotos(imagesDir);
   if (photos.length === 0) throw new RangeError(`no images (jpg, png, webp) in ${imagesDir}`);

@@ -23,14 +23,19 @@ export interface BenchEnv {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1):\d+$/;
 
+/** This bench floods its broker: it must never point at anything beyond this machine. Checked before any other work. */
+export function loopbackBrokers(brokers: string): string[] {
+  const list = brokers.split(',').map((b) => b.trim());
+  const far = list.filter((b) => !LOOPBACK.test(b));
+  if (far.length) throw new Error(`brokers must be on loopback (127.0.0.0/8, localhost, [::1]); refusing ${far.join(', ')}`);
+  return list;
+}
+
 export async function openEnv(o: PipelineBenchOptions): Promise<BenchEnv> {
   const prefix = `bench-pipe-${Date.now().toString(36)}`;
   const env: BenchEnv = { brokers: [], owned: undefined, prefix, topics: [], cleanups: [] };
   if (o.brokers) {
-    const list = o.brokers.split(',').map((b) => b.trim());
-    const far = list.filter((b) => !LOOPBACK.test(b));
-    // This bench floods its broker: it must never point at anything beyond this machine.
-    if (far.length) throw new Error(`brokers must be on loopback (127.0.0.0/8, localhost, [::1]); refusing ${far.join(', ')}`);
+    const list = loopbackBrokers(o.brokers);
     try {
       await checkBrokers({ brokers: list, timeoutMs: 3000 });
       env.brokers = list;

@@ -81,6 +81,8 @@ test('every stage of the pipeline bench runs at a tiny size and gives a complete
 
 test('the bench refuses brokers beyond loopback before connecting to anything', async () => {
   await assert.rejects(runPipelineBench({ brokers: '10.1.2.3:9092', only: ['overhead'] }), /loopback/);
+  // Before any other work too: the photo mix is not made (a fresh clone has none; making it downloads packages).
+  await assert.rejects(runPipelineBench({ brokers: '10.1.2.3:9092', only: ['overhead'], images: '/nonexistent/photos' }), /loopback/);
 });
 
 test('flatness figures: a plateau after a climb is flat, a steady climb is not', () => {

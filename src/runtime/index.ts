@@ -6,8 +6,6 @@ export {
   Guarantees,
   type Guarantee,
   validateTransformerOptions,
-  GroupProtocols,
-  type GroupProtocol,
   type TransformerOptions,
   type TransformerInit,
   type TransformerStats,

@@ -78,9 +78,33 @@ export async function describeTopics(admin: Admin, names: string[]): Promise<Map
   const existing = new Set(await admin.listTopics({ includeInternals: true }));
   const present = names.filter((n) => existing.has(n));
   if (present.length === 0) return out;
-  const md = await admin.metadata({ topics: present, forceUpdate: true });
-  for (const [name, t] of md.topics) out.set(name, t.partitionsCount);
+  // A topic listed a moment ago can be unknown to the metadata for a moment (just created, and not yet in the
+  // answering broker's cache; or deleted since): ask again for a few seconds, then leave the unknown ones out.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const md = await admin.metadata({ topics: present, forceUpdate: true });
+      for (const [name, t] of md.topics) out.set(name, t.partitionsCount);
+      return out;
+    } catch (err) {
+      if (!isUnknownTopic(err)) throw err;
+      if (attempt >= 20) break;
+      await sleep(250);
+    }
+  }
+  for (const name of present) {
+    try {
+      const md = await admin.metadata({ topics: [name], forceUpdate: true });
+      for (const [n, t] of md.topics) out.set(n, t.partitionsCount);
+    } catch (err) {
+      if (!isUnknownTopic(err)) throw err;
+    }
+  }
   return out;
+}
+
+/** The client's answer for a topic the metadata does not know (a UserError "Unknown topic NAME."). */
+function isUnknownTopic(err: unknown): boolean {
+  return err instanceof Error && /^Unknown topic /.test(err.message);
 }
 
 /**

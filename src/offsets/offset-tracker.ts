@@ -105,6 +105,11 @@ export class OffsetTracker {
   }
 
   /** The highest offset registered in a partition, if it is tracked (to skip records fetched again after a rebalance). */
+  /** The committed offset the partition starts from (or was last committed at), if known. */
+  committed(topic: string, partition: number): bigint | undefined {
+    return this.#partitions.get(keyOf(topic, partition))?.offsets.committed;
+  }
+
   lastRegistered(topic: string, partition: number): bigint | undefined {
     return this.#partitions.get(keyOf(topic, partition))?.offsets.lastRegistered;
   }

@@ -553,8 +553,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       return;
     }
     const last = this.#tracker.lastRegistered(m.topic, m.partition);
-    if (last !== undefined && m.offset <= last) {
-      // Fetched again after a rebalance refresh: already in the window.
+    const committed = this.#tracker.committed(m.topic, m.partition);
+    if ((last !== undefined && m.offset <= last) || (committed !== undefined && m.offset < committed)) {
+      // Fetched again after a rebalance refresh (already in the window), or fetched before the partition came back
+      // to us at a later committed offset (a member frozen past its session: the client still delivered offset 140
+      // of a partition now committed at 1527, and the process crashed on it). Either way not ours to do.
       this.#stats.duplicatesSkipped += 1;
       return;
     }

@@ -1,5 +1,4 @@
 // `npm run faults`: the fault runner. Starts a 3-node cluster and member namespaces inside a network namespace of its own, runs the chosen scenarios against a real pipeline, writes the results and (with --report) docs/reliability.md.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { renderReport } from './lib/report.ts';
 import type { Guarantee } from './lib/scenario.ts';
 import { topologyUnavailable } from './lib/topology.ts';
 import { SCENARIOS } from './scenarios/index.ts';
+import { createLoopbackNamespace, reexecInNamespace } from '../scripts/netns.ts';
 
 const USAGE = `usage: npm run faults -- [options]     (as root: the runner creates network namespaces)
 
@@ -85,22 +85,13 @@ if (why) {
 }
 if (!process.env.LAGLESS_FAULTS_NETNS) {
   const ns = `lagless-faults-${process.pid}`;
-  const ip = (...a: string[]) => spawnSync('ip', a, { stdio: 'inherit' }).status === 0;
-  if (!ip('netns', 'add', ns) || !ip('-n', ns, 'link', 'set', 'lo', 'up')) {
+  if (!createLoopbackNamespace(ns)) {
     process.stderr.write(`error: could not create the network namespace ${ns}\n`);
     process.exit(1);
   }
   const command = `npm run faults -- ${process.argv.slice(2).join(' ')}`.trim();
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, new URL(import.meta.url).pathname, ...process.argv.slice(2), ...(args.seed === undefined ? ['--seed', String(seed)] : [])], {
-    stdio: 'inherit',
-    env: { ...process.env, LAGLESS_FAULTS_NETNS: ns, LAGLESS_FAULTS_COMMAND: command },
-  });
-  const forward = (sig: NodeJS.Signals) => child.kill(sig);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  const code = await new Promise<number>((r) => child.on('close', (c, sig) => r(c ?? (sig ? 1 : 0))));
-  ip('netns', 'delete', ns);
-  process.exit(code);
+  const argv = [...process.argv.slice(2), ...(args.seed === undefined ? ['--seed', String(seed)] : [])];
+  await reexecInNamespace(ns, new URL(import.meta.url).pathname, argv, { ...process.env, LAGLESS_FAULTS_NETNS: ns, LAGLESS_FAULTS_COMMAND: command });
 }
 
 const root = new URL('..', import.meta.url);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { findJava, provisionKafka, startBroker, stopBroker } from '../src/broker/index.ts';
 import { prepareContainerImages } from './images.ts';
 import { prepareKubeTools } from './kube-tools.ts';
+import { createLoopbackNamespace, reexecInNamespace } from './netns.ts';
 import { ensurePrerequisite, PREREQUISITES } from './prereqs.ts';
 import { freePort } from '../src/common/index.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
@@ -51,20 +52,10 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
   const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
   if (canNetns) {
     const ns = `lagless-test-${process.pid}`;
-    const ip = (...a: string[]) => spawnSync('ip', a, { stdio: 'inherit' }).status === 0;
-    if (ip('netns', 'add', ns) && ip('-n', ns, 'link', 'set', 'lo', 'up')) {
+    if (createLoopbackNamespace(ns)) {
       console.log(`# running the tests inside network namespace ${ns} (loopback only)`);
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, new URL(import.meta.url).pathname, ...args], {
-        stdio: 'inherit',
-        // LAGLESS_TEST_HOST_MNTNS: this process's mount namespace, whose /sys has the cgroup mounts that podman needs.
-        env: { ...process.env, LAGLESS_TEST_NETNS: ns, LAGLESS_TEST_HOST_MNTNS: `/proc/${process.pid}/ns/mnt` },
-      });
-      const forward = (sig: NodeJS.Signals) => child.kill(sig);
-      process.on('SIGINT', forward);
-      process.on('SIGTERM', forward);
-      const code = await new Promise<number>((r) => child.on('close', (c, sig) => r(c ?? (sig ? 1 : 0))));
-      ip('netns', 'delete', ns);
-      process.exit(code);
+      // LAGLESS_TEST_HOST_MNTNS: this process's mount namespace, whose /sys has the cgroup mounts that podman needs.
+      await reexecInNamespace(ns, new URL(import.meta.url).pathname, args, { ...process.env, LAGLESS_TEST_NETNS: ns, LAGLESS_TEST_HOST_MNTNS: `/proc/${process.pid}/ns/mnt` });
     }
     console.log('# could not create a network namespace: running the tests in the current one');
   } else {

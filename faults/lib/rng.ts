@@ -19,15 +19,20 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-export function createRng(seed: number): Rng {
+/** The bare generator: uniform in [0, 1), the same sequence for the same seed (the tests use it too). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
-  const next = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export function createRng(seed: number): Rng {
+  const next = seededRandom(seed);
   return {
     seed,
     next,

@@ -1,5 +1,6 @@
 // Discrete-time simulator for the autoscaling policy: a queue fed by an arrival profile, drained by units × service rate.
 import { decide, initialScalingState, type ScalingDecision, type ScalingOptions } from '../../src/autoscale/index.ts';
+export { seededRandom } from '../../faults/lib/rng.ts';
 
 export interface SimulationOptions {
   /** Records/s arriving during second t (t = 0, 1, 2, ...). */
@@ -162,17 +163,5 @@ export function stepResponse(r: SimulationResult, upAt: number, downAt: number, 
     peakUnits: Math.max(...high.map((k) => k.units + k.starting)),
     settledUnits: high.at(-1)!.units,
     backToMinAfter: lastAboveMin + 1 - downAt,
-  };
-}
-
-/** A small deterministic PRNG (mulberry32) so noisy runs are reproducible from a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }

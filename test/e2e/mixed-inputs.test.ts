@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import type { PaletteResult } from '../../src/palette/index.ts';
 import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { account, enginePalettes, readTopic, requireNetns, startImages, startTransformer, stopTransformer, waitCaughtUp, warnings } from '../helpers/pipeline.ts';
+import { seededRandom } from '../../faults/lib/rng.ts';
 
 const PARTITIONS = 8;
 const TOTAL = 800;
@@ -20,16 +21,6 @@ const ATTEMPTS = 3;
 type Expectation =
   | { kind: string; id: string; value: string; url: string; ok: { image: string }; requests?: { path: string; count: number } }
   | { kind: string; id: string; value: string; url?: string; dead: { code: string; attempts: number }; requests?: { path: string; count: number } };
-
-/** A small deterministic PRNG (mulberry32), so a failing order can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ip(...args: string[]): { ok: boolean; err: string } {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
@@ -103,7 +94,7 @@ test('mixed good and bad inputs over 8 partitions: every id is either its palett
     const image = images.images[n % images.images.length]!;
     expectations.push({ kind: 'good', id, ...rec(id, images.imageUrl(image, { id })), ok: { image } });
   }
-  const random = prng(4);
+  const random = seededRandom(4);
   for (let i = expectations.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [expectations[i], expectations[j]] = [expectations[j]!, expectations[i]!];

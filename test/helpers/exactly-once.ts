@@ -11,17 +11,8 @@ export const PARTITIONS = 4;
 /** Why these tests are skipped (kcat is the independent read_committed reader). */
 export const skip = kcatSkipReason;
 
-/** A small seeded PRNG (mulberry32): the kill moments of a failed run can be replayed with EOS_TEST_SEED. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the fault suite: the kill moments of a failed run can be replayed with EOS_TEST_SEED. */
+export { seededRandom as prng } from '../../faults/lib/rng.ts';
 
 export interface Topics {
   from: string;

@@ -36,6 +36,13 @@ export function serverProperties(c: BrokerConfigInput): string {
     'share.coordinator.state.topic.min.isr': 1,
     // A development broker: join groups at once, and make topic creation explicit so typos fail loudly.
     'group.initial.rebalance.delay.ms': 0,
+    // KIP-848 groups (--group-protocol consumer): the broker sets heartbeats and session timeouts. Defaults are 5 s and
+    // 45 s; a local broker uses what the classic members of Lagless ask for (1 s, 10 s), so scale events and the
+    // detection of a crashed member take as long with either protocol.
+    'group.consumer.heartbeat.interval.ms': 1000,
+    'group.consumer.min.heartbeat.interval.ms': 1000,
+    'group.consumer.session.timeout.ms': 10_000,
+    'group.consumer.min.session.timeout.ms': 6000,
     'auto.create.topics.enable': 'false',
     'log.retention.hours': 168,
     ...c.security?.properties,

@@ -95,15 +95,21 @@ export class OrderingScheduler<T extends SchedulableRecord> {
 
   /**
    * Drops the waiting records of a partition (rebalance) and returns them; they were never started. Its running
-   * records stay running until complete(), which then starts nothing for them.
+   * records stay running until complete(), which then starts nothing for them. `keep` spares some waiting records
+   * (a release keeps those below the partition's highest finished offset): they start as usual from complete().
    */
-  revoke(topic: string, partition: number): T[] {
+  revoke(topic: string, partition: number, keep?: (record: T) => boolean): T[] {
     const dropped: T[] = [];
     for (const lane of this.#lanes.values()) {
       if (lane.current.topic !== topic || lane.current.partition !== partition) continue;
       const rest = lane.waiting?.clear() ?? [];
-      this.#waiting -= rest.length;
-      dropped.push(...rest);
+      for (const r of rest) {
+        if (keep?.(r)) lane.waiting!.push(r);
+        else {
+          this.#waiting--;
+          dropped.push(r);
+        }
+      }
     }
     return dropped;
   }

@@ -6,7 +6,7 @@ import { DEFAULT_STATUS_TOPIC } from '../control/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { validateJob, type JobDefinition } from '../job/index.ts';
 import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../kafka/index.ts';
-import { defaultTransformerOptions, type Guarantee, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
+import { defaultTransformerOptions, type GroupProtocol, type Guarantee, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
 import { Replica } from './replica.ts';
 
 /** The options of `lagless run`, for embedding a job in your own service. Only `kafka`, `from` and `to` are required. */
@@ -47,6 +47,8 @@ export interface RunOptions {
   drainTimeoutMs?: number;
   /** Group session timeout, ms. Default 10 000. */
   sessionTimeoutMs?: number;
+  /** classic (cooperative-sticky, the default) or consumer (KIP-848): see GroupProtocols. */
+  groupProtocol?: GroupProtocol;
   /**
    * Worker threads of a job with a worker module: a fixed number, or { min, max } scaled with the load.
    * Default { min: 1, max: the number of cores }.
@@ -193,6 +195,7 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
         ...(o.transactionTimeoutMs !== undefined ? { transactionTimeoutMs: o.transactionTimeoutMs } : {}),
         ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
         ...(o.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: o.sessionTimeoutMs } : {}),
+        ...(o.groupProtocol !== undefined ? { groupProtocol: o.groupProtocol } : {}),
         maxConcurrency: o.maxConcurrency ?? defaultTransformerOptions.maxConcurrency,
         // Autoscaled pools start at the minimum; the autoscaler adds workers as the load needs them.
         workers: { workers: min, maxWorkers: max, minWorkers: min, idleTimeoutMs },

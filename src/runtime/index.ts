@@ -6,6 +6,8 @@ export {
   Guarantees,
   type Guarantee,
   validateTransformerOptions,
+  GroupProtocols,
+  type GroupProtocol,
   type TransformerOptions,
   type TransformerInit,
   type TransformerStats,

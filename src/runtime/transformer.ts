@@ -36,6 +36,19 @@ export type Guarantee = (typeof Guarantees)[number];
 /** The commit interval when none is given, per guarantee (exactly-once: Kafka Streams' 100 ms). */
 export const defaultCommitIntervalMs: Record<Guarantee, number> = { 'at-least-once': 1000, 'exactly-once': 100 };
 
+/**
+ * How the group moves partitions between members. Both are incremental: when a member joins or leaves, only the
+ * partitions that change owner move, and every other partition keeps being processed through the rebalance.
+ * - `classic`: the classic group protocol with the cooperative-sticky assignor (brokers 2.4 and later). A member
+ *   gives a partition up only after its release (see `releaseTimeoutMs`): the next owner starts where it stopped.
+ * - `consumer`: the consumer group protocol of KIP-848 (brokers 4.0 and later; the broker sets the heartbeat interval
+ *   and the session timeout, `group.consumer.*`). @platformatic/kafka acknowledges a revocation in its next heartbeat,
+ *   without waiting for the member: the next owner may start before the release is committed and redo the records
+ *   finished meanwhile.
+ */
+export const GroupProtocols = ['classic', 'consumer'] as const;
+export type GroupProtocol = (typeof GroupProtocols)[number];
+
 export interface TransformerOptions {
   /** Brokers, TLS and SASL: every client of the transformer (consumer, output producer) connects with these. */
   kafka: KafkaConnection;
@@ -47,6 +60,16 @@ export interface TransformerOptions {
   dlq: string;
   /** Consumer group: processes in the same group share the partitions. */
   group: string;
+  /** The group protocol (see GroupProtocols). Default classic (cooperative-sticky). */
+  groupProtocol: GroupProtocol;
+  /**
+   * When a partition leaves this member (a rebalance gives it to another member, or the member stops), its release:
+   * no new record of it starts; records that produced nothing yet are left to the next owner; the records below the
+   * partition's highest finished one get this long to finish, so that the commit covers everything finished and the
+   * next owner redoes nothing. Then the offset is committed and the partition is given up. Below rebalanceTimeoutMs
+   * (the group waits that long for the member's rejoin). Default: drainTimeoutMs, at most rebalanceTimeoutMs - 5 s.
+   */
+  releaseTimeoutMs: number;
   /** Client id. Default "lagless-<host>-<pid>". */
   clientId: string;
   /** unordered (default): any record may run at any time; key: one at a time per key, in offset order; partition: one at a time per partition (the seed's behaviour). */
@@ -75,7 +98,7 @@ export interface TransformerOptions {
   sessionTimeoutMs: number;
   /** Default 1 s. */
   heartbeatIntervalMs: number;
-  /** Default 30 s. */
+  /** How long the group waits for its members to rejoin in a rebalance (the classic protocol). Default 45 s. */
   rebalanceTimeoutMs: number;
   /** Default 500 ms. */
   fetchMaxWaitMs: number;
@@ -113,6 +136,7 @@ export interface TransformerOptions {
 export const defaultTransformerOptions = {
   clientId: `lagless-${hostname()}-${process.pid}`,
   ordering: 'unordered',
+  groupProtocol: 'classic',
   maxInFlight: 2000,
   attempts: 3,
   retryBaseMs: 500,
@@ -122,7 +146,7 @@ export const defaultTransformerOptions = {
   closeTimeoutMs: 5000,
   sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1000,
-  rebalanceTimeoutMs: 30_000,
+  rebalanceTimeoutMs: 45_000,
   fetchMaxWaitMs: 500,
   fetchMaxBytes: 4 * 1024 * 1024,
   maxConcurrency: defaultExecutorOptions.maxConcurrency,
@@ -150,6 +174,13 @@ export interface TransformerStats {
   abandoned: number;
   /** Outputs and dead letters given up at shutdown without the broker's acknowledgement (their records are redone). */
   unacknowledged: number;
+  /**
+   * Records of released partitions left to the next owner before they produced anything (not finished here, not
+   * committed, so processed once, by the next owner).
+   */
+  handedOver: number;
+  /** Partitions released (given up after finishing, committing and handing over their records). */
+  released: number;
   /** Offsets committed (commit requests that succeeded). */
   commits: number;
   /** Gauge: records started and not finished. */
@@ -222,6 +253,23 @@ interface Item {
   started?: number;
   /** exactly-once: where its outputs wait for their transaction. */
   held?: HeldRecord;
+  /** Its output or dead letter went to the sink: it finishes whatever happens to its partition. */
+  sending?: boolean;
+  /** Its partition was released before it produced anything: it ends without output (the next owner does it). */
+  cancelled?: boolean;
+}
+
+/** A partition being released (see the release hook in Transformer): the records it waits for, and its end. */
+interface Release {
+  readonly waitFor: Set<Item>;
+  /** Called when the last record of waitFor finished. */
+  readonly emptied: () => void;
+  /** Resolves when waitFor is empty. */
+  readonly drained: Promise<void>;
+  /** Records of the partition left to the next owner before they produced anything. */
+  readonly handedOver: number;
+  /** Resolves when the release is over (committed and dropped, or given up). */
+  done: Promise<void>;
 }
 
 /**
@@ -279,12 +327,19 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #destroyed = false;
   #started = false;
   #drainWaiters: (() => void)[] = [];
-  #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, unacknowledged: 0, commits: 0, busyMs: 0 };
+  /** Partitions being released, and the highest offset finished per partition (what a release must cover). */
+  readonly #releases = new Map<number, Release>();
+  readonly #highestDone = new Map<number, bigint>();
+  /** A JoinGroup of this member is on its way (classic protocol): commits wait (see protocolsMetadata). */
+  #joining = false;
+  #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, unacknowledged: 0, handedOver: 0, released: 0, commits: 0, busyMs: 0 };
 
   constructor(job: JobDefinition, init: TransformerInit) {
     super();
     const guarantee = init.guarantee ?? defaultTransformerOptions.guarantee;
-    this.options = validateTransformerOptions({ ...defaultTransformerOptions, commitIntervalMs: defaultCommitIntervalMs[guarantee] ?? 1000, ...init });
+    const bounds = { ...defaultTransformerOptions, ...init };
+    const releaseTimeoutMs = init.releaseTimeoutMs ?? Math.max(0, Math.min(bounds.drainTimeoutMs, bounds.rebalanceTimeoutMs - 5000));
+    this.options = validateTransformerOptions({ ...defaultTransformerOptions, commitIntervalMs: defaultCommitIntervalMs[guarantee] ?? 1000, ...init, releaseTimeoutMs });
     this.executor = new JobExecutor(job, { to: this.options.to, maxConcurrency: this.options.maxConcurrency, workers: this.options.workers });
     this.#scheduler = new OrderingScheduler<Item>(this.options.ordering);
     this.#retry = {
@@ -365,20 +420,55 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       clientId: o.clientId,
       groupId: o.group,
       extra: {
-        sessionTimeout: o.sessionTimeoutMs,
-        heartbeatInterval: o.heartbeatIntervalMs,
         rebalanceTimeout: o.rebalanceTimeoutMs,
         maxWaitTime: o.fetchMaxWaitMs,
         maxBytes: o.fetchMaxBytes,
         // A small buffer in the client: our own window is the real bound.
         highWaterMark: 64,
+        ...(o.groupProtocol === 'consumer'
+          ? // KIP-848: the broker sets the heartbeat interval and the session timeout. The client still checks that
+            // rebalanceTimeout is not below a sessionTimeout (its default is 60 s), which its types leave out here.
+            ({ groupProtocol: 'consumer' as const, sessionTimeout: o.sessionTimeoutMs } as { groupProtocol: 'consumer' })
+          : {
+              sessionTimeout: o.sessionTimeoutMs,
+              heartbeatInterval: o.heartbeatIntervalMs,
+              // Incremental rebalancing. The client calls protocolsMetadata before every JoinGroup, also the rejoin that
+              // gives revoked partitions up: holding it until their releases are done is the revocation callback.
+              protocols: [{ name: 'cooperative-sticky', version: 3 }],
+              protocolsMetadata: () =>
+                this.#releasesDone().then(() => {
+                  // From here until the join completes, a commit would be refused with REBALANCE_IN_PROGRESS and the
+                  // client would answer that with one more JoinGroup: after the group settled, that starts another
+                  // rebalance (a storm, one per commit interval). Commits wait for the join instead.
+                  this.#joining = true;
+                  return Buffer.alloc(0);
+                }),
+            }),
       },
     });
     this.#consumer = consumer;
     // Events of a consumer that has been replaced (after a reconnect) are ignored.
     const current = () => this.#consumer === consumer;
-    consumer.on('consumer:group:rebalance', () => current() && void this.#commit());
-    consumer.on('consumer:group:join', (p) => current() && this.#onAssignment(p.generationId ?? consumer.generationId, p.assignments ?? [], p.memberId ?? consumer.memberId));
+    // The assignment is read from the client whenever it may have changed: at a join, at a rebalance (the cooperative
+    // protocol's revocation round), after a heartbeat (KIP-848 assignments arrive in heartbeat responses).
+    consumer.on('consumer:group:rebalance', () => {
+      if (!current()) return;
+      this.#joining = false;
+      void this.#commit();
+      this.#syncAssignment();
+      this.#updateFlow();
+    });
+    consumer.on('consumer:group:join', () => {
+      if (!current()) return;
+      this.#joining = false;
+      this.#syncAssignment(true);
+      this.#updateFlow();
+    });
+    consumer.on('consumer:heartbeat:end', () => {
+      if (!current()) return;
+      this.#joining = false;
+      this.#syncAssignment();
+    });
     consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
     // The client reports a failure it cannot recover from (a rejoin that failed for good, e.g. "joinGroup failed 4
     // times" while members come and go) as an 'error' event, and then stops heartbeating: without a listener the
@@ -411,7 +501,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#reconnect();
     });
     stream.on('close', () => current() && this.#reconnect());
-    this.#onAssignment(consumer.generationId, consumer.assignments ?? [], consumer.memberId);
+    this.#syncAssignment(true);
     this.#updateFlow();
   }
 
@@ -428,9 +518,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       const oldStream = this.#stream;
       this.#consumer = undefined;
       this.#stream = undefined;
-      for (const p of [...this.#assigned]) this.#revoke(p);
+      this.#joining = false;
+      for (const p of [...this.#assigned, ...this.#releases.keys()]) this.#revoke(p);
       this.#assigned = new Set();
       this.#generation = undefined;
+      this.#releases.clear();
       void oldStream?.close().catch(() => {});
       void old?.close(true).catch(() => {});
       for (let attempt = 1; !stopping.aborted; attempt += 1) {
@@ -454,9 +546,17 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     });
   }
 
-  #onAssignment(generation: number, assignments: { topic: string; partitions: number[] }[], memberId: string | null | undefined): void {
+  /**
+   * Compares the client's assignment with ours: partitions that left are released (#release), partitions that came
+   * are taken. `announce` emits a rebalance event even when nothing changed (a join).
+   */
+  #syncAssignment(announce = false): void {
+    const consumer = this.#consumer;
+    if (!consumer) return;
     const next = new Set<number>();
-    for (const a of assignments) if (a.topic === this.options.from) for (const p of a.partitions) next.add(p);
+    for (const a of consumer.assignments ?? []) if (a.topic === this.options.from) for (const p of a.partitions) next.add(p);
+    const generation = consumer.generationId;
+    const memberId = consumer.memberId;
     const previous = this.#generation;
     if (memberId && (!previous || previous.memberId !== memberId || generation >= previous.generationId)) this.#generation = { generationId: generation, memberId };
     if (this.#exactlyOnce && previous !== undefined && memberId && previous.memberId !== memberId) {
@@ -468,17 +568,116 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.emit('rebalance', { assigned: [], revoked: [...this.#assigned].sort((a, b) => a - b), generation });
       this.#assigned = new Set();
     }
+    // While closing, the stop drains what it holds and the client still lists the partitions until the member leaves.
+    if (this.#closing) return;
     const revoked = [...this.#assigned].filter((p) => !next.has(p));
     const added = [...next].filter((p) => !this.#assigned.has(p));
-    if (revoked.length === 0 && added.length === 0 && generation !== 0) return;
-    // Commit what is done in revoked partitions (safe: only finished records are below the offset), then drop them.
-    // exactly-once: nothing of a revoked partition is committed by this member any more (its generation is over).
-    if (revoked.length && !this.#exactlyOnce) void this.#commit(revoked);
-    for (const p of revoked) this.#revoke(p);
-    this.#assigned = next;
+    // A partition given back while its release runs (KIP-848 only: a classic member holds its rejoin until its releases
+    // are done) cannot be resumed: the client's stream has moved past records that were dropped meanwhile. Join again.
+    if (added.some((p) => this.#releases.has(p))) {
+      this.emit('warning', new Error(`partition(s) ${added.filter((p) => this.#releases.has(p)).join(', ')} came back during their release: joining the group again`));
+      this.#reconnect();
+      return;
+    }
+    if (revoked.length === 0 && added.length === 0 && !announce) return;
+    // exactly-once: a revoked partition is dropped at once, nothing of it is committed by this member any more (the
+    // release hook does not carry the transaction yet). at-least-once: it is released (the hook below).
+    if (revoked.length && this.#exactlyOnce) for (const p of revoked) this.#revoke(p);
+    else if (revoked.length) void this.#release(revoked);
+    for (const p of added) this.#assigned.add(p);
     if (this.#exactlyOnce && added.length) this.#gate(added);
-    this.emit('rebalance', { assigned: [...next].sort((a, b) => a - b), revoked, generation });
+    this.emit('rebalance', { assigned: [...this.#assigned].sort((a, b) => a - b), revoked, generation });
   }
+
+  // ── Release hook (incremental rebalancing) ─────────────────────────────────────────────────────────────────────
+  // The one place where a partition leaves this member while the member goes on (a rebalance takes it:
+  // #syncAssignment -> #release; a stop drains everything instead, see #close). Steps: (1) no record of it starts any more; (2) records that produced
+  // nothing yet are left to the next owner (they end without output: "handed over"); (3) the records at or below the
+  // partition's highest finished offset, and those whose output is on its way, get until the deadline to finish;
+  // (4) the done offsets are committed (exactly-once: the transaction commits here); (5) the partition is dropped.
+  // The classic protocol's rejoin waits for every release (protocolsMetadata), so the next owner starts at the commit
+  // and redoes nothing; only records still running at the bound are abandoned (and counted).
+
+  /** Steps 1-3 for one partition: resolves `drained` when the records it must wait for have finished. */
+  #settle(p: number): Release {
+    const existing = this.#releases.get(p);
+    if (existing) return existing;
+    const topic = this.options.from;
+    this.#assigned.delete(p);
+    // Everything below `hi` must finish (the commit cannot pass an unfinished record); anything above it that has
+    // produced nothing yet is left to the next owner.
+    let hi = this.#highestDone.get(p);
+    for (const r of this.#running) if (r.partition === p && r.sending && (hi === undefined || r.input.offset > hi)) hi = r.input.offset;
+    const below = (r: Item) => hi !== undefined && r.input.offset <= hi;
+    const waitFor = new Set<Item>();
+    let handedOver = 0;
+    for (const r of this.#running) {
+      if (r.partition !== p) continue;
+      if (r.sending || below(r)) waitFor.add(r);
+      else {
+        r.cancelled = true;
+        handedOver += 1;
+      }
+    }
+    // Records waiting behind others in their lane (key/partition ordering) never started: those above `hi` go to the
+    // next owner, those below start as usual and are waited for.
+    handedOver += this.#scheduler.revoke(topic, p, (r) => below(r) && (waitFor.add(r), true)).length;
+    let emptied!: () => void;
+    const drained = new Promise<void>((r) => (emptied = r));
+    if (waitFor.size === 0) emptied();
+    const release: Release = { waitFor, emptied, drained, handedOver, done: drained };
+    this.#releases.set(p, release);
+    return release;
+  }
+
+  /** A rebalance took these partitions: steps 1-5, each partition on its own, bounded by releaseTimeoutMs. */
+  #release(partitions: number[]): void {
+    const deadline = performance.now() + this.options.releaseTimeoutMs;
+    for (const p of partitions) {
+      if (this.#releases.has(p)) continue;
+      const release = this.#settle(p);
+      release.done = (async () => {
+        await within(release.drained, deadline - performance.now());
+        const late = release.waitFor.size;
+        // Step 4. The member still holds its generation here (its rejoin waits), so the commit is accepted.
+        await within(this.#commit([p]), this.options.closeTimeoutMs);
+        if (!this.#committed.has(p)) await within(this.#commitStart(p), this.options.closeTimeoutMs);
+        // A reconnect dropped every partition meanwhile: nothing of this release is left to do.
+        if (this.#releases.get(p) !== release) return;
+        this.#releases.delete(p);
+        this.#revoke(p, release.handedOver);
+        this.#stats.released += 1;
+        if (late > 0) this.emit('warning', new Error(`partition ${p}: ${late} record(s) did not finish within the release bound (${this.options.releaseTimeoutMs} ms); the next owner redoes them`));
+      })();
+    }
+  }
+
+  /**
+   * A partition released before any of its records finished here may have no committed offset at all. The next owner
+   * then starts from the client's fetch position for it, and @platformatic/kafka 2.12.1 keeps a stale one (where this
+   * member had fetched to, if it owned the partition before): records would be skipped. Committing the log start
+   * (what the group's fallback `earliest` means) gives every next owner a real position.
+   */
+  async #commitStart(partition: number): Promise<void> {
+    const consumer = this.#consumer;
+    const topic = this.options.from;
+    if (!consumer) return;
+    try {
+      const committed = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [partition] }] })).get(topic)?.[partition];
+      if (committed !== undefined && committed >= 0n) return;
+      const start = (await consumer.listOffsets({ topics: [topic], partitions: { [topic]: [partition] }, timestamp: -2n })).get(topic)?.[partition];
+      if (start === undefined || start < 0n) return;
+      await consumer.commit({ offsets: [{ topic, partition, offset: start, leaderEpoch: -1 }] });
+    } catch (err) {
+      this.#warnEvery('commit', `commit of partition ${partition}'s start failed: ${describeKafkaError(err)}`);
+    }
+  }
+
+  /** Resolves when no release is running (the classic protocol's rejoin waits for it). */
+  #releasesDone(): Promise<void> {
+    return Promise.all([...this.#releases.values()].map((r) => r.done)).then(() => {});
+  }
+  // ── end of the release hook ──────────────────────────────────────────────────────────────────────────────────────
 
   /**
    * exactly-once: holds the records of newly assigned partitions until their stable committed offset is known (read
@@ -519,15 +718,21 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   /** Closing: the last transactions do not wait for the backoff of a failed one. */
   #finalCommit = false;
 
-  #revoke(partition: number): void {
+  /**
+   * Drops a partition at once: its unfinished records are aborted and left to the next owner. `handedOver` of them
+   * were left by a release before they produced anything (counted apart from the abandoned ones).
+   */
+  #revoke(partition: number, handedOver = 0): void {
     for (const r of this.#running) {
       if (r.partition === partition) r.abort?.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
     }
     this.#aborts.delete(partition);
+    this.#highestDone.delete(partition);
     // Records waiting behind others in their lane never started: the next owner gets them.
     this.#scheduler.revoke(this.options.from, partition);
     const { abandoned } = this.#tracker.revoke(this.options.from, partition);
-    this.#stats.abandoned += abandoned;
+    this.#stats.handedOver += handedOver;
+    this.#stats.abandoned += abandoned - handedOver;
     this.#leaderEpochs.delete(partition);
     this.#committed.delete(partition);
     this.#committedAt.delete(partition);
@@ -595,7 +800,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const size = this.#tracker.uncommitted() + this.#gated;
     // A window half full of finished records is freed by committing now rather than at the next tick.
     if (size >= this.options.maxInFlight / 2 && !this.#commitPending) this.#commitSoon();
-    if (!this.#paused && size >= this.options.maxInFlight) {
+    // The client resumes the stream itself after a cooperative rebalance: its state is checked, not only ours.
+    if (size >= this.options.maxInFlight && (!this.#paused || !stream.isPaused())) {
       this.#paused = true;
       stream.pause();
     } else if (this.#paused && size < this.options.maxInFlight && !this.#closing && !this.#destroyed) {
@@ -621,14 +827,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         attempt += 1;
         try {
           const outputs = await this.executor.run(input, attempt, signal);
-          if (signal.aborted) return;
+          if (signal.aborted || item.cancelled) return;
+          item.sending = true;
           // Done only when every output is acknowledged (none: done at once, a filtered record); exactly-once: when
           // every output is held for the transaction that commits the record's offset.
           await this.#emit(item, outputs);
           outcome = { kind: 'ok', input, outputs, durationMs: performance.now() - started, attempts: attempt };
           break;
         } catch (err) {
-          if (signal.aborted || this.#destroyed) return;
+          if (signal.aborted || this.#destroyed || item.cancelled) return;
           const error = toRecordError(err);
           const delayMs = retryDelay(error, attempt, this.#retry);
           if (delayMs !== undefined) {
@@ -639,8 +846,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
             } catch {
               return;
             }
+            if (item.cancelled) return;
             continue;
           }
+          item.sending = true;
           let letter: DeadLetter | undefined;
           try {
             letter = deadLetter(input, error, attempt, this.executor.deadLetterFields(input));
@@ -662,11 +871,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#running.delete(item);
       // done() refuses tickets of a partition revoked since: an abandoned or late record is never marked done.
       if (outcome && this.#tracker.done(item.ticket)) {
+        const highest = this.#highestDone.get(item.partition);
+        if (highest === undefined || input.offset > highest) this.#highestDone.set(item.partition, input.offset);
         if (outcome.kind === 'ok') this.#stats.succeeded += 1;
         else this.#stats.deadLettered += 1;
         this.#stats.busyMs += outcome.durationMs;
         if (this.listenerCount('record') > 0) this.emit('record', outcome);
       }
+      const release = this.#releases.get(item.partition);
+      if (release?.waitFor.delete(item) && release.waitFor.size === 0) release.emptied();
       for (const next of this.#scheduler.complete(item)) void this.#process(next);
       this.#updateFlow();
       if (this.#running.size === 0) for (const w of this.#drainWaiters.splice(0)) w();
@@ -705,6 +918,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const run = async (): Promise<boolean> => {
       const consumer = this.#consumer;
       if (!consumer) return true;
+      // See protocolsMetadata: a commit during this member's join would start one more rebalance. The next one commits.
+      if (this.#joining) return false;
       // exactly-once: the commit is a transaction (outputs and offsets together); see #commitTransaction.
       if (this.#eos) return this.#commitTransaction(consumer);
       const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
@@ -879,8 +1094,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const deadline = performance.now() + o.drainTimeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
     const abandonedBefore = this.#stats.abandoned;
+    // Unlike a rebalance's release (which hands records that produced nothing yet to the next owner at once, so that
+    // the partitions it moves are not held), a stop lets every record in flight finish within the drain timeout: the
+    // commit then covers them all, and the next owner redoes none.
     const drained = this.#running.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.#drainWaiters.push(r));
-    if (!(await within(drained, left()))) {
+    if (!(await within(Promise.all([drained, this.#releasesDone()]), left()))) {
       const n = this.#running.size;
       this.#stats.abandoned += n;
       for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
@@ -981,6 +1199,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   if (!['unordered', 'key', 'partition'].includes(o.ordering)) fail('ordering', `must be unordered, key or partition, got "${o.ordering}"`);
   if (!(Guarantees as readonly string[]).includes(o.guarantee)) fail('guarantee', `must be at-least-once or exactly-once, got "${String(o.guarantee)}"`);
   if (o.transactionalId !== undefined && (typeof o.transactionalId !== 'string' || o.transactionalId === '')) fail('transactionalId', 'must be a non-empty string');
+  if (!(GroupProtocols as readonly string[]).includes(o.groupProtocol)) fail('groupProtocol', `must be ${GroupProtocols.join(' or ')}, got "${o.groupProtocol}"`);
   const ints: [keyof TransformerOptions, number][] = [
     ['maxInFlight', 1],
     ['attempts', 1],
@@ -989,6 +1208,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
     ['commitIntervalMs', 10],
     ['drainTimeoutMs', 0],
     ['closeTimeoutMs', 0],
+    ['releaseTimeoutMs', 0],
     ['sessionTimeoutMs', 1000],
     ['heartbeatIntervalMs', 100],
     ['rebalanceTimeoutMs', 1000],
@@ -1001,5 +1221,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
     const v = o[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(k, `must be an integer >= ${min}, got ${String(v)}`);
   }
+  // A classic member holds its rejoin during a release; the group waits for that rejoin at most rebalanceTimeoutMs.
+  if (o.releaseTimeoutMs >= o.rebalanceTimeoutMs) fail('releaseTimeoutMs', `must be below rebalanceTimeoutMs (${o.rebalanceTimeoutMs}), got ${o.releaseTimeoutMs}`);
   return o;
 }

@@ -9,7 +9,7 @@ import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { JobRunner, prepareTopics, runSupervisor, type RunOptions } from '../../process/index.ts';
-import { defaultCommitIntervalMs, defaultTransformerOptions, Guarantees, type Guarantee, type TransformerStats } from '../../runtime/index.ts';
+import { defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, type Guarantee, type GroupProtocol, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
@@ -29,6 +29,7 @@ interface CommonFlags extends KafkaFlags {
   commitInterval?: number;
   drainTimeout: number;
   sessionTimeout: number;
+  groupProtocol: GroupProtocol;
   createTopics: boolean;
   statusInterval: number;
   quiet?: boolean;
@@ -110,6 +111,11 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     )
     .addOption(durationOption('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records and their outputs before they are abandoned (and redone later); committing, leaving the group and the last status get 10 s more at most, also with the broker down', defaultTransformerOptions.drainTimeoutMs))
     .addOption(durationOption('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', defaultTransformerOptions.sessionTimeoutMs))
+    .addOption(
+      new Option('--group-protocol <protocol>', 'classic: classic groups with cooperative-sticky assignment (brokers 2.4+); consumer: KIP-848 groups (brokers 4.0+). Both move only the partitions that change owner')
+        .argParser(choiceArg(GroupProtocols))
+        .default(defaultTransformerOptions.groupProtocol),
+    )
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
     .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))
     .option('--status-topic <topic>', 'compacted topic where this process publishes its status (read by lagless status)', DEFAULT_STATUS_TOPIC)
@@ -284,6 +290,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     transactionTimeoutMs: flags.transactionTimeout,
     drainTimeoutMs: flags.drainTimeout,
     sessionTimeoutMs: flags.sessionTimeout,
+    groupProtocol: flags.groupProtocol,
     workers,
     idleTimeoutMs: flags.idleTimeout,
     catchUpMs: flags.catchUp,
@@ -345,7 +352,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   const elapsed = performance.now() - started;
   log(
     `stopped after ${formatDuration(elapsed)}: ${s.succeeded} output(s), ${s.deadLettered} dead letter(s), ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}, ` +
-      `${s.abandoned} abandoned (redone by the next owner), ${s.duplicatesSkipped} refetched record(s) skipped` +
+      `${s.abandoned} abandoned (redone by the next owner), ${s.handedOver} handed over unstarted, ${s.duplicatesSkipped} refetched record(s) skipped` +
       `${closed.unacknowledged ? `, ${closed.unacknowledged} output(s) not acknowledged by the broker` : ''}${closed.committed ? '' : ', final commit failed'}${closed.leftGroup ? '' : ', group not left'}`,
   );
   // Records abandoned and outputs not acknowledged at the drain deadline are a drain timeout, redone by the next owner

@@ -564,9 +564,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       // its partitions may have been processed and committed by others meanwhile, even those assigned to it again.
       // Everything it holds is dropped and every partition starts again from its stable committed offset. (A member
       // that keeps its id took part in every generation, so a partition it keeps was no one else's in between.)
-      for (const p of this.#assigned) this.#revoke(p);
-      this.emit('rebalance', { assigned: [], revoked: [...this.#assigned].sort((a, b) => a - b), generation });
-      this.#assigned = new Set();
+      const held = [...this.#assigned].sort((a, b) => a - b);
+      for (const p of held) this.#revoke(p);
+      this.emit('rebalance', { assigned: [], revoked: held, generation });
     }
     // While closing, the stop drains what it holds and the client still lists the partitions until the member leaves.
     if (this.#closing) return;
@@ -723,6 +723,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * were left by a release before they produced anything (counted apart from the abandoned ones).
    */
   #revoke(partition: number, handedOver = 0): void {
+    // No longer ours: nothing of it is registered or committed by this member any more (exactly-once: a transaction of
+    // a later generation would still be accepted for it and commit outputs its next owner also commits).
+    this.#assigned.delete(partition);
     for (const r of this.#running) {
       if (r.partition === partition) r.abort?.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
     }

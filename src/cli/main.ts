@@ -1,5 +1,6 @@
 // Entry point of the `lagless` binary: the only place that reads process globals, handles signals and sets the exit code.
-import { runCli } from './program.ts';
+// The signal handlers are installed before the program's modules load (seconds on a busy machine), so that a SIGTERM
+// right after the start is a graceful stop (exit 0) and not a death by signal; the command then sees it at once.
 
 const [major] = process.versions.node.split('.').map(Number);
 if ((major ?? 0) < 24) {
@@ -35,6 +36,7 @@ process.on('SIGTERM', onSignal);
 // A replica started by `--replicas` has an IPC channel to its supervisor: if the supervisor dies, stop gracefully.
 if (process.send) process.once('disconnect', () => onSignal('SIGTERM'));
 
+const { runCli } = await import('./program.ts');
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,

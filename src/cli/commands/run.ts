@@ -318,6 +318,13 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     await runner.replica.transformer.executor.close().catch(() => {});
     throw err;
   }
+  if (ctx.signal.aborted) {
+    // Stopped while starting: nothing was fetched, so nothing is left to finish, and joining the group only to leave it
+    // would move its partitions twice.
+    await runner.replica.transformer.executor.close().catch(() => {});
+    log('stopped before joining the group: nothing to finish');
+    return;
+  }
   const transformer = runner.replica.transformer;
   runner.on('warning', (e) => log(`warning: ${e.message}`));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).

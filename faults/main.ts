@@ -1,11 +1,11 @@
 // `npm run faults`: the fault runner. Starts a 3-node cluster and member namespaces inside a network namespace of its own, runs the chosen scenarios against a real pipeline, writes the results and (with --report) docs/reliability.md.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/common/index.ts';
 import { runFaults, type RunFaultsOptions } from './lib/run.ts';
-import { renderReport } from './lib/report.ts';
+import { mergeRun, renderReport, type Report, type RunResults } from './lib/report.ts';
 import type { Guarantee } from './lib/scenario.ts';
 import { topologyUnavailable } from './lib/topology.ts';
 import { SCENARIOS } from './scenarios/index.ts';
@@ -20,7 +20,8 @@ const USAGE = `usage: npm run faults -- [options]     (as root: the runner creat
   --guarantee <g>         at-least-once (default) or exactly-once (members run with --guarantee exactly-once)
   --rate <n>              steady load of the fault scenarios, records per second (default 10)
   --heap <size>           JVM heap of each Kafka node (default 384m)
-  --report                write docs/reliability.json and docs/reliability.md from this run
+  --report                write docs/reliability.json and docs/reliability.md: this run replaces the last run of
+                          its guarantee there, the other guarantee's run is kept (one report holds both)
   --keep                  keep the work directory (member logs, acknowledgement logs)
 
 Scenarios:
@@ -124,9 +125,12 @@ const file = new URL(`faults-${results.startedAt.replace(/[:.]/g, '-')}.json`, r
 await writeFile(file, JSON.stringify(results, null, 2) + '\n');
 log(`results: ${file.pathname}`);
 if (args.report) {
-  await writeFile(new URL('docs/reliability.json', root), JSON.stringify(results, null, 2) + '\n');
-  await writeFile(new URL('docs/reliability.md', root), renderReport(results));
-  log('wrote docs/reliability.json and docs/reliability.md');
+  const jsonUrl = new URL('docs/reliability.json', root);
+  const previous = await readFile(jsonUrl, 'utf8').then((t) => JSON.parse(t) as Report | RunResults, () => undefined);
+  const report = mergeRun(previous, results);
+  await writeFile(jsonUrl, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(new URL('docs/reliability.md', root), renderReport(report));
+  log(`wrote docs/reliability.json and docs/reliability.md (runs: ${report.runs.map((r) => r.scenarios[0]?.guarantee).join(', ')})`);
 }
-process.stdout.write(renderReport(results).split('## What the columns mean')[0]!);
+process.stdout.write(renderReport({ runs: [results] }).split('## What the columns mean')[0]!);
 process.exit(results.scenarios.every((s) => s.passed) ? 0 : 1);

@@ -1,10 +1,14 @@
-// Preloaded (node --import) into member processes by the fault runner, through the Kafka client's diagnostics channels: logs when each produced record is acknowledged ($LAGLESS_FAULT_ACKS), and on SIGUSR2 reads an order from $LAGLESS_FAULT_CONTROL to kill -9 its own process at the next commit or group join/sync.
+// Preloaded (node --import) into member processes by the fault runner, through the Kafka client's diagnostics channels: logs when each produced record is acknowledged ($LAGLESS_FAULT_ACKS), and on SIGUSR2 reads an order from $LAGLESS_FAULT_CONTROL to kill -9 its own process at the next commit (OffsetCommit, or a transaction's EndTxn) or group join/sync.
 import { tracingChannel } from 'node:diagnostics_channel';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 
 /** The order the runner writes before sending SIGUSR2. */
 export interface KillOrder {
-  /** commit: after an OffsetCommit request starts; join / sync: after a JoinGroup / SyncGroup request starts (mid-rebalance). */
+  /**
+   * commit: after an OffsetCommit request starts (at-least-once), or after the EndTxn that commits a transaction starts
+   * (exactly-once: the offsets go through the transaction, TxnOffsetCommit, and become the group's at EndTxn); join /
+   * sync: after a JoinGroup / SyncGroup request starts (mid-rebalance).
+   */
   at: 'commit' | 'join' | 'sync';
   /** Delay after the request starts, ms (0: right after the request is handed to the connection). */
   delayMs: number;
@@ -77,6 +81,16 @@ if (control) {
 
   tracingChannel('plt:kafka:consumer:commits').subscribe({
     start: (context) => arm('commit', 'a commit', context as object),
+    end: noop,
+    asyncStart: (context) => answered(context as object),
+    asyncEnd: noop,
+    error: (context) => answered(context as object),
+  });
+  // Exactly-once: the transactional producer commits offsets and outputs together; the kill lands in its EndTxn(commit).
+  tracingChannel('plt:kafka:producer:transactions').subscribe({
+    start: (context) => {
+      if ((context as { operation?: string }).operation === 'commit') arm('commit', 'a commit (EndTxn of a transaction)', context as object);
+    },
     end: noop,
     asyncStart: (context) => answered(context as object),
     asyncEnd: noop,

@@ -76,16 +76,27 @@ export class ClusterClient {
     return { node, partitions };
   }
 
-  /** Waits until every partition of the topics has all its replicas in sync (after a broker came back). */
-  async waitInSync(topics: string[], timeoutMs: number): Promise<void> {
+  /**
+   * Waits until every partition of the topics has all its replicas in sync (after a broker came back), in every answer
+   * for `steadyMs`: a node just resumed from SIGSTOP answers metadata from its stale cache (itself the leader, every
+   * replica in sync) until it has caught up with the controller, so one answer is not enough.
+   */
+  async waitInSync(topics: string[], timeoutMs: number, steadyMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
+    let since: number | undefined;
     for (;;) {
       try {
         const lagging = (await this.partitions(topics)).filter((p) => p.isr.length < p.replicas.length || p.leader < 0);
-        if (lagging.length === 0) return;
-        last = lagging.map((p) => `${p.topic}/${p.partition} isr [${p.isr}] of [${p.replicas}]`).slice(0, 5).join('; ');
+        if (lagging.length === 0) {
+          since ??= Date.now();
+          if (Date.now() - since >= steadyMs) return;
+        } else {
+          since = undefined;
+          last = lagging.map((p) => `${p.topic}/${p.partition} isr [${p.isr}] of [${p.replicas}]`).slice(0, 5).join('; ');
+        }
       } catch (err) {
+        since = undefined;
         last = (err as Error).message;
       }
       if (Date.now() > deadline) throw new Error(`replicas not back in sync within ${timeoutMs} ms: ${last}`);

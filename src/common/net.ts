@@ -2,16 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago (bind to it soon: another process may take it). */
+/**
+ * A port that was free a moment ago on 127.0.0.1 (bind to it soon: another process may take it), chosen below the
+ * kernel's ephemeral range like freePortRange: a broker's JVM takes seconds to bind, and a port the kernel hands out
+ * for outgoing connections could be taken meanwhile.
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
+  return freePortRange(1);
 }
 
 function isFree(port: number, host: string): Promise<boolean> {

@@ -34,7 +34,7 @@ test('fault subset: nothing lost under a leader kill, member kills (random, mid-
     log: (line) => lines.push(line),
     command: 'npm test (fault subset)',
   });
-  for (const row of renderReport(results).split('\n').filter((l) => l.startsWith('| ['))) t.diagnostic(row);
+  for (const row of renderReport({ runs: [results] }).split('\n').filter((l) => l.startsWith('| ['))) t.diagnostic(row);
   for (const s of results.scenarios) {
     const failed = s.checks.filter((c) => !c.ok);
     assert.equal(s.lost, 0, `${s.scenario}: lost ${s.lost}`);

@@ -23,6 +23,8 @@ const USAGE = `usage: npm run faults -- [options]     (as root: the runner creat
   --report                write docs/reliability.json and docs/reliability.md: this run replaces the last run of
                           its guarantee there, the other guarantee's run is kept (one report holds both)
   --keep                  keep the work directory (member logs, acknowledgement logs)
+  --render-only           run nothing: render docs/reliability.md again from docs/reliability.json (after a change
+                          of the renderer)
 
 Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(17)} ${s.description}`).join('\n')}
@@ -47,6 +49,7 @@ try {
       heap: { type: 'string', default: '384m' },
       report: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'render-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -56,6 +59,15 @@ try {
 }
 if (args.help) {
   process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (args['render-only']) {
+  const root = new URL('..', import.meta.url);
+  const json = JSON.parse(await readFile(new URL('docs/reliability.json', root), 'utf8')) as Report | RunResults;
+  const report: Report = 'runs' in json ? json : { runs: [json] };
+  await writeFile(new URL('docs/reliability.json', root), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(new URL('docs/reliability.md', root), renderReport(report));
+  process.stderr.write('rendered docs/reliability.md from docs/reliability.json\n');
   process.exit(0);
 }
 const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);

@@ -63,6 +63,9 @@ export function renderReport(report: Report): string {
         `the whole run took ${Math.round(r.elapsedMs / 60_000)} min.`,
     );
   }
+  for (const g of GUARANTEES) {
+    if (!runs.some((r) => runGuarantee(r) === g)) out.push(`- **${g}**: no run recorded here yet (\`npm run faults -- --guarantee ${g} ... --report\` adds one).`);
+  }
   out.push('');
   out.push('## Results', '');
   out.push('| scenario | guarantee | trials | records | lost | duplicates | longest time without progress | recovery (max / median) | seed | result |');

@@ -58,6 +58,9 @@ export function exec(cmd: string, args: string[], opts: { cwd?: string; env?: No
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) => resolve({ code: -1, stdout, stderr: `${stderr}${err.message}` }));
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    // A program that exits without reading its input closes the pipe: writing to it is EPIPE, which without a
+    // listener is an uncaught exception (seen once in a full run). The exit code and the output say what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -158,6 +158,7 @@ function runInNamespace(ns: string, cases: SsrfCase[], tls: { cert: string; key:
         reject(new Error(`the runner printed no JSON: ${stdout.slice(0, 500)} ${stderr}`, { cause: err }));
       }
     });
+    child.stdin.on('error', () => {}); // a runner that died early: its exit code says so, not an EPIPE
     child.stdin.end(JSON.stringify(cases));
   });
 }

@@ -35,6 +35,8 @@ export function startCli(args: string[], opts: CliRunOptions = {}): ChildProcess
   child.output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (child.output.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (child.output.stderr += d.toString()));
+  // A CLI that exits without reading its input (a usage error) closes the pipe: EPIPE is not the test's failure.
+  child.stdin!.on('error', () => {});
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   else child.stdin!.end();
   return child;

@@ -470,6 +470,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#syncAssignment();
     });
     consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
+    // The client's own alarm: no heartbeat succeeded for its stall timeout (the rebalance timeout). Seen in the fault
+    // suite: a member whose network was cut past its session timeout never came back after the link did (its
+    // heartbeats did not complete, so it never learned it had been evicted, and kept its partitions for minutes).
+    // The group has evicted it long since: it joins again with a new consumer.
+    consumer.on('consumer:heartbeat:stalled', (p: { stalledFor?: number; lastError?: unknown }) => {
+      if (!current()) return;
+      const last = p.lastError ? ` (last error: ${describeKafkaError(p.lastError)})` : '';
+      this.emit('warning', new Error(`no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}: joining the group again`));
+      this.#reconnect();
+    });
     // The client reports a failure it cannot recover from (a rejoin that failed for good, e.g. "joinGroup failed 4
     // times" while members come and go) as an 'error' event, and then stops heartbeating: without a listener the
     // process crashed; now the member gives its partitions up and joins again with a new consumer.

@@ -240,6 +240,58 @@ test('a consumer error (a rejoin that failed for good) makes the member join aga
   await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
 });
 
+// Bug (the fault suite's cut-off member, at-least-once): after its link came back the member never rejoined within
+// 120 s and kept its partitions; its heartbeats no longer completed, so it never learned it had been evicted. The
+// client raises 'consumer:heartbeat:stalled' after its stall timeout; the member now joins again with a new consumer.
+// Injected: from some moment on, the first consumer's Heartbeat requests are sent nowhere and never answered.
+test('heartbeats that stall (a request that never settles) make the member join again with a new consumer', async (t) => {
+  const tp = await topics(t, 2);
+  const consumers: (EventEmitter & Record<symbol, unknown>)[] = [];
+  const onInstance = (m: unknown) => {
+    const { type, instance } = m as { type: string; instance: EventEmitter & Record<symbol, unknown> & { clientId?: string } };
+    if (type === 'consumer' && instance.clientId === 'stall-a') consumers.push(instance);
+  };
+  diagnostics.subscribe('plt:kafka:instances', onInstance);
+  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  const tr = start(t, createNoopJob(), { ...tp, clientId: 'stall-a', sessionTimeoutMs: 6000, rebalanceTimeoutMs: 8000 });
+  const warnings: string[] = [];
+  tr.on('warning', (e) => warnings.push(e.message));
+  await tr.start();
+  await produce(tp.from, records(50, 'before'));
+  await eventually(() => tr.stats().succeeded === 50, { what: 'the first 50 records', timeout: 180_000, every: 50 });
+  assert.equal(consumers.length, 1);
+
+  const first = consumers[0]!;
+  let proto: object | null = first;
+  let getApi: symbol | undefined;
+  while (proto && !getApi) {
+    getApi = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'plt.kafka.base.getApi');
+    proto = Object.getPrototypeOf(proto);
+  }
+  assert.ok(getApi, "the client's API lookup (the injection point) exists");
+  const original = (first[getApi] as (name: string, cb: (e: unknown, api?: unknown) => void) => void).bind(first);
+  let swallowed = 0;
+  first[getApi] = (name: string, cb: (e: unknown, api?: unknown) => void) => {
+    if (name !== 'Heartbeat') return original(name, cb);
+    cb(null, () => {
+      swallowed += 1; // sent nowhere, never answered
+    });
+  };
+  await eventually(() => swallowed > 0, { what: 'a heartbeat swallowed', timeout: 30_000, every: 50 });
+  // The client's stall alarm (after the 8 s rebalance timeout) makes the member join again with a new consumer,
+  // which owns both partitions; records produced now go through it.
+  await eventually(() => consumers.length === 2 && !tr.stats().reconnecting && tr.stats().assigned.length === 2, {
+    what: 'a new consumer in the group with both partitions',
+    timeout: 180_000,
+    every: 50,
+  });
+  assert.ok(warnings.some((w) => /no group heartbeat succeeded for \d+ s.*: joining the group again/.test(w)), warnings.join('\n'));
+  const done = new Set<string>();
+  tr.on('record', (r) => done.add(r.input.key ?? ''));
+  await produce(tp.from, records(50, 'after'));
+  await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
+});
+
 // Bug (seen by the container tests on a broker that had just started): joining the group failed at start ("joinGroup
 // failed 4 times" while the group coordinator was still loading) and `lagless run` exited 1. The first join now fails
 // like any later loss of membership: a warning, and the member joins again. Injected: the first consumer's consume()

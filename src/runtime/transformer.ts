@@ -477,6 +477,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     consumer.on('consumer:heartbeat:stalled', (p: { stalledFor?: number; lastError?: unknown }) => {
       if (!current()) return;
       const last = p.lastError ? ` (last error: ${describeKafkaError(p.lastError)})` : '';
+      // exactly-once: not yet. Joining again with a new consumer while a transaction of the old membership is open let
+      // a zombie's records be committed twice in a trial (test/e2e/exactly-once.test.ts, 20 ids twice): until that is
+      // understood, an exactly-once member only says so.
+      if (this.#exactlyOnce) {
+        this.#warnEvery('heartbeat', `no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}`);
+        return;
+      }
       this.emit('warning', new Error(`no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}: joining the group again`));
       this.#reconnect();
     });

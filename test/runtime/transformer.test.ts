@@ -204,31 +204,29 @@ test('two members share the partitions; when one leaves, the other takes over an
   assert.ok(a.stats().succeeded > 0 && b.stats().succeeded > 0, 'both members did work');
 });
 
-// Bug: after a kill -9 of one replica, the rebalances that followed made a replacement's rejoin fail ("joinGroup failed
-// 4 times": SyncGroup answered REBALANCE_IN_PROGRESS each time). The client reports that as an 'error' event on the
-// consumer, and nothing listened: the process crashed. The error is injected here on the transformer's own consumer,
-// taken from the client's diagnostics channel of created instances.
-test('a consumer error (a rejoin that failed for good) makes the member join again instead of crashing', async (t) => {
-  const tp = await topics(t, 2);
-  const consumers: EventEmitter[] = [];
+type WatchedConsumer = EventEmitter & Record<symbol, unknown>;
+
+/** A noop member whose Kafka consumers (the first and any after a rejoin) the test can reach, once it did 50 records. */
+async function memberWatchingItsConsumers(t: import('node:test').TestContext, tp: Awaited<ReturnType<typeof topics>>, init: { clientId: string; sessionTimeoutMs: number; rebalanceTimeoutMs?: number }) {
+  const consumers: WatchedConsumer[] = [];
   const onInstance = (m: unknown) => {
-    const { type, instance } = m as { type: string; instance: EventEmitter & { clientId?: string } };
-    if (type === 'consumer' && instance.clientId === 'rejoin-a') consumers.push(instance);
+    const { type, instance } = m as { type: string; instance: WatchedConsumer & { clientId?: string } };
+    if (type === 'consumer' && instance.clientId === init.clientId) consumers.push(instance);
   };
   diagnostics.subscribe('plt:kafka:instances', onInstance);
   t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
-  const tr = start(t, createNoopJob(), { ...tp, clientId: 'rejoin-a', sessionTimeoutMs: 6000 });
+  const tr = start(t, createNoopJob(), { ...tp, ...init });
   const warnings: string[] = [];
   tr.on('warning', (e) => warnings.push(e.message));
   await tr.start();
   await produce(tp.from, records(50, 'before'));
   await eventually(() => tr.stats().succeeded === 50, { what: 'the first 50 records', timeout: 180_000, every: 50 });
   assert.equal(consumers.length, 1);
+  return { tr, consumers, warnings };
+}
 
-  const failure = new Error('joinGroup failed 4 times.');
-  assert.doesNotThrow(() => consumers[0]!.emit('error', failure), 'someone listens to the consumer\'s errors');
-  assert.ok(warnings.some((w) => /the group membership failed \(joining again\): .*joinGroup failed 4 times/.test(w)), warnings.join('\n'));
-  // A new consumer joins and owns both partitions again; new records go through it.
+/** A new consumer joins and owns both partitions again; records produced now go through it. */
+async function joinedAgainAndWorking(tr: Transformer, tp: Awaited<ReturnType<typeof topics>>, consumers: WatchedConsumer[]): Promise<void> {
   await eventually(() => consumers.length === 2 && !tr.stats().reconnecting && tr.stats().assigned.length === 2, {
     what: 'a new consumer in the group with both partitions',
     timeout: 180_000,
@@ -238,6 +236,20 @@ test('a consumer error (a rejoin that failed for good) makes the member join aga
   tr.on('record', (r) => done.add(r.input.key ?? ''));
   await produce(tp.from, records(50, 'after'));
   await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
+}
+
+// Bug: after a kill -9 of one replica, the rebalances that followed made a replacement's rejoin fail ("joinGroup failed
+// 4 times": SyncGroup answered REBALANCE_IN_PROGRESS each time). The client reports that as an 'error' event on the
+// consumer, and nothing listened: the process crashed. The error is injected here on the transformer's own consumer,
+// taken from the client's diagnostics channel of created instances.
+test('a consumer error (a rejoin that failed for good) makes the member join again instead of crashing', async (t) => {
+  const tp = await topics(t, 2);
+  const { tr, consumers, warnings } = await memberWatchingItsConsumers(t, tp, { clientId: 'rejoin-a', sessionTimeoutMs: 6000 });
+
+  const failure = new Error('joinGroup failed 4 times.');
+  assert.doesNotThrow(() => consumers[0]!.emit('error', failure), 'someone listens to the consumer\'s errors');
+  assert.ok(warnings.some((w) => /the group membership failed \(joining again\): .*joinGroup failed 4 times/.test(w)), warnings.join('\n'));
+  await joinedAgainAndWorking(tr, tp, consumers);
 });
 
 // Bug (the fault suite's cut-off member, at-least-once): after its link came back the member never rejoined within
@@ -246,20 +258,7 @@ test('a consumer error (a rejoin that failed for good) makes the member join aga
 // Injected: from some moment on, the first consumer's Heartbeat requests are sent nowhere and never answered.
 test('heartbeats that stall (a request that never settles) make the member join again with a new consumer', async (t) => {
   const tp = await topics(t, 2);
-  const consumers: (EventEmitter & Record<symbol, unknown>)[] = [];
-  const onInstance = (m: unknown) => {
-    const { type, instance } = m as { type: string; instance: EventEmitter & Record<symbol, unknown> & { clientId?: string } };
-    if (type === 'consumer' && instance.clientId === 'stall-a') consumers.push(instance);
-  };
-  diagnostics.subscribe('plt:kafka:instances', onInstance);
-  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
-  const tr = start(t, createNoopJob(), { ...tp, clientId: 'stall-a', sessionTimeoutMs: 6000, rebalanceTimeoutMs: 8000 });
-  const warnings: string[] = [];
-  tr.on('warning', (e) => warnings.push(e.message));
-  await tr.start();
-  await produce(tp.from, records(50, 'before'));
-  await eventually(() => tr.stats().succeeded === 50, { what: 'the first 50 records', timeout: 180_000, every: 50 });
-  assert.equal(consumers.length, 1);
+  const { tr, consumers, warnings } = await memberWatchingItsConsumers(t, tp, { clientId: 'stall-a', sessionTimeoutMs: 6000, rebalanceTimeoutMs: 8000 });
 
   const first = consumers[0]!;
   let proto: object | null = first;
@@ -280,16 +279,8 @@ test('heartbeats that stall (a request that never settles) make the member join 
   await eventually(() => swallowed > 0, { what: 'a heartbeat swallowed', timeout: 30_000, every: 50 });
   // The client's stall alarm (after the 8 s rebalance timeout) makes the member join again with a new consumer,
   // which owns both partitions; records produced now go through it.
-  await eventually(() => consumers.length === 2 && !tr.stats().reconnecting && tr.stats().assigned.length === 2, {
-    what: 'a new consumer in the group with both partitions',
-    timeout: 180_000,
-    every: 50,
-  });
+  await joinedAgainAndWorking(tr, tp, consumers);
   assert.ok(warnings.some((w) => /no group heartbeat succeeded for \d+ s.*: joining the group again/.test(w)), warnings.join('\n'));
-  const done = new Set<string>();
-  tr.on('record', (r) => done.add(r.input.key ?? ''));
-  await produce(tp.from, records(50, 'after'));
-  await eventually(() => records(50, 'after').every((r) => done.has(r.key)), { what: 'the 50 records produced after the rejoin', timeout: 180_000, every: 50 });
 });
 
 // Bug (seen by the container tests on a broker that had just started): joining the group failed at start ("joinGroup

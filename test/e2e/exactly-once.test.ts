@@ -132,5 +132,7 @@ test('exactly-once: a zombie (SIGSTOP past its session timeout) is fenced: its l
   await Promise.all([stopMember(zombie), stopMember(successor)]);
   const { committed, uncommitted } = await readBack(tp);
   assertExactlyOnce(ids, committed, 'read_committed');
+  // The zombie went on with the records it held and had buffered: those outputs are in its refused transaction.
+  assert.ok(uncommitted.length > committed.length, 'read_uncommitted sees the zombie’s aborted outputs');
   t.diagnostic(`${TOTAL} ids; frozen at ${sum(frozenAt)} committed; read_committed ${committed.length}, read_uncommitted ${uncommitted.length} (${uncommitted.length - committed.length} aborted)`);
 });

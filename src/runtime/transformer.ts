@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Message, MessagesStream } from '@platformatic/kafka';
+import type { ConsumeOptions, Message, MessagesStream } from '@platformatic/kafka';
 import { isLaglessError, LaglessError, UsageError } from '../errors/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
@@ -317,6 +317,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #verifyTimer: NodeJS.Timeout | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #reconnecting: Promise<void> | undefined;
+  /** exactly-once: the consumer's stream being replaced (see #replaceStream), and streams left to close. */
+  #replacing: Promise<void> | undefined;
+  #replaceAgain = false;
+  #retired: MessagesStream<string, Buffer, string, string> | undefined;
   /** Aborted by close() and destroy(): a reconnect in progress stops at its next step. */
   readonly #stopping = new AbortController();
   /** Set when close() or destroy() takes the consumer to close it: a consumer that joins later closes itself. */
@@ -497,7 +501,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     });
     let stream: MessagesStream<string, Buffer, string, string>;
     try {
-      stream = await consumer.consume({ topics: [o.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false });
+      stream = await consumer.consume(this.#consumeOptions());
     } catch (err) {
       await consumer.close(true).catch(() => {});
       throw err;
@@ -509,17 +513,94 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       await consumer.close(true).catch(() => {});
       throw new LaglessError('INTERNAL', 'the transformer was closed while it joined the group');
     }
+    this.#attachStream(consumer, stream);
+    this.#syncAssignment(true);
+    this.#updateFlow();
+  }
+
+  /** A stream from the committed offsets (or the log start), offsets committed by the runtime only. */
+  #consumeOptions(): ConsumeOptions<string, Buffer, string, string> {
+    return { topics: [this.options.from], mode: 'committed', fallbackMode: 'earliest', autocommit: false };
+  }
+
+  /** Makes `stream` the one records come from. Its events count only while it is the consumer's current stream. */
+  #attachStream(consumer: RecordConsumer, stream: MessagesStream<string, Buffer, string, string>): void {
     this.#stream = stream;
     this.#paused = false;
-    stream.on('data', (m) => current() && this.#onMessage(m));
+    const live = () => this.#consumer === consumer && this.#stream === stream;
+    stream.on('data', (m) => live() && this.#onMessage(m));
     stream.on('error', (err) => {
-      if (!current()) return;
+      if (!live()) return;
       this.emit('warning', new Error(`consumer stream error: ${describeKafkaError(err)}`));
       this.#reconnect();
     });
-    stream.on('close', () => current() && this.#reconnect());
-    this.#syncAssignment(true);
-    this.#updateFlow();
+    stream.on('close', () => live() && this.#reconnect());
+  }
+
+  /**
+   * exactly-once, after this member came back under a new member id: the consumer's stream is replaced by a new one on
+   * the same consumer (same membership, so no rebalance), which starts at the committed offsets. The old one is closed
+   * and whatever it still delivers is ignored. Why: @platformatic/kafka 2.12.1 resets a stream's fetch positions to
+   * the committed offsets when the member joins, but a fetch sent before (under the old membership) is neither
+   * cancelled nor told apart: when its response lands after the reset, the stream moves its position past it and
+   * delivers it, and the records between the committed offset and that fetch, done under the old membership in
+   * transactions that were aborted, never come again (the fault suite's cut-off member lost 2 ids that way). A new
+   * stream has its own connections and positions: no fetch of the old membership reaches it.
+   */
+  #replaceStream(consumer: RecordConsumer): void {
+    const stopped = () => this.#consumer !== consumer || this.#consumerReleased || this.#destroyed;
+    if (stopped()) return;
+    const current = this.#stream;
+    this.#stream = undefined;
+    if (current) {
+      if (this.#retired) void within(this.#retired.close(), this.options.closeTimeoutMs);
+      this.#retired = current;
+    }
+    this.#replaceAgain = true;
+    // One at a time: a replacement in progress opens one more when it is done (its stream may hold fetches of the
+    // membership that has just ended, too).
+    if (this.#replacing) return;
+    this.#replacing = (async () => {
+      while (this.#replaceAgain && !stopped()) {
+        this.#replaceAgain = false;
+        // The new stream subscribes before the old one is closed: the consumer keeps the topic, so it does not rejoin.
+        const opening = consumer.consume(this.#consumeOptions());
+        const old = this.#retired;
+        this.#retired = undefined;
+        const oldClosed = old ? within(old.close(), this.options.closeTimeoutMs) : undefined;
+        let stream: MessagesStream<string, Buffer, string, string>;
+        try {
+          stream = await opening;
+        } catch (err) {
+          if (stopped()) return;
+          this.emit('warning', new Error(`replacing the consumer stream failed (joining the group again): ${describeKafkaError(err)}`));
+          this.#reconnect();
+          return;
+        }
+        if (this.#replaceAgain || stopped()) {
+          // Not used: closed like the old one (an error it reports meanwhile is of no interest).
+          stream.on('error', () => {});
+          this.#retired = stream;
+          continue;
+        }
+        this.#attachStream(consumer, stream);
+        if (this.#closing) stream.pause();
+        this.#updateFlow();
+        // close() waits for the replacement: by then no stream but the current one is left (the member can leave).
+        await oldClosed;
+      }
+    })().finally(() => {
+      this.#replacing = undefined;
+      // Asked again after the loop's last check, or stopped with a stream still to close.
+      if (this.#replaceAgain && !stopped()) {
+        this.#replaceStream(consumer);
+        return;
+      }
+      this.#replaceAgain = false;
+      const left = this.#retired;
+      this.#retired = undefined;
+      if (left) void within(left.close(), this.options.closeTimeoutMs);
+    });
   }
 
   /**
@@ -583,6 +664,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       // that keeps its id took part in every generation, so a partition it keeps was no one else's in between.)
       const held = [...this.#assigned].sort((a, b) => a - b);
       for (const p of held) this.#revoke(p);
+      // Records of the old membership may still come from the client's stream (see #replaceStream): a new one.
+      if (!this.#closing) this.#replaceStream(consumer);
       this.emit('rebalance', { assigned: [], revoked: held, generation });
     }
     // While closing, the stop drains what it holds and the client still lists the partitions until the member leaves.
@@ -1141,6 +1224,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#commitTimer) clearInterval(this.#commitTimer);
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     await within(this.#reconnecting ?? Promise.resolve(), rest());
+    // A stream replacement in progress (exactly-once, a new membership) ends with the one stream that is closed below.
+    while (this.#replacing && rest() > 0) await within(this.#replacing, rest());
     // exactly-once: the last transaction commits what the drain finished (tried again, without backoff, while the
     // close deadline allows).
     this.#finalCommit = true;

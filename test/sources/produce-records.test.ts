@@ -1,8 +1,10 @@
 // The record pipe into a real topic: every record delivered once, keyed by id; failures counted, never hidden.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ResponseError } from '@platformatic/kafka';
 import { createProducer } from '../../src/kafka/index.ts';
 import { RecordPipe, recordValue, type RecordSource, type UrlRecord } from '../../src/sources/index.ts';
+import { wrapApi, type KafkaApi } from '../helpers/client-faults.ts';
 import { consumeAll, createTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
 function listSource(records: UrlRecord[], failAfter?: number): RecordSource<{ n: number }> {
@@ -34,6 +36,54 @@ test('2,000 records in batches of 300 reach the topic once each, keyed by id, wi
   assert.equal(byKey.size, 2000, 'no duplicates, no missing ids');
   for (const r of records) assert.equal(byKey.get(r.id), recordValue(r));
   assert.equal(recordValue(records[0]!), '{"id":"id-0","url":"https://img.example/0.jpg"}');
+});
+
+test('a batch half written (one partition refused as not leader, as on a just-created topic) is retried without writing anything twice', async (t) => {
+  // A fresh-clone run with a busy core found 84 records written twice. With several batches in flight, an idempotent
+  // producer's request refused for one partition (its leader not ready on a just-created topic) and written for the
+  // others is retried after later batches were written: the retry is refused as out of order, and @platformatic/kafka
+  // 2.12.1 then resends the whole request under a new producer id, so its other partitions' records are written twice.
+  // Here the first request's partial failure is injected: only its partition-0 records reach the broker, and the
+  // answer says NOT_LEADER_OR_FOLLOWER for partition 1; it is held until the next request was answered, if any.
+  const topic = await createTopic(t, uniqueName('pipe-half'), 2);
+  const records = Array.from({ length: 600 }, (_, i) => ({ id: `id-${i}`, url: `https://img.example/${i}.jpg` }));
+  const producer = createProducer({ brokers: testBrokers() });
+  t.after(() => producer.close());
+  // The pipe's sends, counted: the injected answer waits for the next request's answer when the pipe has one in flight.
+  let sending = 0;
+  const sender = {
+    send: (o: Parameters<typeof producer.send>[0]) => {
+      sending += 1;
+      return producer.send(o).finally(() => (sending -= 1));
+    },
+  };
+  let requests = 0;
+  let secondAnswered: () => void = () => {};
+  const second = new Promise<void>((ok) => (secondAnswered = ok));
+  wrapApi(producer, 'Produce', (api: KafkaApi) => (...args: unknown[]) => {
+    requests += 1;
+    const [connection, acks, timeout, messages, produceOptions, callback] = args as [unknown, unknown, unknown, { partition: number }[], unknown, (e: unknown, r?: unknown) => void];
+    if (requests > 1) {
+      api(connection, acks, timeout, messages, produceOptions, (error: unknown, response: unknown) => {
+        secondAnswered();
+        callback(error, response);
+      });
+      return;
+    }
+    const first = messages.filter((m) => m.partition === 0);
+    assert.ok(first.length > 0 && first.length < messages.length, 'the first request holds records of both partitions');
+    api(connection, acks, timeout, first, produceOptions, async (error: unknown, response: unknown) => {
+      if (sending > 1) await second;
+      callback(error ?? new ResponseError(0, (api as { version?: number }).version ?? 11, { '/responses/0/partitionResponses/1': [6, null] }, response));
+    });
+  });
+  const result = await new RecordPipe(sender, { topic, batchSize: 100 }).run(listSource(records));
+  assert.deepEqual([result.delivered, result.failed], [600, 0]);
+  assert.ok(requests >= 7, `the refused request was retried (${requests} produce requests for 6 batches)`);
+  const back = await consumeAll(topic, { count: 600 });
+  const keys = new Set(back.map((r) => r.key));
+  // consumeAll stops at 600 records: with a duplicate among them, some id would be missing.
+  assert.equal(keys.size, 600, `600 distinct ids in the first 600 records (${600 - keys.size} written twice)`);
 });
 
 test('a source that fails midway: what was read is still delivered, and the error is returned', async (t) => {

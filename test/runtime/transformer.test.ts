@@ -1,6 +1,5 @@
 // The runtime against the real broker: every record ends as an output or a dead letter, ordering modes hold, the window bounds the intake, members share and hand over partitions.
 import assert from 'node:assert/strict';
-import diagnostics from 'node:diagnostics_channel';
 import type { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -8,6 +7,7 @@ import { LaglessError, UnrecoverableError } from '../../src/errors/index.ts';
 import { createNoopJob } from '../../src/jobs/index.ts';
 import type { JobDefinition as Job } from '../../src/index.ts';
 import { Transformer, type TransformerInit } from '../../src/runtime/index.ts';
+import { watchInstances, wrapApi } from '../helpers/client-faults.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { consumeAll, createTopic, groupLag, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
@@ -209,12 +209,9 @@ type WatchedConsumer = EventEmitter & Record<symbol, unknown>;
 /** A noop member whose Kafka consumers (the first and any after a rejoin) the test can reach, once it did 50 records. */
 async function memberWatchingItsConsumers(t: import('node:test').TestContext, tp: Awaited<ReturnType<typeof topics>>, init: { clientId: string; sessionTimeoutMs: number; rebalanceTimeoutMs?: number }) {
   const consumers: WatchedConsumer[] = [];
-  const onInstance = (m: unknown) => {
-    const { type, instance } = m as { type: string; instance: WatchedConsumer & { clientId?: string } };
-    if (type === 'consumer' && instance.clientId === init.clientId) consumers.push(instance);
-  };
-  diagnostics.subscribe('plt:kafka:instances', onInstance);
-  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  watchInstances<WatchedConsumer & { clientId?: string }>(t, 'consumer', (instance) => {
+    if (instance.clientId === init.clientId) consumers.push(instance);
+  });
   const tr = start(t, createNoopJob(), { ...tp, ...init });
   const warnings: string[] = [];
   tr.on('warning', (e) => warnings.push(e.message));
@@ -260,22 +257,10 @@ test('heartbeats that stall (a request that never settles) make the member join 
   const tp = await topics(t, 2);
   const { tr, consumers, warnings } = await memberWatchingItsConsumers(t, tp, { clientId: 'stall-a', sessionTimeoutMs: 6000, rebalanceTimeoutMs: 8000 });
 
-  const first = consumers[0]!;
-  let proto: object | null = first;
-  let getApi: symbol | undefined;
-  while (proto && !getApi) {
-    getApi = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'plt.kafka.base.getApi');
-    proto = Object.getPrototypeOf(proto);
-  }
-  assert.ok(getApi, "the client's API lookup (the injection point) exists");
-  const original = (first[getApi] as (name: string, cb: (e: unknown, api?: unknown) => void) => void).bind(first);
   let swallowed = 0;
-  first[getApi] = (name: string, cb: (e: unknown, api?: unknown) => void) => {
-    if (name !== 'Heartbeat') return original(name, cb);
-    cb(null, () => {
-      swallowed += 1; // sent nowhere, never answered
-    });
-  };
+  wrapApi(consumers[0]!, 'Heartbeat', () => () => {
+    swallowed += 1; // sent nowhere, never answered
+  });
   await eventually(() => swallowed > 0, { what: 'a heartbeat swallowed', timeout: 30_000, every: 50 });
   // The client's stall alarm (after the 8 s rebalance timeout) makes the member join again with a new consumer,
   // which owns both partitions; records produced now go through it.
@@ -290,16 +275,13 @@ test('heartbeats that stall (a request that never settles) make the member join 
 test('a first join that fails (a broker still starting) is retried instead of failing the start', async (t) => {
   const tp = await topics(t, 2);
   let injected = 0;
-  const onInstance = (m: unknown) => {
-    const { type, instance } = m as { type: string; instance: { clientId?: string; consume: (...a: unknown[]) => Promise<unknown> } };
-    if (type !== 'consumer' || instance.clientId !== 'first-join' || injected > 0) return;
+  watchInstances<{ clientId?: string; consume: (...a: unknown[]) => Promise<unknown> }>(t, 'consumer', (instance) => {
+    if (instance.clientId !== 'first-join' || injected > 0) return;
     injected += 1;
     instance.consume = async () => {
       throw new Error('joinGroup failed 4 times.');
     };
-  };
-  diagnostics.subscribe('plt:kafka:instances', onInstance);
-  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  });
   const tr = start(t, createNoopJob(), { ...tp, clientId: 'first-join' });
   const warnings: string[] = [];
   tr.on('warning', (e) => warnings.push(e.message));
@@ -318,12 +300,9 @@ test('a first join that fails (a broker still starting) is retried instead of fa
 test('a committed offset moved back behind the owner (a late commit of a previous owner) is committed again', async (t) => {
   const tp = await topics(t, 1);
   const consumers: (EventEmitter & { commit: (o: { offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] }) => Promise<void> })[] = [];
-  const onInstance = (m: unknown) => {
-    const { type, instance } = m as { type: string; instance: (typeof consumers)[number] & { clientId?: string } };
-    if (type === 'consumer' && instance.clientId === 'restore-a') consumers.push(instance);
-  };
-  diagnostics.subscribe('plt:kafka:instances', onInstance);
-  t.after(() => diagnostics.unsubscribe('plt:kafka:instances', onInstance));
+  watchInstances<(typeof consumers)[number] & { clientId?: string }>(t, 'consumer', (instance) => {
+    if (instance.clientId === 'restore-a') consumers.push(instance);
+  });
   const tr = start(t, createNoopJob(), { ...tp, clientId: 'restore-a' });
   const warnings: string[] = [];
   tr.on('warning', (e) => warnings.push(e.message));

@@ -1,19 +1,24 @@
-// Autoscaling benchmark: measure one CPU worker's capacity here, then play a step load scaled to it through the real CLI.
+// Autoscaling benchmark: measure one unit's capacity here, then play a step load scaled to it through the real CLI.
 //
-//   npm run bench -- autoscale [--latency 100] [--low 0.2] [--high 1.5] [--low-for 20s] [--high-for 60s] [--after-for 20s]
-//                              [--idle-timeout 30s] [--max-workers N] [--partitions 8] [--capacity N] [--capacity-records 1000]
-//                              [--capacity-rounds 2]
+//   npm run bench -- autoscale [--unit workers|replicas] [--latency 100] [--low 0.2] [--high 1.5] [--low-for 20s]
+//                              [--high-for 60s] [--after-for 20s] [--idle-timeout 30s] [--max-workers N] [--max-replicas 3]
+//                              [--partitions 8] [--capacity N] [--capacity-records 1000] [--capacity-rounds 2]
 //                              [--images DIR] [--brokers host:port] [--out FILE] [--svg FILE]
+//
+// --unit workers (default): the unit is a CPU worker thread of one `lagless run palette --min-workers 1 --max-workers N`.
+// --unit replicas: the unit is a replica process with one worker, `lagless run palette --replicas 1..N --workers 1`
+// (the supervisor scales processes in the group); one unit's capacity is that of one process with one worker.
 //
 // 1. Capacity: a backlog of synthetic records (real photos behind --latency ms: the palette bench's photos in
 //    .lagless/cache/bench-images, fetched once, else assets/images) drained by `lagless run palette --workers 1`; the
-//    completion rate between 20% and 90% done is one worker's capacity c. The same with --workers <max>: what the
-//    machine does with all its workers (they share the cores with the broker and the source).
-// 2. Step: `lagless run palette --min-workers 1 --max-workers <cores> --idle-timeout ...` while the synthetic source
-//    plays low×c, then high×c (capped at 90% of the all-workers capacity, which no autoscaler can exceed), then low×c,
-//    then nothing. Every second: arrival rate (log-end growth), completion rate (outputs + dead letters, from /metrics),
-//    lag (admin API: log end − committed), workers active and the policy's wish (/metrics), CPU use of the runner and of
-//    the whole machine. Written to bench/results/autoscale-<ts>.json and drawn as bench/results/autoscale-<ts>.svg.
+//    completion rate between 20% and 90% done is one unit's capacity c. The same with all the units (--workers <max>,
+//    or --replicas <max> with one worker each): what the machine does with all of them (they share the cores with the
+//    broker and the source).
+// 2. Step: the autoscaled runner (above) while the synthetic source plays low×c, then high×c (capped at 90% of the
+//    all-units capacity, which no autoscaler can exceed), then low×c, then nothing. Every second: arrival rate (log-end
+//    growth), completion rate (growth of the output and dead-letter topics' log ends), lag (admin API: log end −
+//    committed), units active (workers: lagless_workers_active; replicas: group members holding partitions) and the
+//    policy's wish (/metrics), CPU use of the runner's process tree and of the whole machine. Written to bench/results/autoscale-<ts>.json and drawn as bench/results/autoscale-<ts>.svg.
 // Figures: peak lag, time until the lag is back under 2 s of arrivals after the step, time back at the minimum after the
 // load stops, worker-seconds against an oracle (ceil(scheduled rate / c) each second) and fixed minimum and maximum.
 // The broker is KAFKA_BROKERS / --brokers / 127.0.0.1:9092 when one answers, else a temporary one started for the run.
@@ -45,7 +50,9 @@ const { values: args } = parseArgs({
     'high-for': { type: 'string', default: '60s' },
     'after-for': { type: 'string', default: '20s' },
     'idle-timeout': { type: 'string', default: '30s' },
+    unit: { type: 'string', default: 'workers' },
     'max-workers': { type: 'string', default: String(availableParallelism()) },
+    'max-replicas': { type: 'string', default: '3' },
     partitions: { type: 'string', default: '8' },
     capacity: { type: 'string' },
     'capacity-records': { type: 'string', default: '1000' },
@@ -58,7 +65,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 18).join('\n') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 23).join('\n') + '\n');
   process.exit(0);
 }
 function fail(message: string): never {
@@ -84,12 +91,17 @@ const lowForMs = durationOf('low-for', args['low-for']);
 const highForMs = durationOf('high-for', args['high-for']);
 const afterForMs = durationOf('after-for', args['after-for']);
 const idleTimeoutMs = durationOf('idle-timeout', args['idle-timeout']);
-const maxWorkers = numberOf('max-workers', args['max-workers'], 2, true);
+if (args.unit !== 'workers' && args.unit !== 'replicas') fail(`--unit must be workers or replicas, got "${args.unit}"`);
+const replicas = args.unit === 'replicas';
+const unitName = replicas ? 'replicas' : 'workers';
+const unitOne = replicas ? 'replica' : 'worker';
+/** Most units: worker threads of one process, or replica processes of one worker each. */
+const maxUnits = replicas ? numberOf('max-replicas', args['max-replicas'], 2, true) : numberOf('max-workers', args['max-workers'], 2, true);
 const partitions = numberOf('partitions', args.partitions, 1, true);
 const capacityRecords = numberOf('capacity-records', args['capacity-records'], 200, true);
 const capacityRounds = numberOf('capacity-rounds', args['capacity-rounds'], 1, true);
 const givenCapacity = args.capacity === undefined ? undefined : numberOf('capacity', args.capacity, 0.1);
-const MIN_WORKERS = 1;
+const MIN_UNITS = 1;
 
 const say = (m: string) => process.stderr.write(`${m}\n`);
 
@@ -200,6 +212,31 @@ function machineCpuSeconds(): number | undefined {
   }
 }
 
+/** CPU-seconds used so far by a process and its descendants (a supervisor's replicas), from /proc; 0 where there is none. */
+function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let total = 0;
+  const seen = new Set<number>();
+  const visit = (p: number) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    try {
+      // Fields after the command's closing parenthesis: state is field 3, utime 14 and stime 15 (USER_HZ = 100).
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / 100;
+      for (const tid of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+        for (const c of children ? children.split(/\s+/) : []) visit(Number(c));
+      }
+    } catch {
+      // exited meanwhile, or no /proc here
+    }
+  };
+  visit(pid);
+  return total;
+}
+
 async function scrape(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   const out: Record<string, number> = {};
@@ -233,6 +270,23 @@ async function cleanup(brokers: string[], topics: string[], groups: string[]): P
   await admin.close().catch(() => {});
 }
 
+/**
+ * Records completed so far: the log ends of the runner's output and dead-letter topics (one output or one dead letter
+ * per input; the same for one process and for a supervisor's replicas, whose /metrics counts no records).
+ */
+async function completed(admin: ReturnType<typeof createAdmin>, topic: string): Promise<number> {
+  const indexes = Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n }));
+  const ends = await admin.listOffsets({ topics: [`${topic}.out`, `${topic}.dlq`].map((name) => ({ name, partitions: indexes })) });
+  return ends.reduce((a, t) => a + t.partitions.reduce((b, p) => b + Number(p.offset), 0), 0);
+}
+
+/** Units working now: worker threads (the process's /metrics), or group members holding partitions (replicas). */
+async function unitsActive(admin: ReturnType<typeof createAdmin>, group: string, m: Record<string, number>): Promise<number> {
+  if (!replicas) return m.lagless_workers_active ?? 0;
+  const described = (await admin.describeGroups({ groups: [group] })).get(group);
+  return [...(described?.members.values() ?? [])].filter((x) => [...(x.assignments?.values() ?? [])].some((a) => a.partitions.length > 0)).length;
+}
+
 /** Log-end offsets summed over the topic, and the group's lag (log end − committed), in one admin round trip each. */
 async function offsets(admin: ReturnType<typeof createAdmin>, topic: string, group: string): Promise<{ logEnd: number; lag: number }> {
   const t = (await readGroupLag(admin, group, new Map([[topic, partitions]]))).get(topic);
@@ -254,25 +308,26 @@ const runnerBase = (brokers: string[], topic: string, group: string, server: Ima
   '--allow-host', new URL(server.url).host, '--http-port', '0', '--status-every', '0',
 ];
 
-/** `workers` fixed workers drain a backlog; the rate between 20% and 90% done is their capacity. */
-async function measureCapacity(brokers: string[], server: ImageServer, workers: number): Promise<{ rate: number; records: number; seconds: number }> {
-  const topic = `bench-autoscale-cap${workers}-${stamp}`;
+/** `units` fixed units (one process with that many workers, or that many replicas of one worker) drain a backlog; the rate between 20% and 90% done is their capacity. */
+async function measureCapacity(brokers: string[], server: ImageServer, units: number): Promise<{ rate: number; records: number; seconds: number }> {
+  const topic = `bench-autoscale-cap${units}-${stamp}`;
   const group = `${topic}-group`;
   await createTopics(brokers, [topic, `${topic}.out`, `${topic}.dlq`]);
   try {
-    say(`capacity: producing ${capacityRecords} records, then draining them with ${workers} worker(s) (${latencyMs} ms latency per image)`);
+    say(`capacity: producing ${capacityRecords} records, then draining them with ${units} ${units === 1 ? unitOne : unitName}${replicas ? ' of one worker' : ''} (${latencyMs} ms latency per image)`);
     const load = produceLoad(brokers, topic, server, 'unlimited', capacityRecords);
     await load.done;
-    const runner = startRunner([...runnerBase(brokers, topic, group, server), '--workers', String(workers)]);
+    const fixed = replicas && units > 1 ? ['--replicas', `${units}..${units}`, '--workers', '1'] : ['--workers', String(units)];
+    const runner = startRunner([...runnerBase(brokers, topic, group, server), ...fixed]);
+    const admin = createAdmin({ brokers });
     try {
-      const url = await runner.url;
+      await runner.url;
       const samples: { at: number; done: number }[] = [];
       let progressAt = performance.now();
       for (;;) {
-        const m = await scrape(url).catch(() => undefined);
+        const done = await completed(admin, topic).catch(() => undefined);
         const now = performance.now();
-        if (m) {
-          const done = (m.lagless_records_succeeded_total ?? 0) + (m.lagless_records_dead_lettered_total ?? 0);
+        if (done !== undefined) {
           if (done > (samples.at(-1)?.done ?? 0)) progressAt = now;
           samples.push({ at: now, done });
         }
@@ -289,6 +344,7 @@ async function measureCapacity(brokers: string[], server: ImageServer, workers: 
       const seconds = (b.at - a.at) / 1000;
       return { rate: (b.done - a.done) / seconds, records: b.done - a.done, seconds };
     } finally {
+      await admin.close().catch(() => {});
       await stopRunner(runner);
     }
   } finally {
@@ -302,7 +358,7 @@ async function main(): Promise<void> {
   const server = await startImageServer({ latencyMs, images });
   say(`serving ${server.images.length} photos from ${images} with ${latencyMs} ms latency`);
   try {
-    // One worker, then all the workers (they share the cores with the broker, the source and this process; a step above
+    // One unit, then all the units (they share the cores with the broker, the source and this process; a step above
     // what they do together cannot be absorbed by any autoscaler). Rounds alternate, and the best of each is kept: on a
     // shared machine, interference only ever lowers a rate.
     type Measured = Awaited<ReturnType<typeof measureCapacity>> & { rounds: number[] };
@@ -314,18 +370,18 @@ async function main(): Promise<void> {
     };
     for (let round = 0; givenCapacity === undefined && round < capacityRounds; round++) {
       measured = best(measured, await measureCapacity(brokers, server, 1));
-      atMax = best(atMax, await measureCapacity(brokers, server, maxWorkers));
+      atMax = best(atMax, await measureCapacity(brokers, server, maxUnits));
     }
     const capacity = givenCapacity ?? measured!.rate;
     const low = Math.max(1, Math.round(lowShare * capacity));
-    // The step must be one the machine can absorb at all: at most 90% of what all the workers do together here.
+    // The step must be one the machine can absorb at all: at most 90% of what all the units do together here.
     const wanted = Math.round(highShare * capacity);
     const ceiling = atMax ? Math.floor(0.9 * atMax.rate) : Infinity;
     const high = Math.min(wanted, ceiling);
     const capped = high < wanted;
     say(
-      `capacity of one worker: ${capacity.toFixed(1)} images/s${measured ? ` (${measured.records} records in ${measured.seconds.toFixed(1)} s)` : ' (given)'}` +
-        `${atMax ? `; of ${maxWorkers} workers: ${atMax.rate.toFixed(1)} images/s` : ''}; step ${low} → ${high} → ${low} images/s → 0`,
+      `capacity of one ${unitOne}: ${capacity.toFixed(1)} images/s${measured ? ` (${measured.records} records in ${measured.seconds.toFixed(1)} s)` : ' (given)'}` +
+        `${atMax ? `; of ${maxUnits} ${unitName}: ${atMax.rate.toFixed(1)} images/s` : ''}; step ${low} → ${high} → ${low} images/s → 0`,
     );
     const steps = [
       { rate: low, durationMs: lowForMs },
@@ -341,10 +397,10 @@ async function main(): Promise<void> {
     const topic = `bench-autoscale-step-${stamp}`;
     const group = `${topic}-group`;
     await createTopics(brokers, [topic, `${topic}.out`, `${topic}.dlq`]);
-    const runner = startRunner([
-      ...runnerBase(brokers, topic, group, server),
-      '--min-workers', String(MIN_WORKERS), '--max-workers', String(maxWorkers), '--idle-timeout', `${idleTimeoutMs}ms`,
-    ]);
+    const scaling = replicas
+      ? ['--replicas', `${MIN_UNITS}..${maxUnits}`, '--workers', '1']
+      : ['--min-workers', String(MIN_UNITS), '--max-workers', String(maxUnits)];
+    const runner = startRunner([...runnerBase(brokers, topic, group, server), ...scaling, '--idle-timeout', `${idleTimeoutMs}ms`]);
     const admin = createAdmin({ brokers });
     const points: TimelinePoint[] = [];
     let t0 = 0;
@@ -355,17 +411,17 @@ async function main(): Promise<void> {
       await waitReady(url);
       // Let the runner settle (first lag samples, first decision) before the load starts.
       await sleep(3000);
-      say(`step: ${profile.describe()} for ${stopAt} s, then nothing; recording ${recordFor.toFixed(0)} s; workers ${MIN_WORKERS}..${maxWorkers}, idle timeout ${idleTimeoutMs / 1000} s`);
+      say(`step: ${profile.describe()} for ${stopAt} s, then nothing; recording ${recordFor.toFixed(0)} s; ${unitName} ${MIN_UNITS}..${maxUnits}, idle timeout ${idleTimeoutMs / 1000} s`);
       const readAll = async () => {
-        const [o, m] = await Promise.all([offsets(admin, topic, group), scrape(url)]);
+        const [o, m, done] = await Promise.all([offsets(admin, topic, group), scrape(url), completed(admin, topic)]);
         return {
           at: performance.now(),
           logEnd: o.logEnd,
           lag: o.lag,
-          done: (m.lagless_records_succeeded_total ?? 0) + (m.lagless_records_dead_lettered_total ?? 0),
-          workers: m.lagless_workers_active ?? 0,
-          wish: m.lagless_desired_workers ?? null,
-          cpu: m.lagless_process_cpu_seconds_total ?? 0,
+          done,
+          workers: await unitsActive(admin, group, m),
+          wish: (replicas ? m.lagless_desired_replicas : m.lagless_desired_workers) ?? null,
+          cpu: treeCpuSeconds(runner.child.pid),
           machine: machineCpuSeconds(),
         };
       };
@@ -387,11 +443,11 @@ async function main(): Promise<void> {
           lag: cur.lag,
           workers: cur.workers,
           wish: cur.wish,
-          oracle: oracleWorkers(scheduled, capacity, MIN_WORKERS, maxWorkers),
+          oracle: oracleWorkers(scheduled, capacity, MIN_UNITS, maxUnits),
           cpu: (cur.cpu - prev.cpu) / dt,
           machineCpu: cur.machine !== undefined && prev.machine !== undefined ? (cur.machine - prev.machine) / dt : null,
         });
-        if (i % 10 === 0) say(`  ${t.toFixed(0)} s: arrival ${points.at(-1)!.arrival.toFixed(0)}/s, completion ${points.at(-1)!.completion.toFixed(0)}/s, lag ${cur.lag}, workers ${cur.workers}`);
+        if (i % 10 === 0) say(`  ${t.toFixed(0)} s: arrival ${points.at(-1)!.arrival.toFixed(0)}/s, completion ${points.at(-1)!.completion.toFixed(0)}/s, lag ${cur.lag}, ${unitName} ${cur.workers}`);
         prev = cur;
         if (t >= recordFor) break;
       }
@@ -408,7 +464,7 @@ async function main(): Promise<void> {
       .map((l) => ({ t: (l.at - t0) / 1000, m: /^\S+ (scale (?:up|down) .*)$/.exec(l.line) }))
       .filter((e) => e.m)
       .map((e) => ({ t: Math.round(e.t * 10) / 10, line: e.m![1]! }));
-    const shape = { capacityPerWorker: capacity, minWorkers: MIN_WORKERS, maxWorkers, stepAt, stepEnd, stopAt, highRate: high, idleTimeoutS: idleTimeoutMs / 1000 };
+    const shape = { capacityPerWorker: capacity, minWorkers: MIN_UNITS, maxWorkers: maxUnits, stepAt, stepEnd, stopAt, highRate: high, idleTimeoutS: idleTimeoutMs / 1000 };
     const f = analyse(points, shape);
     const backToMinTarget = idleTimeoutMs / 1000 + TARGETS.backToMinSlackS;
 
@@ -418,25 +474,25 @@ async function main(): Promise<void> {
     const out: string[] = [];
     out.push(`photos: ${server.images.length} from ${images}`);
     out.push(
-      `one worker: ${capacity.toFixed(1)} images/s with ${latencyMs} ms download latency${measured ? ` (measured alone: best of ${measured.rounds.join(', ')} images/s, ${capacityRecords} records each)` : ' (given)'}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
+      `one ${unitOne}${replicas ? ' (one process, one worker)' : ''}: ${capacity.toFixed(1)} images/s with ${latencyMs} ms download latency${measured ? ` (measured alone: best of ${measured.rounds.join(', ')} images/s, ${capacityRecords} records each)` : ' (given)'}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
     );
     out.push(
-      `step: ${low} → ${high} → ${low} images/s → 0 (${Math.round((low / capacity) * 100)}% → ${Math.round((high / capacity) * 100)}% → ${Math.round((low / capacity) * 100)}% of one worker) for ${lowForMs / 1000} s / ${highForMs / 1000} s / ${afterForMs / 1000} s; ` +
-        `lagless run palette --min-workers ${MIN_WORKERS} --max-workers ${maxWorkers} --idle-timeout ${idleTimeoutMs / 1000}s (catch-up 10 s)`,
+      `step: ${low} → ${high} → ${low} images/s → 0 (${Math.round((low / capacity) * 100)}% → ${Math.round((high / capacity) * 100)}% → ${Math.round((low / capacity) * 100)}% of one ${unitOne}) for ${lowForMs / 1000} s / ${highForMs / 1000} s / ${afterForMs / 1000} s; ` +
+        `lagless run palette ${scaling.join(' ')} --idle-timeout ${idleTimeoutMs / 1000}s (catch-up 10 s)`,
     );
     if (atMax) {
       out.push(
-        `${maxWorkers} workers together: ${atMax.rate.toFixed(1)} images/s (best of ${atMax.rounds.join(', ')}; ${(atMax.rate / capacity).toFixed(2)}× one worker: they share ${cpus().length} cores with the broker, the source and the main thread)` +
-          `${capped ? `; the step is capped at 90% of that (${high}/s) instead of ${Math.round(highShare * 100)}% of one worker (${wanted}/s), which no number of workers could absorb here` : ''}`,
+        `${maxUnits} ${unitName} together: ${atMax.rate.toFixed(1)} images/s (best of ${atMax.rounds.join(', ')}; ${(atMax.rate / capacity).toFixed(2)}× one ${unitOne}: they share ${cpus().length} cores with the broker, the source and ${replicas ? 'each other' : 'the main thread'})` +
+          `${capped ? `; the step is capped at 90% of that (${high}/s) instead of ${Math.round(highShare * 100)}% of one ${unitOne} (${wanted}/s), which no number of ${unitName} could absorb here` : ''}`,
       );
     }
-    out.push(`The target's step is 10 → 150 images/s (15×); this machine's is scaled to one worker's capacity, ${(high / low).toFixed(1)}×.`);
+    out.push(`The target's step is 10 → 150 images/s (15×); this machine's is scaled to one ${unitOne}'s capacity, ${(high / low).toFixed(1)}×.`);
     out.push(`records: ${delivered} produced, ${finalDone} completed (outputs + dead letters, duplicates included)`);
     out.push('scale events (s after the load started):');
     for (const e of events) out.push(`  ${e.t.toFixed(1).padStart(6)}  ${e.line}`);
     const rows: [string, string, string][] = [
       ['peak lag', `${f.peakLag} records = ${f.peakLagSeconds.toFixed(1)} s of the step's arrivals`, ''],
-      ['workers at the step\'s need after', s(f.scaledUpAfterS), ''],
+      [`${unitName} at the step's need after`, s(f.scaledUpAfterS), ''],
       [
         'lag back under 2 s of arrivals after the step',
         f.lagBackUnderAfterS === 0 ? '0 s (never above)' : s(f.lagBackUnderAfterS),
@@ -448,19 +504,19 @@ async function main(): Promise<void> {
         '',
       ],
       ['back at the minimum after the load stopped', s(f.backToMinAfterS), `<= idle timeout + 15 s = ${backToMinTarget} s  ${ok(f.backToMinAfterS !== null && f.backToMinAfterS <= backToMinTarget)}`],
-      [`worker-seconds over ${f.spanS.toFixed(0)} s: autoscaled`, f.workerSeconds.autoscaled.toFixed(0), ''],
+      [`${unitOne}-seconds over ${f.spanS.toFixed(0)} s: autoscaled`, f.workerSeconds.autoscaled.toFixed(0), ''],
       [
         '  oracle (ceil(scheduled / capacity) each second)',
         `${f.workerSeconds.oracle.toFixed(0)}  → autoscaled is ${f.ratios.vsOracle.toFixed(2)}×`,
         `<= ${TARGETS.workerSecondsVsOracle}×  ${ok(f.ratios.vsOracle <= TARGETS.workerSecondsVsOracle)}`,
       ],
       [
-        `  fixed minimum (${MIN_WORKERS})`,
+        `  fixed minimum (${MIN_UNITS})`,
         `${f.workerSeconds.fixedMin.toFixed(0)}  → ${f.ratios.vsFixedMin.toFixed(2)}×` +
           (f.fixedMinPeakBacklog >= 1 ? `, but it cannot keep up: its backlog would reach ~${Math.round(f.fixedMinPeakBacklog)} records` : ' (and it keeps up)'),
         '',
       ],
-      [`  fixed maximum (${maxWorkers})`, `${f.workerSeconds.fixedMax.toFixed(0)}  → ${f.ratios.vsFixedMax.toFixed(2)}×`, ''],
+      [`  fixed maximum (${maxUnits})`, `${f.workerSeconds.fixedMax.toFixed(0)}  → ${f.ratios.vsFixedMax.toFixed(2)}×`, ''],
     ];
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));
@@ -468,7 +524,7 @@ async function main(): Promise<void> {
     for (const r of rows) out.push(`${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2]}`.trimEnd());
     process.stdout.write(out.join('\n') + '\n');
 
-    const outFile = args.out ? resolve(args.out) : join(ROOT, `bench/results/autoscale-${stamp}.json`);
+    const outFile = args.out ? resolve(args.out) : join(ROOT, `bench/results/autoscale${replicas ? '-replicas' : ''}-${stamp}.json`);
     const svgFile = args.svg ? resolve(args.svg) : outFile.replace(/\.json$/, '') + '.svg';
     mkdirSync(join(outFile, '..'), { recursive: true });
     mkdirSync(join(svgFile, '..'), { recursive: true });
@@ -479,7 +535,7 @@ async function main(): Promise<void> {
           bench: 'autoscale',
           date: new Date().toISOString(),
           machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-          options: { images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_WORKERS, maxWorkers, partitions, capacityRecords, capacityRounds },
+          options: { unit: unitName, images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_UNITS, maxUnits, partitions, capacityRecords, capacityRounds },
           capacity: { perWorker: capacity, measured: measured ?? null, atMaxWorkers: atMax ?? null },
           profile: { low, high, wantedHigh: wanted, capped, describe: profile.describe(), stepAt, stepEnd, stopAt },
           targets: { ...TARGETS, backToMinWithinS: backToMinTarget },
@@ -497,11 +553,11 @@ async function main(): Promise<void> {
     writeFileSync(
       svgFile,
       renderTimelineSvg({
-        title: `Lagless worker autoscaling: step ${low} → ${high} → ${low} images/s → 0 (${latencyMs} ms per download)`,
+        title: `Lagless ${unitOne} autoscaling: step ${low} → ${high} → ${low} images/s → 0 (${latencyMs} ms per download)`,
         subtitle: [
-          `one worker ${capacity.toFixed(0)} images/s alone${atMax ? `, ${maxWorkers} workers ${atMax.rate.toFixed(0)} images/s` : ''} · workers ${MIN_WORKERS}..${maxWorkers} · idle timeout ${idleTimeoutMs / 1000} s · catch-up 10 s`,
+          `one ${unitOne} ${capacity.toFixed(0)} images/s alone${atMax ? `, ${maxUnits} ${unitName} ${atMax.rate.toFixed(0)} images/s` : ''} · ${unitName} ${MIN_UNITS}..${maxUnits} · idle timeout ${idleTimeoutMs / 1000} s · catch-up 10 s`,
           `peak lag ${f.peakLag} records (${f.peakLagSeconds.toFixed(1)} s of arrivals) · lag under 2 s of arrivals ${f.lagBackUnderAfterS === 0 ? 'throughout' : `${s(f.lagBackUnderAfterS)} after the step${f.lagRecoveredAfterS === null ? ' (above again later)' : ''}`}`,
-          `back at the minimum ${s(f.backToMinAfterS)} after the load stopped · worker-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× a fixed maximum`,
+          `back at the minimum ${s(f.backToMinAfterS)} after the load stopped · ${unitOne}-seconds ${f.ratios.vsOracle.toFixed(2)}× the oracle, ${f.ratios.vsFixedMax.toFixed(2)}× a fixed maximum`,
         ],
         points,
         events,
@@ -511,7 +567,8 @@ async function main(): Promise<void> {
           { t: stopAt, label: 'load stops' },
           { t: stopAt + backToMinTarget, label: 'target: min' },
         ],
-        maxWorkers,
+        maxWorkers: maxUnits,
+        unit: replicas ? 'replicas' : 'workers',
       }),
     );
     say(`wrote ${outFile}\nwrote ${svgFile}`);

@@ -11,7 +11,7 @@ export interface TimelinePoint {
   completion: number;
   /** Log-end minus committed offsets of the group (what Kafka tools and KEDA see), records. */
   lag: number;
-  /** CPU workers allowed to run (lagless_workers_active). */
+  /** Units working: CPU workers allowed to run (lagless_workers_active), or replica processes holding partitions. */
   workers: number;
   /** The policy's wish (lagless_desired_workers), or null before its first decision. */
   wish: number | null;

@@ -9,8 +9,10 @@ export interface TimelineChart {
   events: readonly ScaleEvent[];
   /** Vertical markers, e.g. the step and the end of the load. */
   marks: readonly { t: number; label: string }[];
-  /** Top of the workers panel (its scale goes to maxWorkers + 1). */
+  /** Top of the units panel (its scale goes to maxWorkers + 1). */
   maxWorkers: number;
+  /** What the units panel counts: 'workers' (CPU worker threads, the default) or 'replicas' (processes). */
+  unit?: 'workers' | 'replicas';
 }
 
 interface Series {
@@ -109,8 +111,8 @@ export function renderTimelineSvg(c: TimelineChart): string {
   body.push(
     panel(
       y3,
-      'CPU workers',
-      'workers',
+      c.unit === 'replicas' ? 'replica processes (one worker each)' : 'CPU workers',
+      c.unit ?? 'workers',
       ts,
       tMax,
       workersMax,

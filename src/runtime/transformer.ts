@@ -680,9 +680,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       return;
     }
     if (revoked.length === 0 && added.length === 0 && !announce) return;
-    // exactly-once: a revoked partition is dropped at once, nothing of it is committed by this member any more (the
-    // release hook does not carry the transaction yet). at-least-once: it is released (the hook below).
-    if (revoked.length && this.#exactlyOnce) for (const p of revoked) this.#revoke(p);
+    // A revoked partition is released (the hook below); exactly-once commits its done records in a transaction there.
+    // Except exactly-once with KIP-848: @platformatic/kafka 2.12.1 acknowledges the revocation in its next heartbeat
+    // without waiting for the hook, so the next owner may already be working and a transaction of ours would commit
+    // what it also commits. There the partition is dropped at once, nothing of it committed by this member any more.
+    if (revoked.length && this.#exactlyOnce && this.options.groupProtocol !== 'classic') for (const p of revoked) this.#revoke(p);
     else if (revoked.length) void this.#release(revoked);
     for (const p of added) this.#assigned.add(p);
     if (this.#exactlyOnce && added.length) this.#gate(added);
@@ -739,9 +741,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       release.done = (async () => {
         await within(release.drained, deadline - performance.now());
         const late = release.waitFor.size;
-        // Step 4. The member still holds its generation here (its rejoin waits), so the commit is accepted.
+        // Step 4. The member still holds its generation here (its rejoin waits), so the commit is accepted (exactly-once:
+        // the transaction carries the outputs of the partition's done records with their offsets, #commitTransaction).
         await within(this.#commit([p]), this.options.closeTimeoutMs);
-        if (!this.#committed.has(p)) await within(this.#commitStart(p), this.options.closeTimeoutMs);
+        // exactly-once never commits outside a transaction; a next owner there reads stable offsets (#gate).
+        if (!this.#committed.has(p) && !this.#exactlyOnce) await within(this.#commitStart(p), this.options.closeTimeoutMs);
         // A reconnect dropped every partition meanwhile: nothing of this release is left to do.
         if (this.#releases.get(p) !== release) return;
         this.#releases.delete(p);
@@ -1080,7 +1084,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   async #commitTransaction(consumer: RecordConsumer): Promise<boolean> {
     const positions = [];
     for (const c of this.#tracker.committable()) {
-      if (!this.#assigned.has(c.partition) || this.#gates.has(c.partition)) continue;
+      // Owned partitions, and those being released (#release: the member still holds the generation that owns them).
+      if (!(this.#assigned.has(c.partition) || this.#releases.has(c.partition)) || this.#gates.has(c.partition)) continue;
       positions.push({ partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
     }
     if (positions.length === 0) return true;

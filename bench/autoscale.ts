@@ -1,13 +1,14 @@
 // Autoscaling benchmark: measure one unit's capacity here, then play a step load scaled to it through the real CLI.
 //
 //   npm run bench -- autoscale [--unit workers|replicas] [--latency 100] [--low 0.2] [--high 1.5] [--low-for 20s]
-//                              [--high-for 60s] [--after-for 20s] [--idle-timeout 30s] [--max-workers N] [--max-replicas 3]
+//                              [--high-for 60s] [--after-for 20s] [--idle-timeout 30s] [--max-workers N] [--max-replicas 3] [--standby 0]
 //                              [--partitions 8] [--capacity N] [--capacity-records 1000] [--capacity-rounds 2]
 //                              [--images DIR] [--brokers host:port] [--out FILE] [--svg FILE]
 //
 // --unit workers (default): the unit is a CPU worker thread of one `lagless run palette --min-workers 1 --max-workers N`.
 // --unit replicas: the unit is a replica process with one worker, `lagless run palette --replicas 1..N --workers 1`
 // (the supervisor scales processes in the group); one unit's capacity is that of one process with one worker.
+// --standby N (replicas only) passes `--standby N`: N replica processes kept warm outside the group.
 //
 // 1. Capacity: a backlog of synthetic records (real photos behind --latency ms: the palette bench's photos in
 //    .lagless/cache/bench-images, fetched once, else assets/images) drained by `lagless run palette --workers 1`; the
@@ -53,6 +54,7 @@ const { values: args } = parseArgs({
     unit: { type: 'string', default: 'workers' },
     'max-workers': { type: 'string', default: String(availableParallelism()) },
     'max-replicas': { type: 'string', default: '3' },
+    standby: { type: 'string', default: '0' },
     partitions: { type: 'string', default: '8' },
     capacity: { type: 'string' },
     'capacity-records': { type: 'string', default: '1000' },
@@ -96,6 +98,8 @@ const replicas = args.unit === 'replicas';
 const unitName = replicas ? 'replicas' : 'workers';
 const unitOne = replicas ? 'replica' : 'worker';
 /** Most units: worker threads of one process, or replica processes of one worker each. */
+const standby = numberOf('standby', args.standby, 0, true);
+if (standby > 0 && !replicas) fail('--standby needs --unit replicas');
 const maxUnits = replicas ? numberOf('max-replicas', args['max-replicas'], 2, true) : numberOf('max-workers', args['max-workers'], 2, true);
 const partitions = numberOf('partitions', args.partitions, 1, true);
 const capacityRecords = numberOf('capacity-records', args['capacity-records'], 200, true);
@@ -398,7 +402,7 @@ async function main(): Promise<void> {
     const group = `${topic}-group`;
     await createTopics(brokers, [topic, `${topic}.out`, `${topic}.dlq`]);
     const scaling = replicas
-      ? ['--replicas', `${MIN_UNITS}..${maxUnits}`, '--workers', '1']
+      ? ['--replicas', `${MIN_UNITS}..${maxUnits}`, '--workers', '1', ...(standby > 0 ? ['--standby', String(standby)] : [])]
       : ['--min-workers', String(MIN_UNITS), '--max-workers', String(maxUnits)];
     const runner = startRunner([...runnerBase(brokers, topic, group, server), ...scaling, '--idle-timeout', `${idleTimeoutMs}ms`]);
     const admin = createAdmin({ brokers });
@@ -535,7 +539,7 @@ async function main(): Promise<void> {
           bench: 'autoscale',
           date: new Date().toISOString(),
           machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-          options: { unit: unitName, images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_UNITS, maxUnits, partitions, capacityRecords, capacityRounds },
+          options: { unit: unitName, images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_UNITS, maxUnits, standby, partitions, capacityRecords, capacityRounds },
           capacity: { perWorker: capacity, measured: measured ?? null, atMaxWorkers: atMax ?? null },
           profile: { low, high, wantedHigh: wanted, capped, describe: profile.describe(), stepAt, stepEnd, stopAt },
           targets: { ...TARGETS, backToMinWithinS: backToMinTarget },

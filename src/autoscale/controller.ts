@@ -31,6 +31,11 @@ export interface AutoscalerOptions {
   policy: ScalingOptions;
   /** Rates are measured over this window (a 1 s window at 150/s is ±8% noise). Default 5 s. */
   windowMs?: number;
+  /**
+   * The arrival rate is also measured over this shorter window; scaling up uses the larger of the two, so a step is
+   * answered at the next tick instead of after the long window has filled. Default 2 s.
+   */
+  recentWindowMs?: number;
   sample: () => Promise<ScalingSample>;
   /** Applies a decision (resize the worker semaphore, start or stop replicas). */
   apply: (decision: ScalingDecision) => void | Promise<void>;
@@ -43,6 +48,7 @@ export interface AutoscalerOptions {
 export class Autoscaler {
   readonly #o: AutoscalerOptions;
   readonly #windowMs: number;
+  readonly #recentWindowMs: number;
   #samples: ScalingSample[] = [];
   #state: ScalingState;
   #last: { decision: ScalingDecision; metrics: ScalingMetrics } | undefined;
@@ -52,6 +58,7 @@ export class Autoscaler {
   constructor(o: AutoscalerOptions, initialUnits: number) {
     this.#o = o;
     this.#windowMs = o.windowMs ?? 5000;
+    this.#recentWindowMs = Math.min(this.#windowMs, o.recentWindowMs ?? 2000);
     this.#state = initialScalingState(o.policy, (o.now ? o.now() : performance.now()), initialUnits);
   }
 
@@ -59,16 +66,16 @@ export class Autoscaler {
     return this.#last;
   }
 
-  /** Metrics from the newest sample and the oldest one inside the window with the same scope. */
-  static metricsFrom(samples: readonly ScalingSample[], windowMs: number): ScalingMetrics | undefined {
+  /**
+   * Metrics from the newest sample and the oldest one inside the window with the same scope; the arrival rate also
+   * over `recentWindowMs` when given (`arrivalRateRecent`).
+   */
+  static metricsFrom(samples: readonly ScalingSample[], windowMs: number, recentWindowMs?: number): ScalingMetrics | undefined {
     const cur = samples.at(-1);
     if (!cur) return undefined;
-    let base: ScalingSample | undefined;
-    for (const s of samples) {
-      if (s === cur || s.scope !== cur.scope || cur.at - s.at > windowMs) continue;
-      base = s;
-      break;
-    }
+    const oldestWithin = (ms: number): ScalingSample | undefined => samples.find((s) => s !== cur && s.scope === cur.scope && cur.at - s.at <= ms);
+    const base = oldestWithin(windowMs);
+    const recent = recentWindowMs === undefined ? undefined : oldestWithin(recentWindowMs);
     const dt = base ? (cur.at - base.at) / 1000 : 0;
     const d = (f: (s: ScalingSample) => number) => (base && dt > 0 ? (f(cur) - f(base)) / dt : 0);
     const busySeconds = base ? (cur.busyMs - base.busyMs) / 1000 : 0;
@@ -77,6 +84,8 @@ export class Autoscaler {
     return {
       now: cur.at,
       arrivalRate: Math.max(0, d((s) => s.logEnd)),
+      arrivalRateRecent: recent && cur.at > recent.at ? Math.max(0, ((cur.logEnd - recent.logEnd) * 1000) / (cur.at - recent.at)) : undefined,
+      rateWindowMs: windowMs,
       completionRate: Math.max(0, d((s) => s.completed)),
       // Only trust a service rate measured over a meaningful amount of busy time.
       servicePerUnit: busySeconds >= 0.2 && tasks > 0 ? tasks / busySeconds : undefined,
@@ -96,7 +105,7 @@ export class Autoscaler {
       this.#samples.push(s);
       const horizon = s.at - this.#windowMs - 1000;
       while (this.#samples.length > 2 && this.#samples[0]!.at < horizon) this.#samples.shift();
-      const metrics = Autoscaler.metricsFrom(this.#samples, this.#windowMs);
+      const metrics = Autoscaler.metricsFrom(this.#samples, this.#windowMs, this.#recentWindowMs);
       if (!metrics) return undefined;
       const decision = decide(metrics, this.#state, this.#o.policy);
       this.#state = decision.state;

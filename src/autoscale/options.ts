@@ -30,10 +30,18 @@ export interface ScalingOptions {
    */
   scaleDownUtilization: number;
   /**
-   * Like Ray's `upscaling_speed`: one decision adds at most `max(1, ceil(upscalingSpeed × current))` units, counted
-   * from the units active now. 1.0 lets the count double every tick; 0.5 grows it by half. > 0. Default 1.0.
+   * Like Ray's `upscaling_speed`: one decision asks for at most `max(minUpscalingStep, ceil(upscalingSpeed × current))`
+   * units beyond the `current` active now (units still starting count against it, like Ray's pending launches).
+   * 1.0 lets the count double every tick; 0.5 grows it by half. > 0. Default 1.0.
    */
   upscalingSpeed: number;
+  /**
+   * The fewest units a scale-up may add at once, whatever `upscalingSpeed × current` says: Ray allows at least 5
+   * pending launches, Kubernetes' HPA at least 4 pods per period. 1 suits worker threads (they start in
+   * milliseconds and the count doubles every tick); replicas use more, since a process takes seconds to start and
+   * join, and adding them one at a time leaves the next decision waiting for the previous start. Integer >= 1. Default 1.
+   */
+  minUpscalingStep: number;
   /**
    * Records/s one busy unit completes, assumed until the caller measures it (then the measurement wins and is
    * remembered). Undefined: until a measurement exists the policy scales on utilisation and backlog alone. Default undefined.
@@ -51,6 +59,7 @@ export const defaultScalingOptions: Readonly<ScalingOptions> = Object.freeze({
   targetUtilization: 0.85,
   scaleDownUtilization: 0.75,
   upscalingSpeed: 1,
+  minUpscalingStep: 1,
   servicePerUnitPrior: undefined,
   unitName: 'units',
 });
@@ -77,6 +86,7 @@ export function validateScalingOptions(options: ScalingOptions): ScalingOptions 
     fail('scaleDownUtilization', `a number > 0 and below targetUtilization (${o.targetUtilization})`, o.scaleDownUtilization);
   }
   if (!isNumber(o.upscalingSpeed) || o.upscalingSpeed <= 0) fail('upscalingSpeed', 'a number > 0', o.upscalingSpeed);
+  if (!isCount(o.minUpscalingStep) || o.minUpscalingStep < 1) fail('minUpscalingStep', 'an integer >= 1', o.minUpscalingStep);
   if (o.servicePerUnitPrior !== undefined && (!isNumber(o.servicePerUnitPrior) || o.servicePerUnitPrior <= 0)) {
     fail('servicePerUnitPrior', 'undefined or a number of records/s > 0', o.servicePerUnitPrior);
   }

@@ -11,6 +11,17 @@ export interface ScalingMetrics {
   now: number;
   /** Records/s entering the assigned partitions (growth of their log-end offsets). */
   arrivalRate: number;
+  /**
+   * The same over a shorter, more recent window (e.g. the last two ticks), or undefined. Scaling up uses the larger
+   * of the two, so a step in the load is answered at the next tick at its full height instead of as the average of
+   * the old and new rates; scaling down uses `arrivalRate` only, so a noisy tick never holds units.
+   */
+  arrivalRateRecent?: number | undefined;
+  /**
+   * How far back the rates reach, ms (the caller's averaging window), or undefined. A need measured less than this
+   * after a surplus began still averages in the load from before it: the scale-down level leaves it out.
+   */
+  rateWindowMs?: number | undefined;
   /** Records/s finished (processed or dead-lettered). */
   completionRate: number;
   /**
@@ -40,7 +51,10 @@ export interface ScalingState {
   readonly since: number;
   /** When the current uninterrupted surplus began, or undefined if there is none. */
   readonly surplusSince: number | undefined;
-  /** Largest count needed (at scaleDownUtilization) during the current surplus: the floor of the next scale-down. */
+  /**
+   * Largest count needed (at scaleDownUtilization) during the current surplus, leaving out its first rate window:
+   * the floor of the next scale-down.
+   */
   readonly surplusNeed: number;
   /** Last measured or derived service rate per unit, used while no new measurement arrives (e.g. all units idle). */
   readonly servicePerUnit: number | undefined;
@@ -127,11 +141,13 @@ const serviceRate = (v: number | undefined): number | undefined => (rate(v) >= M
  *   needUp   = max(ceil(arrivalRate / (s × targetUtilization)), ceil(demand / s))
  *   needDown = max(ceil(demand / (s × scaleDownUtilization)), ceil(utilization × current / scaleDownUtilization))
  *
- * Up: at once when needUp > current, by at most max(1, ceil(upscalingSpeed × current)) units per decision (units
- * asked for earlier and still starting are kept while needed). Down: only once needDown < current has held for
- * idleTimeout without a break, straight to the largest needDown seen during that time. Between the two thresholds
- * the count holds (hysteresis), units still starting included: a one-tick dip never cancels them. Always within
- * minUnits..maxUnits.
+ * (needUp takes the larger of arrivalRate and arrivalRateRecent.) Up: at once when needUp > current, to at most
+ * current + max(minUpscalingStep, ceil(upscalingSpeed × current)) units, counted from the units active now, so units
+ * still starting count against the limit, like Ray's pending launches (units asked for earlier and still starting are
+ * kept while needed). Down: only once needDown < current has held for idleTimeout without a break, straight to the
+ * largest needDown seen during that time (leaving out needs measured within the first rateWindowMs, which still
+ * average in the load from before the surplus). Between the two thresholds the count holds (hysteresis), units still
+ * starting included: a one-tick dip never cancels them. Always within minUnits..maxUnits.
  */
 export function decide(metrics: ScalingMetrics, state: ScalingState, options: ScalingOptions): ScalingDecision {
   const o = options;
@@ -142,6 +158,9 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
   }
   const current = Math.round(metrics.current);
   const arrival = rate(metrics.arrivalRate);
+  // Up follows a step at once (the recent rate); down only trusts the whole window.
+  const arrivalUp = Math.max(arrival, rate(metrics.arrivalRateRecent));
+  const settleMs = Math.max(0, rate(metrics.rateWindowMs));
   const completion = rate(metrics.completionRate);
   const lag = rate(metrics.lag);
   const utilization = Math.min(1, rate(metrics.utilization));
@@ -163,11 +182,13 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
   let needUp: number;
   let needDown: number;
   if (s !== undefined) {
-    demand = arrival + backlog / (o.catchUpMs / 1000);
+    const drain = backlog / (o.catchUpMs / 1000);
+    demand = arrival + drain;
     busyUnits = demand / s;
+    const demandUp = arrivalUp + drain;
     // Headroom is kept for the steady arrivals; draining a backlog may use it. Otherwise the lag left by a rebalance
     // (which every scale event of replicas causes) would ask for another scale event, and so on.
-    needUp = Math.max(ceil(arrival / s / o.targetUtilization), ceil(busyUnits));
+    needUp = Math.max(ceil(arrivalUp / s / o.targetUtilization), ceil(demandUp / s));
     // Units still busy (e.g. on records already fetched) are not surplus, whatever the rates say.
     needDown = Math.max(ceil(busyUnits / o.scaleDownUtilization), ceil(measuredBusy / o.scaleDownUtilization));
   } else {
@@ -182,7 +203,7 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
 
   const lo = o.minUnits;
   const hi = o.maxUnits;
-  const stepLimit = Math.max(1, ceil(o.upscalingSpeed * current));
+  const stepLimit = Math.max(o.minUpscalingStep, ceil(o.upscalingSpeed * current));
   const upTarget = Math.min(hi, Math.max(lo, needUp));
 
   // Units asked for earlier and still starting (a replica process) are kept through a dip: only a surplus that lasts
@@ -210,8 +231,12 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
     why = desired < upTarget ? `upscaling speed allows +${stepLimit}` : '';
   } else if (needDown < current && current > lo) {
     surplusSince = state.surplusSince ?? now;
-    surplusNeed = Math.max(state.surplusSince === undefined ? 0 : state.surplusNeed, needDown);
     const idleMs = now - surplusSince;
+    surplusNeed = state.surplusSince === undefined ? 0 : state.surplusNeed;
+    // A need measured in the surplus's first rate window still averages in the load from before it (e.g. 3 replicas'
+    // worth while the arrivals have already fallen to 1's): it is left out of the level, unless the whole idle
+    // timeout is shorter than that window.
+    if (idleMs >= Math.min(settleMs, o.idleTimeoutMs)) surplusNeed = Math.max(surplusNeed, needDown);
     if (idleMs >= o.idleTimeoutMs) {
       desired = Math.min(current, Math.max(lo, surplusNeed));
       action = desired < current ? 'down' : 'hold';

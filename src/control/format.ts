@@ -26,7 +26,7 @@ export function formatGroupStatus(s: GroupStatus): string {
           m.host,
           m.pid,
           m.guarantee ?? 'at-least-once',
-          m.role === 'supervisor' ? `${m.replicas?.running ?? 0} replicas` : `${m.workers.busy}/${m.workers.active}/${m.workers.max}`,
+          m.role === 'supervisor' ? `${m.replicas?.running ?? 0} replicas${m.replicas?.standby?.length ? ` +${m.replicas.standby.length} standby` : ''}` : `${m.workers.busy}/${m.workers.active}/${m.workers.max}`,
           m.inFlight,
           m.rates.in.toFixed(1),
           m.rates.out.toFixed(1),

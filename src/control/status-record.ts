@@ -31,7 +31,8 @@ export interface MemberStatus {
   lag: number;
   /** The autoscaler's current wish for this process (workers) and, for a supervisor, for the group (replicas). */
   wish?: { workers?: number; replicas?: number; reason: string };
-  replicas?: { running: number; min: number; max: number; pids: number[] };
+  /** A supervisor's replicas: `pids` are the group's replica processes; `standby` (absent in older records) the warm ones outside it. */
+  replicas?: { running: number; min: number; max: number; pids: number[]; standby?: number[] };
   // Fields added later, all optional: readers must accept records without them (older processes publish none).
   /** Output topic of the job (absent for a supervisor's own record before replicas report, and in older records). */
   output?: string;

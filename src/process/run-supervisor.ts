@@ -21,6 +21,8 @@ export interface RunSupervisorOptions {
   guarantee?: Guarantee;
   partitions: number;
   replicas: { min: number; max: number };
+  /** Replica processes kept started and warm outside the group (the supervisor's `standby`). Default 0. */
+  standby?: number;
   workersPerReplica: number;
   /** Give each replica `--workers workersPerReplica` unless the command line sets --workers (jobs with worker threads). */
   fixWorkers: boolean;
@@ -40,6 +42,9 @@ export interface RunSupervisorOptions {
 
 // The CLI entry next to this module: src/cli/main.ts from the sources, dist/cli/main.js in the package.
 const CLI_MAIN = modulePath('../cli/main', import.meta.url);
+
+/** The fewest replicas one scale-up may add (the policy's minUpscalingStep). */
+export const REPLICA_MIN_UPSCALING_STEP = 4;
 
 /** Removes an option and its value from argv (both "--opt value" and "--opt=value"). */
 export function withoutOption(argv: readonly string[], name: string): string[] {
@@ -63,7 +68,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     max = o.partitions;
   }
   const min = Math.min(o.replicas.min, max);
-  let args = withoutOption(withoutOption(o.argv, '--replicas'), '--http-port');
+  let args = withoutOption(withoutOption(withoutOption(o.argv, '--replicas'), '--http-port'), '--standby');
   if (o.fixWorkers && !args.includes('--workers') && !args.some((a) => a.startsWith('--workers='))) args = [...args, '--workers', String(o.workersPerReplica)];
   const supervisor = new Supervisor({
     kafka: o.kafka,
@@ -74,12 +79,16 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     // Replicas run with this process's Node flags (e.g. the binary's memory settings) and environment.
     command: [process.execPath, ...process.execArgv, CLI_MAIN, ...args],
     workersPerReplica: o.workersPerReplica,
-    policy: { ...defaultScalingOptions, idleTimeoutMs: o.idleTimeoutMs, catchUpMs: o.catchUpMs },
+    // A replica takes seconds to start and join: a step may ask for several at once (like HPA's 4 pods per period),
+    // and the next decision does not wait for the previous replica to be ready.
+    policy: { ...defaultScalingOptions, idleTimeoutMs: o.idleTimeoutMs, catchUpMs: o.catchUpMs, minUpscalingStep: REPLICA_MIN_UPSCALING_STEP },
     stopTimeoutMs: o.drainTimeoutMs + 15_000,
+    standby: o.standby ?? 0,
     env: o.env,
   });
   supervisor.on('output', ({ id, line }) => o.log(`[replica ${id}] ${line.replace(/^\d\d:\d\d:\d\d /, '')}`));
-  supervisor.on('replica-start', ({ id, pid }) => o.log(`replica ${id} started (pid ${pid})`));
+  supervisor.on('replica-start', ({ id, pid, standby }) => o.log(`replica ${id} started (pid ${pid})${standby ? ' as a standby: warm, outside the group' : ''}`));
+  supervisor.on('replica-activate', ({ id, pid }) => o.log(`replica ${id} (pid ${pid}) activated: joins the group`));
   supervisor.on('replica-exit', ({ id, pid, code, signal, expected }) =>
     o.log(`replica ${id} (pid ${pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}${expected ? '' : ': unexpected, starting a replacement'}`),
   );
@@ -117,7 +126,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
       assigned: [],
       lag: last?.metrics.lag ?? 0,
       wish: { replicas: supervisor.desired, reason: last?.decision.reason ?? `start ${min} replica(s)` },
-      replicas: { running: reps.filter((r) => !r.stopping).length, min, max, pids: reps.map((r) => r.pid ?? 0) },
+      replicas: { running: reps.filter((r) => !r.stopping && !r.standby).length, min, max, pids: reps.filter((r) => !r.standby).map((r) => r.pid ?? 0), standby: reps.filter((r) => r.standby).map((r) => r.pid ?? 0) },
       output: o.output,
       dlq: o.dlq,
       guarantee: o.guarantee ?? 'at-least-once',
@@ -154,7 +163,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(`warning: publishing status failed: ${e.message}`) });
   }
 
-  o.log(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each`);
+  o.log(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each${o.standby ? `, ${o.standby} standby` : ''}`);
   await supervisor.start();
   publisher?.start();
   await new Promise<void>((resolve) => {

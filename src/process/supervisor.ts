@@ -6,7 +6,7 @@ import type { Admin } from '@platformatic/kafka';
 import { Autoscaler, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import type { ScalingDecision, ScalingMetrics } from '../autoscale/index.ts';
 import { createAdmin, describeTopics, readGroupLag, type KafkaConnection } from '../kafka/index.ts';
-import { isReplicaReport, SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
+import { isReplicaReport, STANDBY_ENV, SUPERVISED_ENV, type ActivateMessage, type ReplicaReport } from './messages.ts';
 
 export interface SupervisorOptions {
   kafka: KafkaConnection;
@@ -22,6 +22,12 @@ export interface SupervisorOptions {
   policy: Omit<ScalingOptions, 'minUnits' | 'maxUnits' | 'unitName'>;
   /** How long a stopping replica may take before it is killed. */
   stopTimeoutMs: number;
+  /**
+   * Replica processes kept started and warm (broker checked, worker threads up) but outside the group, up to the
+   * maximum: a scale-up activates one instead of starting a process, so it only has to join. A standby is started
+   * again once no replica is starting. Default 0.
+   */
+  standby?: number;
   tickMs?: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -31,6 +37,8 @@ export interface ReplicaInfo {
   pid: number | undefined;
   startedAt: number;
   stopping: boolean;
+  /** Started and waiting outside the group (not counted as running). */
+  standby: boolean;
   last: ReplicaReport | undefined;
 }
 
@@ -38,7 +46,9 @@ export interface SupervisorEvents {
   /** A scale event (decision.changed) with its reason. */
   scale: [{ from: number; to: number; reason: string }];
   decision: [ScalingDecision, ScalingMetrics];
-  'replica-start': [{ id: number; pid: number | undefined }];
+  'replica-start': [{ id: number; pid: number | undefined; standby: boolean }];
+  /** A standby replica was asked to join the group. */
+  'replica-activate': [{ id: number; pid: number | undefined }];
   'replica-exit': [{ id: number; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null; expected: boolean }];
   /** A line of a replica's stderr. */
   output: [{ id: number; line: string }];
@@ -68,6 +78,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   #retired = { completed: 0, busyMs: 0, tasks: 0 };
   #desired: number;
   #partitions = 0;
+  #standbyTimer: NodeJS.Timeout | undefined;
   restarts = 0;
 
   constructor(options: SupervisorOptions) {
@@ -99,29 +110,32 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   replicas(): ReplicaInfo[] {
-    return [...this.#replicas.values()].map(({ id, pid, startedAt, stopping, last }) => ({ id, pid, startedAt, stopping, last }));
+    return [...this.#replicas.values()].map(({ id, pid, startedAt, stopping, standby, last }) => ({ id, pid, startedAt, stopping, standby, last }));
   }
 
   async start(): Promise<void> {
     this.#partitions = (await describeTopics(this.#admin, [this.options.topic])).get(this.options.topic) ?? 0;
     for (let i = 0; i < this.options.minReplicas; i++) this.#spawn();
     this.#autoscaler.start(this.options.tickMs ?? 1000);
+    this.#standbyTimer = setInterval(() => this.#refillStandby(), this.options.tickMs ?? 1000);
+    this.#standbyTimer.unref();
   }
 
-  #spawn(): Replica {
+  #spawn(standby = false): Replica {
     const id = this.#nextId++;
     const [cmd, ...args] = this.options.command;
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // Own process group: Ctrl-C in the terminal reaches only the supervisor, which stops replicas one signal each.
       detached: true,
-      env: { ...(this.options.env ?? process.env), [SUPERVISED_ENV]: String(id) },
+      env: { ...(this.options.env ?? process.env), [SUPERVISED_ENV]: String(id), [STANDBY_ENV]: standby ? '1' : '0' },
     });
     const r: Replica = {
       id,
       pid: child.pid,
       startedAt: Date.now(),
       stopping: false,
+      standby,
       last: undefined,
       child,
       exited: new Promise<void>((resolve) => child.once('exit', () => resolve())),
@@ -144,16 +158,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.#retire(r);
       this.#replicas.delete(id);
       this.emit('replica-exit', { id, pid: r.pid, code, signal, expected });
-      if (!expected) {
+      if (!expected && !r.standby) {
         // Replace a replica that died (kill -9, crash): its partitions are redone from their commits by the group.
         this.restarts += 1;
         void sleep(Math.min(5000, 250 * this.restarts)).then(() => {
-          if (!this.#stopping && this.#running() < this.#desired) this.#spawn();
+          if (!this.#stopping && this.#running() < this.#desired) this.#start();
         });
       }
+      // A standby that died is started again by #refillStandby once nothing is starting.
     });
     this.#replicas.set(id, r);
-    this.emit('replica-start', { id, pid: child.pid });
+    this.emit('replica-start', { id, pid: child.pid, standby });
     return r;
   }
 
@@ -166,15 +181,49 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #running(): number {
-    return [...this.#replicas.values()].filter((r) => !r.stopping).length;
+    return [...this.#replicas.values()].filter((r) => !r.stopping && !r.standby).length;
+  }
+
+  /** One more replica in the group: a standby if one is waiting (it only has to join), else a new process. */
+  #start(): void {
+    const standby = [...this.#replicas.values()].find((r) => r.standby && !r.stopping);
+    if (!standby) {
+      this.#spawn();
+      return;
+    }
+    standby.standby = false;
+    standby.startedAt = Date.now();
+    const message: ActivateMessage = { type: 'lagless:activate' };
+    standby.child.send(message, (err) => {
+      if (err) this.emit('warning', new Error(`activating standby replica ${standby.id} failed: ${err.message}`));
+    });
+    this.emit('replica-activate', { id: standby.id, pid: standby.pid });
+  }
+
+  /**
+   * Keeps `standby` processes waiting, within the maximum, but starts one only while no replica is starting: a new
+   * process takes the cores for a second or two, which a replica joining during a scale-up needs more.
+   */
+  #refillStandby(): void {
+    const want = this.options.standby ?? 0;
+    if (this.#stopping || want <= 0) return;
+    const all = [...this.#replicas.values()].filter((r) => !r.stopping);
+    const waiting = all.filter((r) => r.standby).length;
+    const starting = all.some((r) => !r.standby && !r.last?.ready);
+    const room = this.options.maxReplicas - this.#running();
+    if (!starting && waiting < Math.min(want, room)) this.#spawn(true);
   }
 
   async #scaleTo(n: number): Promise<void> {
     this.#desired = n;
     if (this.#stopping) return;
-    while (this.#running() < n) this.#spawn();
-    const running = [...this.#replicas.values()].filter((r) => !r.stopping).sort((a, b) => b.id - a.id);
+    while (this.#running() < n) this.#start();
+    const running = [...this.#replicas.values()].filter((r) => !r.stopping && !r.standby).sort((a, b) => b.id - a.id);
     for (const r of running.slice(0, Math.max(0, running.length - n))) void this.#stopReplica(r);
+    // More standbys than the room left below the maximum are not needed.
+    const room = Math.max(0, this.options.maxReplicas - this.#running());
+    const waiting = [...this.#replicas.values()].filter((r) => r.standby && !r.stopping);
+    for (const r of waiting.slice(room)) void this.#stopReplica(r);
   }
 
   async #stopReplica(r: Replica): Promise<void> {
@@ -216,6 +265,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#autoscaler.stop();
+    if (this.#standbyTimer) clearInterval(this.#standbyTimer);
     await Promise.all([...this.#replicas.values()].map((r) => this.#stopReplica(r)));
     await this.#admin.close().catch(() => {});
   }

@@ -31,6 +31,8 @@ interface ReplicaState {
   running: number;
   /** Live replica statuses of those processes: pid, partitions, outputs so far. */
   replicas: { pid: number; assigned: number[]; ok: number }[];
+  /** Warm processes outside the group (--standby). */
+  standby: number[];
   /** Consumers in the group according to the broker. */
   consumers: number;
   totalLag: number;
@@ -44,7 +46,7 @@ async function replicaState(n: PipelineNames): Promise<ReplicaState> {
   const replicas = s.members
     .filter((m) => m.role === 'replica' && m.live && pids.includes(m.pid))
     .map((m) => ({ pid: m.pid, assigned: [...m.assigned].sort((a, b) => a - b), ok: m.totals.ok }));
-  return { pids, running: sup.replicas.running, replicas, consumers: s.brokerMembers.length, totalLag: s.totalLag };
+  return { pids, running: sup.replicas.running, replicas, standby: sup.replicas.standby ?? [], consumers: s.brokerMembers.length, totalLag: s.totalLag };
 }
 
 /** Throws (so that `eventually` keeps it as what it last saw) unless `ok`. */
@@ -194,4 +196,52 @@ test('a replica killed with kill -9 is replaced by the supervisor, and no record
   const { duplicates } = await assertNothingLost(n, produced + bad.length, bad);
   // At-least-once: the killed replica's uncommitted window (at most --max-in-flight records) may be done twice.
   t.diagnostic(`${produced + bad.length} inputs, ${duplicates} duplicate output(s) after the kill`);
+});
+
+test('--standby 1: a warm process waits outside the group, a scale-up makes that same process join, and a new standby is started later', async (t) => {
+  const n = await createPipelineTopics(t, 'as-standby', PARTITIONS);
+  const images = await startImageServer({ latencyMs: 20 });
+  t.after(() => images.close());
+  const sup = startLagless(t, [
+    'run', 'palette', '--from', n.from, '--to', n.to, '--dlq', n.dlq, '--group', n.group, '--allow-host', new URL(images.url).host,
+    '--replicas', '1..2', '--standby', '1', '--idle-timeout', '5s', '--session-timeout', '6s', '--drain-timeout', '10s',
+    '--status-topic', n.statusTopic, '--status-every', '1s',
+  ]);
+  const live = exitedReason(sup);
+  // One replica with every partition, and one more process, alive but not a member of the group.
+  const first = await eventually(async () => {
+    const st = await replicaState(n);
+    return expectState(st, st.pids.length === 1 && st.replicas.length === 1 && st.replicas[0]!.assigned.join() === ALL && st.standby.length === 1 && st.consumers === 1) && st;
+  }, { what: 'one replica with every partition and one standby outside the group', timeout: 180_000, every: 500, failIf: live });
+  const standbyPid = first.standby[0]!;
+  assert.ok(alive(standbyPid), `standby pid ${standbyPid} is alive`);
+  assert.ok(!first.pids.includes(standbyPid));
+
+  const load = await runCli(['produce', '--topic', n.from, '--source', 'synthetic', '--image-base', images.url, '--profile', 'steps:10@2s,500@8s', '--quiet', '--json']);
+  assert.equal(load.code, 0, load.stderr);
+  const produced = (JSON.parse(load.stdout) as { delivered: number }).delivered;
+
+  // The scale-up is the standby itself joining: a replica with partitions under the standby's pid.
+  await eventually(async () => {
+    const st = await replicaState(n);
+    return expectState(st, st.replicas.some((r) => r.pid === standbyPid && r.assigned.length > 0) && !st.standby.includes(standbyPid));
+  }, { what: `the standby (pid ${standbyPid}) holding partitions in the group`, timeout: 180_000, every: 500, failIf: live });
+  // After the load: one replica again, and a new standby (there is room for one below the maximum again).
+  const down = await eventually(async () => {
+    const st = await replicaState(n);
+    return expectState(
+      st,
+      st.pids.length === 1 && st.consumers === 1 && st.replicas.length === 1 && st.replicas[0]!.assigned.join() === ALL && st.totalLag === 0 && st.standby.length === 1 && st.standby[0] !== standbyPid,
+    ) && st;
+  }, { what: 'back to one replica with every partition, no lag, and a new standby', timeout: 300_000, every: 500, failIf: live });
+  assert.ok(alive(down.standby[0]!));
+
+  const res = await stopLagless(sup);
+  assert.equal(res.code, 0, res.stderr);
+  for (const pid of [...down.pids, ...down.standby, standbyPid]) assert.ok(!alive(pid), `pid ${pid} has exited with the supervisor`);
+  assert.match(res.stderr, /as a standby: warm, outside the group/);
+  assert.match(res.stderr, new RegExp(`\\(pid ${standbyPid}\\) activated: joins the group`));
+  assert.doesNotMatch(res.stderr, /unexpected, starting a replacement/);
+  const { duplicates } = await assertNothingLost(n, produced, []);
+  t.diagnostic(`${produced} inputs, ${duplicates} duplicate output(s)`);
 });

@@ -13,6 +13,7 @@ test('defaults: 1..10 units, 60 s idle timeout, 10 s catch-up, utilisation band 
     targetUtilization: 0.85,
     scaleDownUtilization: 0.75,
     upscalingSpeed: 1,
+    minUpscalingStep: 1,
     servicePerUnitPrior: undefined,
     unitName: 'units',
   });
@@ -44,6 +45,8 @@ test('each bad option is rejected with a UsageError that names the field', () =>
     [{ targetUtilization: 0.7, scaleDownUtilization: 0.7 }, 'scaleDownUtilization'],
     [{ upscalingSpeed: 0 }, 'upscalingSpeed'],
     [{ upscalingSpeed: Number.NaN }, 'upscalingSpeed'],
+    [{ minUpscalingStep: 0 }, 'minUpscalingStep'],
+    [{ minUpscalingStep: 2.5 }, 'minUpscalingStep'],
     [{ servicePerUnitPrior: 0 }, 'servicePerUnitPrior'],
     [{ unitName: ' ' }, 'unitName'],
   ];

@@ -185,6 +185,54 @@ test('units still starting are kept through a dip, and given back only after a s
   assert.ok(later.desired < 4 && later.detail.action === 'down', later.reason);
 });
 
+test('minUpscalingStep: a step may add several units at once, and units still starting do not hold the next ones back', () => {
+  const replicas = resolveScalingOptions({ minUnits: 1, maxUnits: 10, minUpscalingStep: 4, unitName: 'replicas' });
+  const big = decide(metrics(1, { current: 1, arrivalRate: 1000, utilization: 1 }), initialScalingState(replicas, 0), replicas);
+  assert.equal(big.desired, 5, '1 active + at least 4');
+  assert.equal(big.detail.stepLimit, 4);
+  // One replica active, one asked for and still starting: a need of 3 asks for the third now. With the default
+  // step of 1 it would wait for the second to be ready (1 active + 1 = 2).
+  const s1 = { ...initialScalingState(replicas, 0), desired: 2 };
+  const need3 = { current: 1, arrivalRate: 100, utilization: 1 }; // 100/s at 40/s per unit and 85%: 3 units
+  assert.equal(decide(metrics(2, need3), s1, replicas).desired, 3);
+  assert.equal(decide(metrics(2, need3), { ...initialScalingState(options, 0), desired: 2 }, options).desired, 2);
+});
+
+test('a step is answered at its full height: scaling up uses the recent arrival rate when it is higher, scaling down never does', () => {
+  // The 5 s average still mixes the old 15/s with the new 100/s; the last 2 s say 100/s (40/s per unit).
+  const up = decide(metrics(1, { current: 1, arrivalRate: 50, arrivalRateRecent: 100, utilization: 1 }), initialScalingState(options, 0), options);
+  assert.equal(up.detail.needUp, 3, 'ceil(100 / 40 / 0.85)');
+  assert.equal(up.desired, 2, 'speed-limited from 1 active');
+  const avgOnly = decide(metrics(1, { current: 1, arrivalRate: 50, utilization: 1 }), initialScalingState(options, 0), options);
+  assert.equal(avgOnly.detail.needUp, 2);
+  // A recent spike does not hold units that the whole window says are surplus.
+  const s4 = { ...initialScalingState(options, 0), desired: 4 };
+  const spike = decide(metrics(1, { current: 4, arrivalRate: 20, arrivalRateRecent: 60, utilization: 0.1 }), s4, options);
+  assert.equal(spike.detail.needDown, 1);
+  assert.equal(spike.detail.action, 'hold');
+  assert.ok(spike.state.surplusSince !== undefined, 'the surplus clock runs');
+});
+
+test('scale-down in one step: needs measured in the first rate window of the surplus (still averaging the old load) are left out', () => {
+  // 3 units at 40/s; the arrivals fall from 100/s to 10/s at t = 0. A 5 s window averages them: the needs of the first
+  // ticks are 2 units, then 1. Without rateWindowMs the level is the largest need of the whole surplus: 2.
+  const o = resolveScalingOptions({ ...options, idleTimeoutMs: 20_000 });
+  const averaged = (t: number) => (t >= 5 ? 10 : (10 * t + 100 * (5 - t)) / 5);
+  const play = (rateWindowMs: number | undefined) => {
+    let state: ScalingState = { ...initialScalingState(o, 0), desired: 3, servicePerUnit: 40 };
+    const out: ScalingDecision[] = [];
+    for (let t = 3; t <= 50; t++) {
+      const arrivalRate = averaged(t);
+      const d = decide(metrics(t, { current: state.desired, arrivalRate, utilization: Math.min(1, arrivalRate / 40 / state.desired), rateWindowMs }), state, o);
+      out.push(d);
+      state = d.state;
+    }
+    return out.filter((d) => d.changed).map((d) => d.desired);
+  };
+  assert.deepEqual(play(undefined), [2, 1], 'two steps, two idle timeouts');
+  assert.deepEqual(play(5000), [1], 'one step to the need measured once the window holds only the new load');
+});
+
 // ---- properties ----
 
 function arbOptions(): fc.Arbitrary<ScalingOptions> {

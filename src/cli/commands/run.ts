@@ -8,7 +8,7 @@ import { LaglessError, UsageError } from '../../errors/index.ts';
 import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
-import { JobRunner, prepareTopics, runSupervisor, type RunOptions } from '../../process/index.ts';
+import { JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
 import { defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, type Guarantee, type GroupProtocol, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
@@ -44,6 +44,7 @@ interface CommonFlags extends KafkaFlags {
   idleTimeout: number;
   catchUp: number;
   replicas?: { min: number; max: number };
+  standby: number;
   maxConcurrency?: number;
 }
 
@@ -129,7 +130,8 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))
     .addOption(durationOption('--idle-timeout <duration>', 'autoscaling: scale down only after capacity has been idle this long', defaultScalingOptions.idleTimeoutMs))
     .addOption(durationOption('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', defaultScalingOptions.catchUpMs))
-    .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg);
+    .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg)
+    .option('--standby <n>', 'with --replicas: keep N more replica processes started and warm outside the group, so that a scale-up only has to join', intArg(0, 1024), 0);
   if (defaults.concurrencyFlag) {
     cmd.option('--max-concurrency <n>', "records in run() before their first worker call (downloads, API calls) at once, at most; autoscaled below it", intArg(1, 100_000), MAX_CONCURRENCY);
   }
@@ -269,6 +271,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
       }
     }
   }
+  if (!flags.replicas && cmd.getOptionValueSource('standby') === 'cli') throw new UsageError('option --standby needs --replicas: standby processes belong to a supervisor of replicas');
   const kafka = kafkaConnection(flags, ctx);
   const workers = workerFlags(flags);
   if (flags.replicas) {
@@ -318,13 +321,18 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     await runner.replica.transformer.executor.close().catch(() => {});
     throw err;
   }
-  if (ctx.signal.aborted) {
+  // A standby of a supervisor waits here, started and warm but outside the group, until it is needed.
+  const standby = ctx.env[STANDBY_ENV] === '1' && ctx.env[SUPERVISED_ENV] !== undefined;
+  if (standby && !flags.quiet) log('standby: started and warm; joins the group when the supervisor asks');
+  const woken = standby ? await waitForActivation(ctx.signal) : 'activated';
+  if (ctx.signal.aborted || woken !== 'activated') {
     // Stopped while starting: nothing was fetched, so nothing is left to finish, and joining the group only to leave it
     // would move its partitions twice.
     await runner.replica.transformer.executor.close().catch(() => {});
-    log('stopped before joining the group: nothing to finish');
+    log(woken === 'orphaned' ? 'standby: the supervisor is gone; stopped without joining the group' : 'stopped before joining the group: nothing to finish');
     return;
   }
+  if (standby && !flags.quiet) log('standby: activated, joining the group');
   const transformer = runner.replica.transformer;
   runner.on('warning', (e) => log(`warning: ${e.message}`));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
@@ -390,6 +398,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     dlq,
     partitions,
     replicas: flags.replicas!,
+    standby: flags.standby,
     // Replicas of a job with workers get a fixed number each (the supervisor scales replicas, not threads); a job
     // without worker threads is bounded by each replica's event loop.
     workersPerReplica: hasWorkers ? (flags.workers ?? 1) : 1,

@@ -52,8 +52,8 @@ export interface ScalingState {
   /** When the current uninterrupted surplus began, or undefined if there is none. */
   readonly surplusSince: number | undefined;
   /**
-   * Largest count needed (at scaleDownUtilization) during the current surplus, leaving out its first rate window:
-   * the floor of the next scale-down.
+   * Largest count the arrivals needed (at scaleDownUtilization) during the current surplus, leaving out its first
+   * rate window: the floor of the next scale-down (with the need of the deciding tick, backlog included).
    */
   readonly surplusNeed: number;
   /** Last measured or derived service rate per unit, used while no new measurement arrives (e.g. all units idle). */
@@ -145,8 +145,9 @@ const serviceRate = (v: number | undefined): number | undefined => (rate(v) >= M
  * current + max(minUpscalingStep, ceil(upscalingSpeed × current)) units, counted from the units active now, so units
  * still starting count against the limit, like Ray's pending launches (units asked for earlier and still starting are
  * kept while needed). Down: only once needDown < current has held for idleTimeout without a break, straight to the
- * largest needDown seen during that time (leaving out needs measured within the first rateWindowMs, which still
- * average in the load from before the surplus). Between the two thresholds the count holds (hysteresis), units still
+ * largest need of the arrivals seen during that time (ceil(arrivalRate / (s × scaleDownUtilization)), leaving out
+ * needs measured within the first rateWindowMs, which still average in the load from before the surplus), or the
+ * deciding tick's needDown if more. Between the two thresholds the count holds (hysteresis), units still
  * starting included: a one-tick dip never cancels them. Always within minUnits..maxUnits.
  */
 export function decide(metrics: ScalingMetrics, state: ScalingState, options: ScalingOptions): ScalingDecision {
@@ -181,11 +182,18 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
   let busyUnits: number;
   let needUp: number;
   let needDown: number;
+  // The need of the steady arrivals alone, at scaleDownUtilization: what a scale-down is sized for. A backlog is
+  // catch-up, not load (its arrivals are in the arrival rate already), and a utilisation averaged over the rate window
+  // still counts the busy time of the drain after it is over; both count only on the tick that decides.
+  let steadyDown: number;
+  let busyUp: number;
   if (s !== undefined) {
     const drain = backlog / (o.catchUpMs / 1000);
     demand = arrival + drain;
     busyUnits = demand / s;
     const demandUp = arrivalUp + drain;
+    busyUp = demandUp / s;
+    steadyDown = ceil(arrival / s / o.scaleDownUtilization);
     // Headroom is kept for the steady arrivals; draining a backlog may use it. Otherwise the lag left by a rebalance
     // (which every scale event of replicas causes) would ask for another scale event, and so on.
     needUp = Math.max(ceil(arrivalUp / s / o.targetUtilization), ceil(demandUp / s));
@@ -195,10 +203,12 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
     // No service rate yet: scale like HPA on utilisation, and like Ray on queued work (each waiting record asks
     // for a unit, within the speed limit) when the units are saturated. Never scale down with a backlog.
     busyUnits = measuredBusy;
+    busyUp = measuredBusy;
     needUp = ceil(measuredBusy / o.targetUtilization);
     if (backlog > 0 && (current === 0 || utilization >= o.targetUtilization)) needUp = Math.max(needUp, current + ceil(backlog));
     needDown = ceil(measuredBusy / o.scaleDownUtilization);
     if (backlog > 0) needDown = Math.max(needDown, current);
+    steadyDown = needDown;
   }
 
   const lo = o.minUnits;
@@ -236,9 +246,9 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
     // A need measured in the surplus's first rate window still averages in the load from before it (e.g. 3 replicas'
     // worth while the arrivals have already fallen to 1's): it is left out of the level, unless the whole idle
     // timeout is shorter than that window.
-    if (idleMs >= Math.min(settleMs, o.idleTimeoutMs)) surplusNeed = Math.max(surplusNeed, needDown);
+    if (idleMs >= Math.min(settleMs, o.idleTimeoutMs)) surplusNeed = Math.max(surplusNeed, steadyDown);
     if (idleMs >= o.idleTimeoutMs) {
-      desired = Math.min(current, Math.max(lo, surplusNeed));
+      desired = Math.min(current, Math.max(lo, surplusNeed, needDown));
       action = desired < current ? 'down' : 'hold';
       why = `idle for ${fmtSeconds(idleMs)}`;
       surplusSince = undefined;
@@ -277,7 +287,7 @@ export function decide(metrics: ScalingMetrics, state: ScalingState, options: Sc
     servicePerUnit: source === 'measured' || source === 'derived' ? s : state.servicePerUnit,
     lastLag: lag,
   };
-  const reason = formatReason(action, current, desired, why, { lag, lastLag: state.lastLag, arrival, utilization, detail }, o);
+  const reason = formatReason(action, current, desired, why, { lag, lastLag: state.lastLag, arrival, arrivalUp, busyUp, utilization, detail }, o);
   return { desired, reason, changed, state: nextState, detail };
 }
 
@@ -285,6 +295,9 @@ interface ReasonFacts {
   lag: number;
   lastLag: number | undefined;
   arrival: number;
+  /** The larger of the window's and the recent arrival rate, and the units it keeps busy with the backlog. */
+  arrivalUp: number;
+  busyUp: number;
   utilization: number;
   detail: ScalingDetail;
 }
@@ -299,8 +312,11 @@ function formatReason(action: ScalingAction, current: number, desired: number, w
     facts.push(`lag ${fmtCount(f.lag)}${trend}`);
   }
   if (d.capacity !== undefined) {
-    facts.push(`arrival ${fmtRate(f.arrival)} ${f.arrival > d.capacity ? '>' : '≤'} capacity ${fmtRate(d.capacity)}`);
-    facts.push(`need ${fmtUnits(d.busyUnits)} ${o.unitName}`);
+    // Going up on the recent arrival rate: say so, with the need it gives.
+    const recent = action === 'up' && f.arrivalUp > f.arrival;
+    const a = recent ? f.arrivalUp : f.arrival;
+    facts.push(`arrival ${recent ? `${fmtRate(f.arrival)}, recently ${fmtRate(a)}` : fmtRate(a)} ${a > d.capacity ? '>' : '≤'} capacity ${fmtRate(d.capacity)}`);
+    facts.push(`need ${fmtUnits(recent ? f.busyUp : d.busyUnits)} ${o.unitName}`);
   } else {
     facts.push(`service rate unknown, utilisation ${Math.round(f.utilization * 100)}%`);
   }

@@ -203,6 +203,7 @@ test('a step is answered at its full height: scaling up uses the recent arrival 
   const up = decide(metrics(1, { current: 1, arrivalRate: 50, arrivalRateRecent: 100, utilization: 1 }), initialScalingState(options, 0), options);
   assert.equal(up.detail.needUp, 3, 'ceil(100 / 40 / 0.85)');
   assert.equal(up.desired, 2, 'speed-limited from 1 active');
+  assert.equal(up.reason, 'scale up 1→2: upscaling speed allows +1, arrival 50/s, recently 100/s > capacity 40/s, need 2.5 workers');
   const avgOnly = decide(metrics(1, { current: 1, arrivalRate: 50, utilization: 1 }), initialScalingState(options, 0), options);
   assert.equal(avgOnly.detail.needUp, 2);
   // A recent spike does not hold units that the whole window says are surplus.
@@ -231,6 +232,22 @@ test('scale-down in one step: needs measured in the first rate window of the sur
   };
   assert.deepEqual(play(undefined), [2, 1], 'two steps, two idle timeouts');
   assert.deepEqual(play(5000), [1], 'one step to the need measured once the window holds only the new load');
+});
+
+test('the scale-down level is the arrivals\' need: a backlog drained early in the idle window does not hold units', () => {
+  // 3 units at 40/s, 10/s arriving. For 3 ticks the units are still draining a backlog (utilisation 50%: 1.5 units
+  // busy, a need of 2 at 75%), then idle. The arrivals need 1 all along.
+  const o = resolveScalingOptions({ ...options, idleTimeoutMs: 10_000 });
+  let state: ScalingState = { ...initialScalingState(o, 0), desired: 3, servicePerUnit: 40 };
+  const changes: string[] = [];
+  for (let t = 1; t <= 20; t++) {
+    const draining = t <= 3;
+    const d = decide(metrics(t, { current: state.desired, arrivalRate: 10, lag: draining ? 200 : 0, utilization: draining ? 0.5 : 0.1 }), state, o);
+    if (t === 1) assert.equal(d.detail.needDown, 2);
+    if (d.changed) changes.push(`${t}: ${d.reason}`);
+    state = d.state;
+  }
+  assert.deepEqual(changes, ['11: scale down 3→1: idle for 10s, arrival 10/s ≤ capacity 120/s, need 0.3 workers']);
 });
 
 // ---- properties ----

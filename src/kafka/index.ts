@@ -1,5 +1,5 @@
 // The Kafka layer: connection settings (brokers, TLS, SASL), client factories with Lagless defaults, cluster checks,
-// topic administration, error mapping.
+// topic administration, error mapping, the group's partition assignor.
 export {
   SecurityProtocols,
   SaslMechanisms,
@@ -55,6 +55,7 @@ export {
 } from './admin.ts';
 export { toLaglessError, securityError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError, type ConnectionRef } from './errors.ts';
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';
+export { balancedCooperativeAssigner, assignTopic } from './assignor.ts';
 export { ReadCommittedConsumer, dropAbortedRecords, type FetchedPartition, type FetchedResponse } from './read-committed.ts';
 export {
   TransactionalProducer,

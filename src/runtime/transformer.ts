@@ -7,6 +7,7 @@ import { isLaglessError, LaglessError, UsageError } from '../errors/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
 import {
+  balancedCooperativeAssigner,
   computeLag,
   createAdmin,
   createRecordConsumer,
@@ -439,6 +440,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
               // Incremental rebalancing. The client calls protocolsMetadata before every JoinGroup, also the rejoin that
               // gives revoked partitions up: holding it until their releases are done is the revocation callback.
               protocols: [{ name: 'cooperative-sticky', version: 3 }],
+              // The client's own assignor can leave 8 partitions 4/2/2 after two members join at once (see assignor.ts).
+              partitionAssigner: balancedCooperativeAssigner,
               protocolsMetadata: () =>
                 this.#releasesDone().then(() => {
                   // From here until the join completes, a commit would be refused with REBALANCE_IN_PROGRESS and the

@@ -2,27 +2,14 @@
 // done records in a transaction before it lets them go, so a graceful scale-up and scale-down abandon nothing, and a
 // read_committed reader sees every output once.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
-import type { JobDefinition as Job } from '../../src/index.ts';
 import { Transformer, type TransformerInit } from '../../src/runtime/index.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { slowJob, waitForSplit } from '../helpers/members.ts';
 import { consumeAll, createTopic, groupLag, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
 const PARTITIONS = 8;
 const RECORDS = 4000;
-
-/** A few records in progress at a time (the runtime's concurrency limit is 8): a scale event finds records of every kind. */
-function slowJob(): Job {
-  return {
-    name: 'slow',
-    async run(input, { signal }) {
-      await sleep(20, undefined, { signal });
-      return { key: input.key, value: input.value };
-    },
-    close: async () => {},
-  };
-}
 
 test('exactly-once, classic protocol: a graceful scale-up and scale-down commit what the leaving owner finished and abandon nothing', async (t: TestContext) => {
   const tp = {
@@ -58,14 +45,7 @@ test('exactly-once, classic protocol: a graceful scale-up and scale-down commit 
 
   const b = member('member-b');
   await b.tr.start();
-  const split = await eventually(
-    () => {
-      const sa = a.tr.stats().assigned.map((x) => x.partition);
-      const sb = b.tr.stats().assigned.map((x) => x.partition);
-      return sa.length > 0 && sb.length > 0 && sa.length + sb.length === PARTITIONS && !sa.some((p) => sb.includes(p)) ? { sa, sb } : undefined;
-    },
-    { what: 'the partitions split between a and b', timeout: 60_000, every: 50 },
-  );
+  const split = await waitForSplit(a.tr, b.tr, PARTITIONS);
   assert.deepEqual([...a.revoked].sort((x, y) => x - y), split.sb, 'a gave up exactly the partitions b took');
   const atJoin = a.tr.stats();
   assert.ok(atJoin.released > 0, `a released the partitions b took (${atJoin.released})`);

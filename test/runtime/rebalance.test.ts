@@ -1,31 +1,14 @@
 // Incremental rebalancing against the real broker: a joining member takes only the partitions that move, and a graceful scale-up and scale-down redo no record (both group protocols).
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import { createAdmin } from '../../src/kafka/index.ts';
-import type { JobDefinition as Job } from '../../src/index.ts';
 import { GroupProtocols, Transformer, type TransformerInit } from '../../src/runtime/index.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { slowJob, waitForSplit } from '../helpers/members.ts';
 import { consumeAll, createTopic, groupLag, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
 
 const PARTITIONS = 8;
 const RECORDS = 10_000;
-
-/**
- * A job with a few records in progress at a time (like downloads or CPU workers; the runtime's concurrency limit is
- * 8): most of a member's window waits, so a scale event always finds records not started, running, and finished but
- * not committed.
- */
-function slowJob(): Job {
-  return {
-    name: 'slow',
-    async run(input, { signal }) {
-      await sleep(20, undefined, { signal });
-      return { key: input.key, value: input.value };
-    },
-    close: async () => {},
-  };
-}
 
 async function outputs(topic: string): Promise<string[]> {
   const admin = createAdmin({ brokers: testBrokers(), clientId: 'lagless-test' });
@@ -66,14 +49,7 @@ for (const groupProtocol of GroupProtocols) {
     await t.test("a member keeps its untouched partitions through another member's join", async () => {
       const before = new Map((await groupLag(tp.from, PARTITIONS, tp.group)).partitions.map((p) => [p.partition, p.committed ?? -1n]));
       await b.tr.start();
-      const split = await eventually(
-        () => {
-          const sa = a.tr.stats().assigned.map((x) => x.partition);
-          const sb = b.tr.stats().assigned.map((x) => x.partition);
-          return sa.length > 0 && sb.length > 0 && sa.length + sb.length === PARTITIONS && !sa.some((p) => sb.includes(p)) ? { sa, sb } : undefined;
-        },
-        { what: 'the partitions split between a and b', timeout: 60_000, every: 50 },
-      );
+      const split = await waitForSplit(a.tr, b.tr, PARTITIONS);
       assert.deepEqual([...a.revoked].sort((x, y) => x - y), split.sb, 'a gave up exactly the partitions b took, once each');
       for (const p of split.sa) assert.ok(!a.revoked.includes(p), `a kept partition ${p} without giving it up`);
       assert.equal(a.tr.stats().abandoned, 0, 'a abandoned no record');

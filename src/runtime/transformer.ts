@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeOptions, Message, MessagesStream } from '@platformatic/kafka';
+import { formatDuration } from '../common/index.ts';
 import { isLaglessError, LaglessError, UsageError } from '../errors/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
@@ -336,7 +337,17 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   readonly #releases = new Map<number, Release>();
   readonly #highestDone = new Map<number, bigint>();
   /** A JoinGroup of this member is on its way (classic protocol): commits wait (see protocolsMetadata). */
-  #joining = false;
+  get #joining(): boolean {
+    return this.#joiningNow;
+  }
+  set #joining(v: boolean) {
+    this.#joiningNow = v;
+    if (!v) for (const w of this.#joinWaiters.splice(0)) w();
+  }
+  #joiningNow = false;
+  #joinWaiters: (() => void)[] = [];
+  /** Set by close() before its final commit: a promise that never settles, which the member's next JoinGroup waits for. */
+  #leaving: Promise<never> | undefined;
   #stats = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, duplicatesSkipped: 0, abandoned: 0, unacknowledged: 0, handedOver: 0, released: 0, commits: 0, busyMs: 0 };
 
   constructor(job: JobDefinition, init: TransformerInit) {
@@ -443,13 +454,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
               // The client's own assignor can leave 8 partitions 4/2/2 after two members join at once (see assignor.ts).
               partitionAssigner: balancedCooperativeAssigner,
               protocolsMetadata: () =>
-                this.#releasesDone().then(() => {
-                  // From here until the join completes, a commit would be refused with REBALANCE_IN_PROGRESS and the
-                  // client would answer that with one more JoinGroup: after the group settled, that starts another
-                  // rebalance (a storm, one per commit interval). Commits wait for the join instead.
-                  this.#joining = true;
-                  return Buffer.alloc(0);
-                }),
+                this.#releasesDone()
+                  // A member that is stopping joins no new round: it commits, then leaves (see close()).
+                  .then(() => this.#leaving)
+                  .then(() => {
+                    // From here until the join completes, a commit would be refused with REBALANCE_IN_PROGRESS and the
+                    // client would answer that with one more JoinGroup: after the group settled, that starts another
+                    // rebalance (a storm, one per commit interval). Commits wait for the join instead.
+                    this.#joining = true;
+                    return Buffer.alloc(0);
+                  }),
             }),
       },
     });
@@ -1237,6 +1251,21 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // exactly-once: the last transaction commits what the drain finished (tried again, without backoff, while the
     // close deadline allows).
     this.#finalCommit = true;
+    // Classic protocol: a stop during a rebalance (one that another member started, for example a member stopped just
+    // before this one). Between this member's JoinGroup and its assignment a commit is refused; before, the final
+    // commit then failed at once and what was done since the last commit was redone by the next owner (fault suite,
+    // busy core: the survivor of two members stopped one after the other exited 1). Now the member sends no further
+    // JoinGroup (protocolsMetadata waits for #leaving, which never settles: the member leaves after this commit, and a
+    // JoinGroup waiting at the coordinator would hold up the LeaveGroup sent behind it). If a round of its join is
+    // on, the final commit waits for that round's answer: the group then holds the member's current generation
+    // (Stable, or PreparingRebalance while the others rejoin), and the coordinator takes the commit.
+    this.#leaving = new Promise<never>(() => {});
+    if (this.#joining) {
+      // Waiting before saying so: a listener may act on the warning at once.
+      const roundEnded = new Promise<void>((r) => this.#joinWaiters.push(r));
+      this.emit('warning', new Error(`stopping during a group rebalance: the final commit waits for this member's join round to end (up to ${formatDuration(rest())})`));
+      await within(roundEnded, rest());
+    }
     const finalCommit = async (): Promise<boolean> => {
       let ok = await this.#commit();
       while (!ok && this.#eos && rest() > 0) {

@@ -316,3 +316,67 @@ test('a committed offset moved back behind the owner (a late commit of a previou
   assert.ok(warnings.some((w) => /partition 0: the committed offset went back from 100 to 40/.test(w)), warnings.join('\n'));
   assert.equal(tr.stats().received, 100, 'nothing was redone');
 });
+
+// Bug (fault suite, busy core, fresh-clone run j8): of two members stopped one after the other, the survivor got its
+// SIGTERM while it was joining the rebalance that the first one's leave had started. A commit is refused during a join,
+// so the final commit failed at once ("final commit failed", exit 1) and what the survivor did since its last commit
+// was left for a next owner to redo. The final commit now waits for the join, within the close timeout. Injected: the
+// member's SyncGroup answer is held until its stop says it waits for the join.
+test('a stop during the member\'s own join (a rebalance another member started) waits for the join, then commits what the member did', async (t) => {
+  const tp = await topics(t, 2);
+  const consumers: (EventEmitter & Record<symbol, unknown>)[] = [];
+  watchInstances<(typeof consumers)[number] & { clientId?: string }>(t, 'consumer', (instance) => {
+    if (instance.clientId === 'stop-joining-b') consumers.push(instance);
+  });
+  // Records that wait for a gate: they finish during the join, when no commit can cover them.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const job: Job = {
+    name: 'gated',
+    async run(input) {
+      await gate;
+      return { key: input.key, value: input.value };
+    },
+    close: async () => {},
+  };
+  const b = start(t, job, { ...tp, clientId: 'stop-joining-b', closeTimeoutMs: 60_000 });
+  const warnings: string[] = [];
+  b.on('warning', (e) => warnings.push(e.message));
+  await b.start();
+  const input = records(20);
+  await produce(tp.from, input);
+  await eventually(() => b.stats().inFlight === input.length, { what: '20 records in flight', timeout: 180_000, every: 20 });
+  assert.equal(consumers.length, 1);
+
+  // From now on the answers to b's SyncGroup requests are held (the requests go out: b's assignment reaches the group).
+  // (Not let through after a failed check: an answer that reaches a closed consumer starts its heartbeats again.)
+  const held: (() => void)[] = [];
+  const releaseHeld = () => { for (const answer of held.splice(0)) answer(); };
+  wrapApi(consumers[0]!, 'SyncGroup', (api) => (...args: unknown[]) => {
+    const answer = args.pop() as (error: unknown, result?: unknown) => void;
+    api(...args, (error: unknown, result?: unknown) => held.push(() => answer(error, result)));
+  });
+  // A second member joins: b learns of the rebalance at its next heartbeat and joins again; its SyncGroup answer waits.
+  const c = start(t, createNoopJob(), { ...tp, clientId: 'stop-joining-c' });
+  const cDone = new Set<string>();
+  c.on('record', (r) => cDone.add(r.input.key ?? ''));
+  const cStarted = c.start();
+  await eventually(() => held.length > 0, { what: 'b\'s SyncGroup answer held (b in the middle of its join)', timeout: 180_000, every: 20 });
+  open();
+  await eventually(() => b.stats().succeeded === input.length, { what: 'b to finish the 20 records during its join', timeout: 180_000, every: 20 });
+
+  // b stops while its join is on: the final commit waits for it (the answer is let through once it says so).
+  b.on('warning', (e) => { if (/the final commit waits for this member's join round/.test(e.message)) releaseHeld(); });
+  const closed = await b.close();
+  assert.equal(closed.committed, true, `the final commit succeeded: ${JSON.stringify(closed)}\n${warnings.join('\n')}`);
+  assert.equal(closed.leftGroup, true);
+
+  // c owns both partitions from b's final commit: it redoes none of b's records (a marker per partition is the barrier).
+  await cStarted;
+  await eventually(() => c.stats().assigned.length === 2, { what: 'c owns both partitions', timeout: 180_000, every: 50 });
+  const markers = [0, 1].map((p) => ({ key: `marker-${p}`, value: '{}', partition: p }));
+  await produce(tp.from, markers);
+  await eventually(() => markers.every((m) => cDone.has(m.key)), { what: 'c to do the 2 markers', timeout: 180_000, every: 50 });
+  assert.deepEqual(input.filter((r) => cDone.has(r.key)).map((r) => r.key), [], 'c redid none of b\'s records');
+  await c.close();
+});

@@ -194,6 +194,7 @@
           [m.rates ? fmt(m.rates.in) : '–', 'num'],
           [m.rates ? fmt(m.rates.out) : '–', 'num'],
           [m.rates ? fmt(m.rates.dead) : '–', 'num'],
+          [m.failures ? `${m.failures.timeouts} / ${m.failures.workerCrashes}` : '–', 'num'],
           [m.workers ? `${m.workers.busy}/${m.workers.active}/${m.workers.max}` : m.replicas ? `${m.replicas.running} replicas (${m.replicas.min}..${m.replicas.max})` : '–'],
           [ago(m.ageMs)],
           [m.wish ?? '', 'text'],

@@ -19,6 +19,23 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// The last resort: an exception or rejection that nothing handled is a bug (of Lagless, or of code a job started and
+// left unwatched; whatever a job's run(), setup() or worker throws is handled by the runtime and never comes here). It
+// is reported with a code and the process exits 1, rather than going on in a state nobody planned for: its partitions
+// move to the other members, and what it had not committed is redone.
+const lastResort = (kind: string) => (err: unknown) => {
+  let text: string;
+  try {
+    text = err instanceof Error ? (err.stack ?? err.message) : typeof err === 'symbol' ? err.toString() : String(err);
+  } catch {
+    text = 'a value that cannot be described (reading it threw)';
+  }
+  process.stderr.write(`error [INTERNAL]: ${kind}, exiting: ${text}\n`);
+  process.exit(1);
+};
+process.on('uncaughtException', lastResort('uncaught exception'));
+process.on('unhandledRejection', lastResort('unhandled rejection'));
+
 // First SIGINT/SIGTERM: ask the running command to stop gracefully. Second: exit at once.
 const stop = new AbortController();
 let signals = 0;

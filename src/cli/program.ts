@@ -1,7 +1,7 @@
 // Builds the `lagless` command tree and runs it: maps errors to exit codes 0 (ok), 1 (runtime failure), 2 (usage).
 import { Command, CommanderError } from 'commander';
 import { LAGLESS_VERSION as VERSION } from '../common/index.ts';
-import { LaglessError, UsageError } from '../errors/index.ts';
+import { describeThrown, LaglessError, safeCause, UsageError } from '../errors/index.ts';
 import type { CliContext } from './context.ts';
 import { commands } from './commands/index.ts';
 
@@ -56,8 +56,11 @@ function reportError(err: unknown, ctx: CliContext): number {
     if (ctx.env.LAGLESS_DEBUG && err.cause) ctx.stderr.write(`caused by: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
     return ExitCode.FAILURE;
   }
-  const e = err as Error;
-  ctx.stderr.write(`error: ${e?.message ?? String(err)}\n`);
-  if (ctx.env.LAGLESS_DEBUG) ctx.stderr.write(`${e?.stack ?? ''}\n`);
+  // Anything else (a bug, or a value a job threw that reached here): described without trusting it.
+  ctx.stderr.write(`error [INTERNAL]: ${describeThrown(err)}\n`);
+  if (ctx.env.LAGLESS_DEBUG) {
+    const cause = safeCause(err) as Error | undefined;
+    if (cause?.stack) ctx.stderr.write(`${cause.stack}\n`);
+  }
   return ExitCode.FAILURE;
 }

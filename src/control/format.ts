@@ -51,6 +51,8 @@ export function formatGroupStatus(s: GroupStatus): string {
   out.push('');
   out.push('Totals');
   out.push(` lag ${s.totalLag} record(s); arrival ${s.rates.arrival.toFixed(1)}/s; in ${s.rates.in.toFixed(1)}/s; out ${s.rates.out.toFixed(1)}/s; dead letters ${s.rates.dead.toFixed(1)}/s`);
+  const t = s.totals;
+  out.push(` since start (live replicas): ${t.ok} ok, ${t.dead} dead letter(s), ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}, ${t.timeouts} timeout(s), ${t.workerCrashes} worker crash(es)`);
   out.push(` ${live.filter((m) => m.role === 'replica').length} live replica(s); workers ${s.workers.busy} busy / ${s.workers.active} active / ${s.workers.max} max; ${s.inFlight} record(s) in flight`);
   out.push('');
   out.push('Autoscaler');

@@ -33,6 +33,8 @@ export interface GroupStatus {
   totalLag: number;
   /** Sums over live replicas. */
   rates: { in: number; out: number; dead: number; arrival: number };
+  /** Counts since each live replica started, summed (timeouts: attempts past the per-record deadline). */
+  totals: { ok: number; dead: number; retries: number; timeouts: number; workerCrashes: number };
   workers: { active: number; max: number; busy: number };
   inFlight: number;
   /** The autoscaler's wish: replicas from a live supervisor, else workers summed over replicas. */
@@ -140,6 +142,13 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
       partitions,
       totalLag: partitions.reduce((a, p) => a + p.lag, 0),
       rates: { in: sum((m) => m.rates.in), out: sum((m) => m.rates.out), dead: sum((m) => m.rates.dead), arrival: sum((m) => m.rates.arrival) },
+      totals: {
+        ok: sum((m) => m.totals.ok),
+        dead: sum((m) => m.totals.dead),
+        retries: sum((m) => m.totals.retries),
+        timeouts: sum((m) => m.totals.timeouts ?? 0),
+        workerCrashes: sum((m) => m.totals.workerCrashes ?? 0),
+      },
       workers: { active: sum((m) => m.workers.active), max: sum((m) => m.workers.max), busy: sum((m) => m.workers.busy) },
       inFlight: sum((m) => m.inFlight),
       wish: {

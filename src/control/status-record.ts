@@ -26,7 +26,8 @@ export interface MemberStatus {
   window: number;
   /** Records per second over the last interval. */
   rates: { in: number; out: number; dead: number; arrival: number };
-  totals: { ok: number; dead: number; retries: number };
+  /** Counts since start; `timeouts` (attempts past the per-record deadline) and `workerCrashes` are absent in older records. */
+  totals: { ok: number; dead: number; retries: number; timeouts?: number; workerCrashes?: number };
   assigned: number[];
   lag: number;
   /** The autoscaler's current wish for this process (workers) and, for a supervisor, for the group (replicas). */

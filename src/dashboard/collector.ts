@@ -59,6 +59,8 @@ export interface MemberView {
   assigned: number[];
   inFlight: number | null;
   rates: { in: number; out: number; dead: number } | null;
+  /** Since the process started: attempts past the per-record deadline, and worker threads that died under a task. */
+  failures: { timeouts: number; workerCrashes: number } | null;
   workers: { active: number; busy: number; max: number } | null;
   replicas: { running: number; min: number; max: number } | null;
   wish: string | null;
@@ -301,6 +303,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       assigned: m.assigned,
       inFlight: m.inFlight,
       rates: { in: round(m.rates.in)!, out: round(m.rates.out)!, dead: round(m.rates.dead)! },
+      failures: m.role === 'supervisor' ? null : { timeouts: m.totals.timeouts ?? 0, workerCrashes: m.totals.workerCrashes ?? 0 },
       workers: m.role === 'supervisor' ? null : { active: m.workers.active, busy: m.workers.busy, max: m.workers.max },
       replicas: m.replicas ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
       wish: m.wish?.reason ?? null,
@@ -320,6 +323,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
         assigned: b.partitions.map((p) => p.partition),
         inFlight: null,
         rates: null,
+        failures: null,
         workers: null,
         replicas: null,
         wish: null,

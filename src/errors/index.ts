@@ -8,7 +8,18 @@ export const RecordErrorCodes = {
   INVALID_MESSAGE: { retryable: false, description: 'the input value is not what the job reads (record.json() of a value that is not JSON; for the palette job, a JSON object with a string "id" and "url")' },
   INVALID_OUTPUT: { retryable: false, description: 'the job returned something that is not an output ({ value, key?, headers?, topic? }), or named a topic it did not declare in `outputs`' },
   OUTPUT_TOO_LARGE: { retryable: false, description: 'the broker refused an output record (or a dead letter) as larger than its topic allows (max.message.bytes); the other records go on' },
-  JOB_FAILED: { retryable: false, description: 'the job threw an error without a code of its own (a plain Error, or an internal error of Lagless)' },
+  JOB_FAILED: {
+    retryable: false,
+    description: 'the job threw or rejected with an error without a code of its own (a plain Error, any other value: undefined, a string, an object), or an internal error of Lagless',
+  },
+  RECORD_TIMEOUT: {
+    retryable: true,
+    description: "the record's attempt ran past its deadline (`--record-timeout`, or the job's `timeoutMs`; default 5 min): ctx.signal was aborted and a worker task still running was stopped (its thread replaced); retried up to `--attempts`",
+  },
+  WORKER_CRASHED: {
+    retryable: true,
+    description: "the worker thread running the record's task died (an uncaught exception in it, process.exit() in the worker module, out of memory): the thread was replaced; retried up to `--attempts`",
+  },
 } as const;
 
 export type RecordErrorCode = keyof typeof RecordErrorCodes;
@@ -24,6 +35,7 @@ export const RuntimeErrorCodes = {
   KAFKA: 'the Kafka broker returned an error',
   IO: 'a file could not be read or written',
   SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',
+  JOB_SETUP_FAILED: "the job's setup() threw or rejected: the process stops before taking any record",
   SHUTDOWN_INCOMPLETE: 'on stop, the broker did not answer the final commit or the group leave in time: what was not committed is redone by the next member (nothing is lost)',
   INTERNAL: 'an unexpected error',
 } as const;
@@ -113,9 +125,66 @@ export class UnrecoverableError extends JobError {
   }
 }
 
-/** True for any Lagless error, including one from another copy of the package. */
+/** True for any Lagless error, including one from another copy of the package. Never throws (a Proxy: false). */
 export function isLaglessError(err: unknown): err is LaglessError {
-  return err instanceof LaglessError;
+  try {
+    return err instanceof LaglessError;
+  } catch {
+    return false;
+  }
+}
+
+const DESCRIBE_LIMIT = 2048;
+
+function clip(s: string): string {
+  return s.length > DESCRIBE_LIMIT ? `${s.slice(0, DESCRIBE_LIMIT)}… (${s.length} characters)` : s;
+}
+
+/** Runs `f`; its throw gives `fallback` (user values: any property read or conversion may throw). */
+function attempt<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * A message for anything thrown, that never throws itself: an Error's message; for any other value (undefined, a
+ * Symbol, a null-prototype object, an object whose toString or getters throw, a Proxy that throws on every trap) a
+ * short description of what it was. User code may throw anything; a host must be able to say what it was.
+ */
+export function describeThrown(value: unknown): string {
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined was thrown';
+    case 'string':
+      return clip(value);
+    case 'number':
+    case 'boolean':
+      return `${String(value)} was thrown`;
+    case 'bigint':
+      return `${value.toString()}n was thrown`;
+    case 'symbol':
+      return `${attempt(() => value.toString(), 'a Symbol')} was thrown`;
+    case 'function':
+      return `a function${attempt(() => (typeof value.name === 'string' && value.name ? ` (${value.name})` : ''), '')} was thrown`;
+  }
+  if (value === null) return 'null was thrown';
+  // An object: its own message first (an Error, or anything shaped like one), then what it looks like.
+  const message = attempt(() => (value as { message?: unknown }).message, undefined);
+  if (typeof message === 'string' && message !== '') return clip(message);
+  const json = attempt(() => JSON.stringify(value), undefined);
+  if (typeof json === 'string' && json !== '{}') return `a non-Error value was thrown: ${clip(json)}`;
+  const tag = attempt(() => Object.prototype.toString.call(value), undefined);
+  if (tag === '[object Object]' && attempt(() => Object.getPrototypeOf(value) === null, false)) return 'a null-prototype object was thrown';
+  if (typeof tag === 'string') return `a non-Error value was thrown: ${tag}`;
+  return 'a value that cannot be described was thrown (reading it threw)';
+}
+
+/** `err.cause` for an Error whose every read may throw: the value itself when it is a real Error, else nothing. */
+export function safeCause(err: unknown): unknown {
+  return attempt(() => (err instanceof Error ? err : undefined), undefined);
 }
 
 export function isRecordErrorCode(code: string): code is RecordErrorCode {

@@ -28,6 +28,9 @@ export function validateJob<T extends JobDefinition>(job: T, where: string): T {
   if (job.worker !== undefined && !(job.worker instanceof URL) && (typeof job.worker !== 'string' || job.worker === '')) {
     fail(`"worker" must be a URL or a path, got ${typeof job.worker}`);
   }
+  if (job.timeoutMs !== undefined && (typeof job.timeoutMs !== 'number' || !Number.isInteger(job.timeoutMs) || job.timeoutMs < 1)) {
+    fail(`"timeoutMs" must be an integer number of milliseconds >= 1 when given, got ${JSON.stringify(job.timeoutMs)}`);
+  }
   if (job.outputs !== undefined) {
     if (!Array.isArray(job.outputs)) fail(`"outputs" must be an array of topic names, got ${typeof job.outputs}`);
     for (const t of job.outputs) if (typeof t !== 'string' || t === '') fail(`"outputs" must hold topic names, got ${JSON.stringify(t)}`);

@@ -59,7 +59,8 @@ export interface JobContext {
   readonly attempt: number;
   /**
    * Aborted when the record's partition is revoked (another member takes it over) or the process stops before the
-   * record is done: stop the work; the record will be redone by its next owner, nothing is lost.
+   * record is done: stop the work; the record will be redone by its next owner, nothing is lost. Also aborted, with a
+   * JobError RECORD_TIMEOUT as its reason, when this attempt passes the record's deadline (`--record-timeout`).
    */
   readonly signal: AbortSignal;
   /** The runtime's worker pool (jobs with a `worker` module; rejects with JobError JOB_FAILED otherwise). */
@@ -91,16 +92,27 @@ export interface JobDefinition {
    * owns the pool and scales its threads with the load (`--min-workers`/`--max-workers`). Default: none.
    */
   readonly worker?: URL | string;
+  /**
+   * The job's own default per-record deadline, ms: how long one attempt of a record (its run(), with its worker calls,
+   * not counting the time they wait for a free worker thread) may take. Past it, ctx.signal aborts, a worker task
+   * still running is stopped (its thread replaced), and the attempt fails with RECORD_TIMEOUT, retried up to
+   * `--attempts`, then dead-lettered. `--record-timeout` overrides it. Default: 5 minutes.
+   */
+  readonly timeoutMs?: number;
   /** Topics besides `--to` that outputs may name in `topic`. Created like `--to` at start. Default: none. */
   readonly outputs?: readonly string[];
   /** Once per process, before the first record: open clients, load models. A rejection stops the process. */
   setup?(ctx: SetupContext): void | Promise<void>;
   /**
    * Once per record (again for each retry). Throw `JobError(code, message, { retryable, retryAfterMs })` to fail it
-   * with a code of your own; any other exception becomes JOB_FAILED (not retried).
+   * with a code of your own; anything else thrown (any value at all) becomes JOB_FAILED (not retried).
    */
   run(record: JobRecord, ctx: JobContext): JobResult | Promise<JobResult>;
-  /** Fields added at the top of this record's dead letters (for example its id), next to error, source and original. */
+  /**
+   * Fields added at the top of this record's dead letters (for example its id), next to error, source and original:
+   * an object of JSON values, at most 16 KiB of JSON. When it throws or returns anything else, the dead letter goes
+   * without them and its `fieldsError` says why.
+   */
   deadLetterFields?(record: JobRecord): Readonly<Record<string, unknown>> | undefined;
   /** Gauges of the job's own (e.g. bytes buffered), read when the runtime's stats are (`stats().job`). */
   stats?(): Readonly<Record<string, number>>;

@@ -10,6 +10,9 @@ export interface MetricsSource {
     succeeded: number;
     deadLettered: number;
     retries: number;
+    /** Attempts past the per-record deadline, and worker threads that died under a task (absent for a supervisor). */
+    timeouts?: number;
+    workerCrashes?: number;
     inFlight: number;
     windowSize: number;
     /** The worker pool of a job with a worker module. */
@@ -48,6 +51,8 @@ export function createMetricsRegistry(src: MetricsSource): Registry {
   gauge('lagless_records_succeeded_total', 'Records whose output was acknowledged', () => src.stats().succeeded);
   gauge('lagless_records_dead_lettered_total', 'Records whose dead letter was acknowledged', () => src.stats().deadLettered);
   gauge('lagless_record_retries_total', 'Retries of transient failures', () => src.stats().retries);
+  gauge('lagless_record_timeouts_total', 'Attempts that ran past the per-record deadline (--record-timeout): RECORD_TIMEOUT, retried then dead-lettered', () => src.stats().timeouts);
+  gauge('lagless_worker_crashes_total', 'Worker threads that died under a task (WORKER_CRASHED) and were replaced', () => src.stats().workerCrashes);
   gauge('lagless_in_flight', 'Records started and not finished', () => src.stats().inFlight);
   gauge('lagless_window', 'Records fetched and not yet committed', () => src.stats().windowSize);
   gauge('lagless_consumer_lag', 'Log-end offset minus committed offset, summed over the partitions of this member', () => src.lag());

@@ -29,6 +29,8 @@ export interface RunOptions {
   maxInFlight?: number;
   /** Attempts per record for retryable failures. Default 3. */
   attempts?: number;
+  /** The per-record deadline, ms (RECORD_TIMEOUT past it). Default: the job's timeoutMs, else 5 minutes. */
+  recordTimeoutMs?: number;
   /** First retry delay, ms (exponential, full jitter; retryAfterMs is honoured). Default 500. */
   retryBaseMs?: number;
   /** Longest retry delay, ms. Default 30 000. */
@@ -188,6 +190,7 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
         ...(o.ordering !== undefined ? { ordering: o.ordering } : {}),
         ...(o.maxInFlight !== undefined ? { maxInFlight: o.maxInFlight } : {}),
         ...(o.attempts !== undefined ? { attempts: o.attempts } : {}),
+        ...(o.recordTimeoutMs !== undefined ? { recordTimeoutMs: o.recordTimeoutMs } : {}),
         ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
         ...(o.retryMaxMs !== undefined ? { retryMaxMs: o.retryMaxMs } : {}),
         ...(o.commitIntervalMs !== undefined ? { commitIntervalMs: o.commitIntervalMs } : {}),

@@ -316,7 +316,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       inFlight: s.inFlight,
       window: s.windowSize,
       rates: this.#rates,
-      totals: { ok: s.succeeded, dead: s.deadLettered, retries: s.retries },
+      totals: { ok: s.succeeded, dead: s.deadLettered, retries: s.retries, timeouts: s.timeouts, workerCrashes: s.workerCrashes },
       assigned: s.assigned.map((a) => a.partition),
       lag: this.#lag ? Number(this.#lag.lag) : 0,
       ...(d ? { wish: { workers: d.desired, reason: d.reason } } : {}),

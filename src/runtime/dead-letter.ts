@@ -1,5 +1,5 @@
 // The dead-letter record (README.md, "Record formats"): what failed (stable code), how often, where it came from, and the original value (bounded in size).
-import { isLaglessError, isRuntimeErrorCode, JobError, type LaglessError } from '../errors/index.ts';
+import { describeThrown, isLaglessError, isRuntimeErrorCode, JobError, safeCause, type LaglessError } from '../errors/index.ts';
 import type { JobRecord } from '../job/index.ts';
 
 export interface DeadLetter {
@@ -10,6 +10,8 @@ export interface DeadLetter {
   source: { topic: string; partition: number; offset: number };
   /** The input value, or its first DEAD_LETTER_LIMITS.originalBytes bytes. */
   original: string;
+  /** Present when the job's deadLetterFields() threw or returned what a dead letter cannot hold: why its fields are missing. */
+  fieldsError?: string;
   /** Present (true) when `original` was cut; `originalBytes` is then the size of the whole value. */
   originalTruncated?: true;
   originalBytes?: number;
@@ -34,18 +36,47 @@ function cut(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
 }
 
-/**
- * Normalises anything a job threw into a Lagless error with a dead-letter code: a job's own code is kept; the
- * tool's own codes (USAGE, INTERNAL, ...) and exceptions without a code become JOB_FAILED.
- */
-export function toRecordError(err: unknown): LaglessError {
-  if (isLaglessError(err) && !isRuntimeErrorCode(err.code)) return err;
-  if (isLaglessError(err)) return new JobError('JOB_FAILED', `${err.code}: ${err.message}`, { cause: err, retryable: err.retryable });
-  const message = err instanceof Error ? err.message : String(err);
-  return new JobError('JOB_FAILED', message || 'the job failed', { cause: err });
+/** A dead-letter code as a job may give it: a non-empty string of at most this many characters. */
+const MAX_CODE_CHARS = 128;
+
+function read<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
 }
 
-export function deadLetter(input: JobRecord, error: LaglessError, attempts: number, fields?: Readonly<Record<string, unknown>>, now = new Date()): DeadLetter {
+/**
+ * Normalises anything a job threw into a fresh Lagless error with a dead-letter code, and never throws: a job's own
+ * code is kept (with its retryability); the tool's own codes (USAGE, INTERNAL, ...), codes that are not short strings
+ * and any other value (undefined, a string, a Symbol, a null-prototype object, an object whose getters or toString
+ * throw, a Proxy that throws on every trap) become JOB_FAILED with a message that says what was thrown. Each field of
+ * the thrown value is read once: nothing the runtime does later reads the job's object again.
+ */
+export function toRecordError(err: unknown): LaglessError {
+  const message = describeThrown(err);
+  if (isLaglessError(err)) {
+    const code = read(() => err.code);
+    if (typeof code === 'string' && code !== '' && code.length <= MAX_CODE_CHARS) {
+      const retryable = read(() => err.retryable) === true;
+      if (isRuntimeErrorCode(code)) return new JobError('JOB_FAILED', `${code}: ${message}`, { cause: safeCause(err), retryable });
+      const retryAfterMs = read(() => err.retryAfterMs);
+      return new JobError(code, message, {
+        cause: safeCause(err),
+        retryable,
+        ...(typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0 ? { retryAfterMs } : {}),
+      });
+    }
+  }
+  return new JobError('JOB_FAILED', message || 'the job failed', { cause: safeCause(err) });
+}
+
+/**
+ * The dead letter of `input`. `fields` are the job's (from JobExecutor.deadLetterFields: plain JSON data); long strings
+ * among them are cut. `fieldsError`, when the job's fields could not be had, says why they are missing.
+ */
+export function deadLetter(input: JobRecord, error: LaglessError, attempts: number, fields?: Readonly<Record<string, unknown>>, now = new Date(), fieldsError?: string): DeadLetter {
   const original = input.text();
   const bytes = Buffer.byteLength(original);
   const truncated = bytes > DEAD_LETTER_LIMITS.originalBytes;
@@ -57,6 +88,7 @@ export function deadLetter(input: JobRecord, error: LaglessError, attempts: numb
     source: { topic: input.topic, partition: input.partition, offset: Number(input.offset) },
     original: truncated ? utf8Prefix(original, DEAD_LETTER_LIMITS.originalBytes) : original,
     ...(truncated ? { originalTruncated: true as const, originalBytes: bytes } : {}),
+    ...(fieldsError !== undefined ? { fieldsError: cut(fieldsError, DEAD_LETTER_LIMITS.messageChars) } : {}),
     failedAt: now.toISOString(),
   };
 }

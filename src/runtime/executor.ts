@@ -1,8 +1,8 @@
-// Runs a job's records: its setup and close, the context each run() gets, the worker pool, the concurrency limit, and what it returns turned into records to produce.
+// Runs a job's records: its setup and close, the context each run() gets, the per-record deadline, the worker pool, the concurrency limit, and what it returns turned into records to produce.
 import { availableParallelism } from 'node:os';
-import { Semaphore } from '../common/index.ts';
-import { JobError, UsageError } from '../errors/index.ts';
-import type { JobContext, JobDefinition, JobRecord, SetupContext, WorkerRunner } from '../job/index.ts';
+import { formatDuration, Semaphore } from '../common/index.ts';
+import { describeThrown, JobError, LaglessError, safeCause, UsageError } from '../errors/index.ts';
+import type { JobContext, JobDefinition, JobRecord, JobResult, SetupContext, WorkerRunner } from '../job/index.ts';
 import { toOutgoing } from './outputs.ts';
 import type { OutgoingRecord } from './sink.ts';
 import { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker-pool.ts';
@@ -19,9 +19,21 @@ export interface ExecutorOptions {
   concurrency: number;
   /** The worker pool of a job with a `worker` module. Defaults: all cores, 1 kept when idle, 60 s idle timeout. */
   workers: Partial<WorkerPoolOptions>;
+  /**
+   * How long one attempt of a record may take (its run(), with its worker calls but not the time it waits for a free
+   * worker thread): past it, ctx.signal aborts, a worker task still running is stopped (its thread replaced), and the
+   * attempt fails with RECORD_TIMEOUT (retryable). Default: the job's `timeoutMs`, else 5 minutes.
+   */
+  timeoutMs: number;
 }
 
-export const defaultExecutorOptions = { maxConcurrency: 64 } as const;
+/** The per-record deadline when neither the runtime's option nor the job gives one. */
+export const DEFAULT_RECORD_TIMEOUT_MS = 5 * 60_000;
+
+export const defaultExecutorOptions = { maxConcurrency: 64, timeoutMs: DEFAULT_RECORD_TIMEOUT_MS } as const;
+
+/** The JSON of a job's dead-letter fields, at most (characters): a dead letter must stay small whatever the job adds. */
+export const DEAD_LETTER_FIELDS_BYTES = 16 * 1024;
 
 /** The concurrency limit's gauges and counters. */
 export interface ConcurrencyStats {
@@ -39,6 +51,10 @@ export interface ConcurrencyStats {
 }
 
 export interface ExecutorStats {
+  /** Attempts that ran past their deadline (RECORD_TIMEOUT). */
+  timeouts: number;
+  /** Worker threads that died under a task (WORKER_CRASHED) and were replaced. */
+  workerCrashes: number;
   concurrency: ConcurrencyStats;
   /** Undefined for a job without a worker module. */
   workers: WorkerPoolStats | undefined;
@@ -49,6 +65,71 @@ export interface ExecutorStats {
 const NO_WORKER = (name: string): WorkerRunner => ({
   run: () => Promise.reject(new JobError('JOB_FAILED', `job "${name}" called ctx.worker.run() but names no worker module (add worker: new URL('./worker.ts', import.meta.url))`)),
 });
+
+/** The deadline sweep ticks at a tenth of the deadline, between 10 ms and 1 s (one timer for all records). */
+const sweepEvery = (timeoutMs: number) => Math.max(10, Math.min(1000, Math.floor(timeoutMs / 10)));
+
+/**
+ * One attempt of one record: its deadline (pushed back while it waits for a worker thread), the signal its run() sees
+ * (created on first use), and how to fail it from outside (its partition revoked, its deadline passed) when its run()
+ * does not settle by itself.
+ */
+class Attempt {
+  deadline: number;
+  /** Worker calls of this attempt waiting for a free thread now, and since when (the deadline does not run then). */
+  #waiting = 0;
+  #waitingSince = 0;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #fail: ((reason: unknown) => void) | undefined;
+
+  constructor(deadline: number) {
+    this.deadline = deadline;
+  }
+
+  /** ctx.signal: aborted with the reason the attempt was ended for (RECORD_TIMEOUT, or the partition's). */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get ended(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  get waiting(): boolean {
+    return this.#waiting > 0;
+  }
+
+  /** Waits for `p` (what run() returned), unless the attempt is ended first. */
+  race<T>(p: PromiseLike<T>): Promise<T> {
+    if (this.#reason !== undefined) return Promise.reject(this.#reason);
+    return new Promise<T>((resolve, reject) => {
+      this.#fail = reject;
+      // A thenable whose `then` throws rejects here, like any rejection of run().
+      Promise.resolve(p).then(resolve, reject);
+    });
+  }
+
+  /** Ends the attempt: ctx.signal aborts (stopping its worker task) and race() rejects with `reason`. */
+  end(reason: unknown): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#fail?.(reason);
+  }
+
+  waitBegins(now: number): void {
+    if (this.#waiting++ === 0) this.#waitingSince = now;
+  }
+
+  waitEnds(now: number): void {
+    if (--this.#waiting === 0) this.deadline += now - this.#waitingSince;
+  }
+}
 
 export function defaultWorkerPoolOptions(): WorkerPoolOptions {
   const cores = availableParallelism();
@@ -68,8 +149,14 @@ export class JobExecutor {
   readonly #io: Semaphore;
   readonly #maxConcurrency: number;
   readonly #noWorker: WorkerRunner;
+  /** The per-attempt deadline, ms. */
+  readonly timeoutMs: number;
+  /** Attempts whose run() has not settled, by the signal that ends them early (their partition's). */
+  readonly #running = new Map<AbortSignal, { attempts: Set<Attempt>; onAbort: () => void }>();
+  #sweep: NodeJS.Timeout | undefined;
   #ioBusyMs = 0;
   #runs = 0;
+  #timeouts = 0;
   #closed: Promise<void> | undefined;
 
   constructor(job: JobDefinition, o: Pick<ExecutorOptions, 'to'> & Partial<ExecutorOptions>) {
@@ -81,6 +168,9 @@ export class JobExecutor {
     const initial = o.concurrency ?? max;
     if (!Number.isInteger(initial) || initial < 1 || initial > max) throw new UsageError(`option concurrency must be an integer from 1 to maxConcurrency (${max}), got ${String(initial)}`);
     this.#maxConcurrency = max;
+    const timeoutMs = o.timeoutMs ?? job.timeoutMs ?? DEFAULT_RECORD_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError(`option timeoutMs (the per-record deadline) must be an integer >= 1 ms, got ${String(timeoutMs)}`);
+    this.timeoutMs = timeoutMs;
     this.#io = new Semaphore(initial);
     this.#noWorker = NO_WORKER(job.name);
     if (job.worker !== undefined) {
@@ -99,10 +189,17 @@ export class JobExecutor {
     return this.#maxConcurrency;
   }
 
-  /** Runs the job's setup, and checks that its worker module loads on a worker thread. */
+  /**
+   * Runs the job's setup, and checks that its worker module loads on a worker thread. Whatever setup() throws becomes
+   * a LaglessError JOB_SETUP_FAILED with a message that says what it was.
+   */
   async setup(ctx: SetupContext): Promise<void> {
     await this.#pool?.check();
-    await this.job.setup?.(ctx);
+    try {
+      await this.job.setup?.(ctx);
+    } catch (err) {
+      throw new LaglessError('JOB_SETUP_FAILED', `the setup() of job "${this.job.name}" failed: ${describeThrown(err)}`, { cause: safeCause(err) });
+    }
   }
 
   /** Tasks that may run on the worker pool at once (1..maxWorkers). No effect without a worker module. */
@@ -121,6 +218,10 @@ export class JobExecutor {
    * the limit bounds the I/O that feeds the workers (downloads, API calls), not the CPU work, whose limit is the
    * number of workers. (Taking a slot again after the worker answered could deadlock a job whose records wait, slot
    * in hand, for something that a record returning from its worker frees.)
+   *
+   * `signal` ends the attempt early (its partition revoked, the runtime stopping): run() is not waited for then, and
+   * this rejects with the signal's reason. At the deadline (timeoutMs, not counting the time its worker calls wait for
+   * a free thread) ctx.signal aborts, a worker task still running is stopped, and this rejects with RECORD_TIMEOUT.
    */
   async run(record: JobRecord, attempt: number, signal: AbortSignal): Promise<readonly OutgoingRecord[]> {
     const io = this.#io;
@@ -133,53 +234,135 @@ export class JobExecutor {
       this.#ioBusyMs += performance.now() - since;
       io.release();
     };
+    const a = new Attempt(since + this.timeoutMs);
     const pool = this.#pool;
     const worker: WorkerRunner = pool
       ? {
           run: async <TResult,>(task: unknown, options?: Parameters<WorkerRunner['run']>[1]): Promise<TResult> => {
             release();
-            return (await pool.run(task, options, signal)) as TResult;
+            return (await pool.run(task, options, a.signal, a)) as TResult;
           },
         }
       : this.#noWorker;
-    const ctx: JobContext = { attempt, signal, worker };
+    const ctx: JobContext = {
+      attempt,
+      get signal() {
+        return a.signal;
+      },
+      worker,
+    };
+    this.#track(signal, a);
     try {
-      const result = await this.job.run(record, ctx);
+      const returned: unknown = this.job.run(record, ctx);
+      let result = returned as JobResult;
+      // A result that is not a promise is taken as it is (no deadline to watch); anything thenable is raced against the
+      // deadline and the partition (reading `then` may throw: a job failure like any other).
+      if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof (returned as { then?: unknown }).then === 'function') {
+        this.#startSweep();
+        result = await a.race(returned as PromiseLike<JobResult>);
+      }
       return toOutgoing(result, record, this.#to, this.#allowed);
     } finally {
+      this.#untrack(signal, a);
       this.#runs += 1;
       release();
     }
   }
 
-  /** Extra fields of a record's dead letter, from the job (a failure there only loses the fields). */
-  deadLetterFields(record: JobRecord): Readonly<Record<string, unknown>> | undefined {
-    try {
-      return this.job.deadLetterFields?.(record);
-    } catch {
-      return undefined;
+  #track(signal: AbortSignal, a: Attempt): void {
+    if (signal.aborted) {
+      a.end(signal.reason);
+      return;
+    }
+    let entry = this.#running.get(signal);
+    if (!entry) {
+      const attempts = new Set<Attempt>();
+      const onAbort = () => {
+        this.#running.delete(signal);
+        for (const x of attempts) x.end(signal.reason);
+      };
+      entry = { attempts, onAbort };
+      this.#running.set(signal, entry);
+      // One listener per partition signal for all its attempts (a listener per attempt makes adding them quadratic).
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.attempts.add(a);
+  }
+
+  #untrack(signal: AbortSignal, a: Attempt): void {
+    const entry = this.#running.get(signal);
+    if (!entry?.attempts.delete(a) || entry.attempts.size > 0) return;
+    this.#running.delete(signal);
+    signal.removeEventListener('abort', entry.onAbort);
+  }
+
+  /** The deadline sweep runs while the executor is open: one timer for all attempts, not one per record. */
+  #startSweep(): void {
+    if (this.#sweep || this.#closed) return;
+    this.#sweep = setInterval(() => this.#expire(), sweepEvery(this.timeoutMs));
+    this.#sweep.unref();
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    for (const { attempts } of this.#running.values()) {
+      for (const a of attempts) {
+        if (a.ended || a.waiting || now < a.deadline) continue;
+        this.#timeouts += 1;
+        a.end(new JobError('RECORD_TIMEOUT', `the attempt ran past the record's deadline of ${formatDuration(this.timeoutMs)} (--record-timeout)`, { retryable: true }));
+      }
     }
   }
 
-  stats(): ExecutorStats {
-    let job: Record<string, number> = {};
+  /**
+   * Extra fields of a record's dead letter, from the job: a plain object whose JSON is at most
+   * DEAD_LETTER_FIELDS_BYTES, copied as JSON data. Whatever else deadLetterFields() throws or returns (BigInt, a
+   * circular object, a Proxy, a getter that throws, not an object) gives no fields and `error`, which says why.
+   */
+  deadLetterFields(record: JobRecord): { fields?: Readonly<Record<string, unknown>>; error?: string } {
+    if (!this.job.deadLetterFields) return {};
+    let json: string | undefined;
     try {
-      job = { ...this.job.stats?.() };
+      const fields: unknown = this.job.deadLetterFields(record);
+      if (fields === undefined || fields === null) return {};
+      if (typeof fields !== 'object' || Array.isArray(fields)) return { error: `deadLetterFields() must return an object of fields, got ${Array.isArray(fields) ? 'an array' : typeof fields}` };
+      json = JSON.stringify(fields);
+    } catch (err) {
+      return { error: `deadLetterFields() failed: ${describeThrown(err)}` };
+    }
+    if (typeof json !== 'string') return { error: 'deadLetterFields() returned a value JSON cannot hold' };
+    if (json.length > DEAD_LETTER_FIELDS_BYTES) return { error: `deadLetterFields() returned ${json.length} characters of JSON, more than ${DEAD_LETTER_FIELDS_BYTES}` };
+    return { fields: JSON.parse(json) as Record<string, unknown> };
+  }
+
+  stats(): ExecutorStats {
+    const job: Record<string, number> = {};
+    try {
+      // A job's gauges are advisory: only finite numbers are kept, and a stats() that throws gives none.
+      for (const [k, v] of Object.entries(this.job.stats?.() ?? {})) if (typeof v === 'number' && Number.isFinite(v)) job[k] = v;
     } catch {
-      // A job's gauges are advisory.
+      // none
     }
     return {
+      timeouts: this.#timeouts,
+      workerCrashes: this.#pool?.crashes ?? 0,
       concurrency: { limit: this.#io.limit, max: this.#maxConcurrency, active: this.#io.active, queued: this.#io.waiting, busyMs: this.#ioBusyMs, runs: this.#runs },
       workers: this.#pool?.stats(),
       job,
     };
   }
 
-  /** Calls the job's close, then stops the worker threads. Twice is safe. */
+  /**
+   * Calls the job's close, then stops the worker threads. Twice is safe. Whatever the job's close() throws rejects
+   * as a LaglessError JOB_FAILED that says what it was (the threads are stopped anyway).
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      if (this.#sweep) clearInterval(this.#sweep);
       try {
         await this.job.close?.();
+      } catch (err) {
+        throw new LaglessError('JOB_FAILED', `the close() of job "${this.job.name}" failed: ${describeThrown(err)}`, { cause: safeCause(err) });
       } finally {
         await this.#pool?.close();
       }

@@ -17,7 +17,7 @@ export {
   type CloseSummary,
   type Ordering,
 } from './transformer.ts';
-export { JobExecutor, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';
+export { JobExecutor, DEFAULT_RECORD_TIMEOUT_MS, DEAD_LETTER_FIELDS_BYTES, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker-pool.ts';
 export { toOutgoing } from './outputs.ts';
 export { deadLetter, minimalDeadLetter, toRecordError, DEAD_LETTER_LIMITS, type DeadLetter } from './dead-letter.ts';

@@ -38,14 +38,20 @@ function one(o: JobOutput, input: JobRecord, defaultTopic: string, allowed: Read
     }
     to = topic;
   }
+  // The headers are copied once: the producer never reads the job's object again (its getters may change or throw).
+  let copied: Record<string, string | Uint8Array> | undefined;
   if (headers !== undefined) {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) invalid(`${what}: "headers" must be an object of name → string or bytes`);
-    for (const [name, v] of Object.entries(headers)) if (typeof v !== 'string' && !isBytes(v)) invalid(`${what}: header ${JSON.stringify(name)} must be a string or bytes, got ${typeof v}`);
+    copied = {};
+    for (const [name, v] of Object.entries(headers)) {
+      if (typeof v !== 'string' && !isBytes(v)) invalid(`${what}: header ${JSON.stringify(name)} must be a string or bytes, got ${typeof v}`);
+      copied[name] = v;
+    }
   }
   return {
     topic: to,
     key: key === undefined ? input.key : (key ?? undefined),
     value,
-    ...(headers !== undefined ? { headers } : {}),
+    ...(copied !== undefined ? { headers: copied } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeOptions, Message, MessagesStream } from '@platformatic/kafka';
 import { formatDuration } from '../common/index.ts';
-import { isLaglessError, LaglessError, UsageError } from '../errors/index.ts';
+import { describeThrown, isLaglessError, LaglessError, safeCause, UsageError } from '../errors/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
 import {
@@ -22,7 +22,7 @@ import {
 } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type OrderingMode, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
-import { deadLetter, minimalDeadLetter, toRecordError, type DeadLetter } from './dead-letter.ts';
+import { deadLetter, minimalDeadLetter, toRecordError } from './dead-letter.ts';
 import { defaultExecutorOptions, JobExecutor, type ConcurrencyStats } from './executor.ts';
 import { ExactlyOnceOutput, type ExactlyOnceStats, type HeldRecord } from './exactly-once.ts';
 import { OutputSink, type OutgoingRecord } from './sink.ts';
@@ -83,6 +83,13 @@ export interface TransformerOptions {
   maxInFlight: number;
   /** Attempts per record for retryable failures (timeouts, 5xx, 429, connection errors). Default 3. */
   attempts: number;
+  /**
+   * The per-record deadline, ms: how long one attempt may take (not counting the time its worker calls wait for a free
+   * thread). Past it, ctx.signal aborts, a worker task still running is stopped (its thread replaced), and the attempt
+   * fails with RECORD_TIMEOUT, retried up to `attempts`, then dead-lettered: a record never holds its partition's
+   * commits longer than the deadline times the attempts plus the backoff. Default: the job's `timeoutMs`, else 5 min.
+   */
+  recordTimeoutMs: number | undefined;
   /** Backoff before retry n is random in [0, min(retryMaxMs, retryBaseMs * 2^(n-1))] (full jitter), at least Retry-After. Default 500 ms. */
   retryBaseMs: number;
   /** Default 30 s. */
@@ -141,6 +148,7 @@ export const defaultTransformerOptions = {
   groupProtocol: 'classic',
   maxInFlight: 2000,
   attempts: 3,
+  recordTimeoutMs: undefined,
   retryBaseMs: 500,
   retryMaxMs: 30_000,
   commitIntervalMs: 1000,
@@ -170,6 +178,10 @@ export interface TransformerStats {
   deadLettered: number;
   /** Retries scheduled. */
   retries: number;
+  /** Attempts that ran past the per-record deadline (RECORD_TIMEOUT). */
+  timeouts: number;
+  /** Worker threads that died under a task (WORKER_CRASHED) and were replaced. */
+  workerCrashes: number;
   /** Redelivered records skipped because they were already in the window. */
   duplicatesSkipped: number;
   /** Records abandoned because their partition was revoked or the runtime stopped (they will be redone). */
@@ -356,7 +368,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const bounds = { ...defaultTransformerOptions, ...init };
     const releaseTimeoutMs = init.releaseTimeoutMs ?? Math.max(0, Math.min(bounds.drainTimeoutMs, bounds.rebalanceTimeoutMs - 5000));
     this.options = validateTransformerOptions({ ...defaultTransformerOptions, commitIntervalMs: defaultCommitIntervalMs[guarantee] ?? 1000, ...init, releaseTimeoutMs });
-    this.executor = new JobExecutor(job, { to: this.options.to, maxConcurrency: this.options.maxConcurrency, workers: this.options.workers });
+    this.executor = new JobExecutor(job, {
+      to: this.options.to,
+      maxConcurrency: this.options.maxConcurrency,
+      workers: this.options.workers,
+      ...(this.options.recordTimeoutMs !== undefined ? { timeoutMs: this.options.recordTimeoutMs } : {}),
+    });
     this.#scheduler = new OrderingScheduler<Item>(this.options.ordering);
     this.#retry = {
       attempts: this.options.attempts,
@@ -904,7 +921,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     });
     const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
     if (this.#eos) item.held = this.#eos.register(m.partition, m.offset);
-    if (this.#scheduler.submit(item)) void this.#process(item);
+    if (this.#scheduler.submit(item)) this.#start(item);
     this.#updateFlow();
   }
 
@@ -931,6 +948,22 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     } else if (this.#paused && size < this.options.maxInFlight && !this.#closing && !this.#destroyed) {
       this.#paused = false;
       stream.resume();
+    }
+  }
+
+  /** Processes a record. #process handles whatever the job does; a rejection here is a bug of the runtime, reported. */
+  #start(item: Item): void {
+    this.#process(item).catch((err: unknown) => {
+      this.emit('warning', new LaglessError('INTERNAL', `processing offset ${item.input.offset} of partition ${item.partition} failed: ${describeThrown(err)}`, { cause: safeCause(err) }));
+    });
+  }
+
+  /** Emits a record or retry event: a listener that throws (embedding code) is reported, never breaks the record's path. */
+  #notify<K extends 'record' | 'retry'>(event: K, ...payload: TransformerEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: TransformerEvents[K]) => boolean)(event, ...payload);
+    } catch (err) {
+      this.#warnEvery(`listener-${event}`, `a '${event}' event listener threw: ${describeThrown(err)}`);
     }
   }
 
@@ -964,7 +997,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           const delayMs = retryDelay(error, attempt, this.#retry);
           if (delayMs !== undefined) {
             this.#stats.retries += 1;
-            this.emit('retry', { input, attempt, delayMs, code: error.code, message: error.message });
+            this.#notify('retry', { input, attempt, delayMs, code: error.code, message: error.message });
             try {
               await sleep(delayMs, undefined, { signal });
             } catch {
@@ -974,16 +1007,21 @@ export class Transformer extends EventEmitter<TransformerEvents> {
             continue;
           }
           item.sending = true;
-          let letter: DeadLetter | undefined;
+          // Nothing here may throw: a dead letter that cannot be built or written would leave the record undone and
+          // its partition's commits held for good.
+          const { fields, error: fieldsError } = this.executor.deadLetterFields(input);
+          const letter = deadLetter(input, error, attempt, fields, new Date(), fieldsError);
           try {
-            letter = deadLetter(input, error, attempt, this.executor.deadLetterFields(input));
             await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) }]);
           } catch (err) {
             // A dead-letter topic whose max.message.bytes is below even a bounded dead letter: send the smallest one.
-            if (!letter || !(err instanceof LaglessError && err.code === 'OUTPUT_TOO_LARGE')) return;
+            if (!(isLaglessError(err) && err.code === 'OUTPUT_TOO_LARGE')) return;
             try {
               await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) }]);
-            } catch {
+            } catch (e) {
+              if (isLaglessError(e) && e.code === 'OUTPUT_TOO_LARGE') {
+                this.#warnEvery('dlq-too-large', `the dead-letter topic "${this.options.dlq}" refuses even a minimal dead letter as too large (max.message.bytes): partition ${item.partition} cannot commit past offset ${input.offset}`);
+              }
               return;
             }
           }
@@ -1000,11 +1038,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         if (outcome.kind === 'ok') this.#stats.succeeded += 1;
         else this.#stats.deadLettered += 1;
         this.#stats.busyMs += outcome.durationMs;
-        if (this.listenerCount('record') > 0) this.emit('record', outcome);
+        if (this.listenerCount('record') > 0) this.#notify('record', outcome);
       }
       const release = this.#releases.get(item.partition);
       if (release?.waitFor.delete(item) && release.waitFor.size === 0) release.emptied();
-      for (const next of this.#scheduler.complete(item)) void this.#process(next);
+      for (const next of this.#scheduler.complete(item)) this.#start(next);
       this.#updateFlow();
       if (this.#running.size === 0) for (const w of this.#drainWaiters.splice(0)) w();
     }
@@ -1340,6 +1378,9 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
   if (!['unordered', 'key', 'partition'].includes(o.ordering)) fail('ordering', `must be unordered, key or partition, got "${o.ordering}"`);
   if (!(Guarantees as readonly string[]).includes(o.guarantee)) fail('guarantee', `must be at-least-once or exactly-once, got "${String(o.guarantee)}"`);
+  if (o.recordTimeoutMs !== undefined && (typeof o.recordTimeoutMs !== 'number' || !Number.isInteger(o.recordTimeoutMs) || o.recordTimeoutMs < 1)) {
+    fail('recordTimeoutMs', `must be an integer >= 1 when given, got ${String(o.recordTimeoutMs)}`);
+  }
   if (o.transactionalId !== undefined && (typeof o.transactionalId !== 'string' || o.transactionalId === '')) fail('transactionalId', 'must be a non-empty string');
   if (!(GroupProtocols as readonly string[]).includes(o.groupProtocol)) fail('groupProtocol', `must be ${GroupProtocols.join(' or ')}, got "${o.groupProtocol}"`);
   const ints: [keyof TransformerOptions, number][] = [

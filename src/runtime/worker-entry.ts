@@ -10,13 +10,26 @@ if (typeof mod.default !== 'function') {
 }
 const fn = mod.default as WorkerFunction;
 
-/** Never throws: a failure comes back as data, so its code survives the trip between threads. */
+/**
+ * Never throws: a failure comes back as data, so its code survives the trip between threads. A result that cannot be
+ * copied back (a function in it, say) is such a failure: posted as it is, it would kill the thread with an error that
+ * says nothing (the pool would take it for a crash, WORKER_CRASHED, and retry a record that can never succeed).
+ */
 export default async function runTask(task: unknown): Promise<WorkerAnswer> {
+  let value: unknown;
   try {
-    return { ok: true, value: await fn(task) };
+    value = await fn(task);
   } catch (err) {
     return { ok: false, error: encodeWorkerError(err) };
   }
+  if (value !== null && (typeof value === 'object' || typeof value === 'function')) {
+    try {
+      structuredClone(value);
+    } catch (err) {
+      return { ok: false, error: { code: 'JOB_FAILED', retryable: false, message: `the worker function's result cannot be copied back to the main thread (structured clone): ${encodeWorkerError(err).message}` } };
+    }
+  }
+  return { ok: true, value };
 }
 
 /** Answers once the worker module has loaded in this thread (the runtime checks it before the first record). */

@@ -3,7 +3,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { moduleUrl, Semaphore } from '../common/index.ts';
-import { LaglessError, UsageError } from '../errors/index.ts';
+import { describeThrown, JobError, LaglessError, UsageError } from '../errors/index.ts';
 import type { WorkerRunOptions } from '../job/index.ts';
 import { decodeWorkerAnswer, type WorkerAnswer, type WorkerData } from './worker-protocol.ts';
 
@@ -16,6 +16,17 @@ export interface WorkerPoolOptions {
   minWorkers: number;
   /** A thread idle this long exits (given back). Default 60 s. */
   idleTimeoutMs: number;
+  /**
+   * The JS heap of each thread, MB, at most (V8's old generation): a task that needs more ends its thread with
+   * WORKER_CRASHED instead of growing the process. Default: V8's own limit.
+   */
+  heapMb?: number | undefined;
+}
+
+/** Told when a task starts and stops waiting for a free thread (the record's deadline does not run meanwhile). */
+export interface WaitObserver {
+  waitBegins(now: number): void;
+  waitEnds(now: number): void;
 }
 
 /** Gauges and counters of the pool, for status, metrics and the autoscaler. */
@@ -31,6 +42,8 @@ export interface WorkerPoolStats {
   busyMs: number;
   /** Tasks finished. */
   tasks: number;
+  /** Threads that died under a task (and were replaced). */
+  crashes: number;
   /** Threads alive. */
   threads: number;
   utilization: number;
@@ -51,12 +64,14 @@ export class WorkerPool {
   readonly #module: string;
   #busyMs = 0;
   #tasks = 0;
+  #crashes = 0;
 
   constructor(worker: URL | string, o: WorkerPoolOptions) {
     for (const [k, min] of [['maxWorkers', 1], ['minWorkers', 0], ['workers', 1], ['idleTimeoutMs', 0]] as const) {
       const v = o[k];
       if (!Number.isInteger(v) || v < min) throw new UsageError(`worker pool option ${k} must be an integer >= ${min}, got ${String(v)}`);
     }
+    if (o.heapMb !== undefined && (!Number.isInteger(o.heapMb) || o.heapMb < 16)) throw new UsageError(`worker pool option heapMb must be an integer >= 16, got ${String(o.heapMb)}`);
     if (o.workers > o.maxWorkers) throw new UsageError(`worker pool option workers (${o.workers}) must not exceed maxWorkers (${o.maxWorkers})`);
     this.maxWorkers = o.maxWorkers;
     this.#module = workerModuleUrl(worker);
@@ -71,7 +86,7 @@ export class WorkerPool {
       concurrentTasksPerWorker: 1,
       // A worker's JS heap holds one task at a time (big data lives in Buffers and native memory): a small young
       // generation keeps each thread's resident memory low instead of V8's default tens of MB per thread.
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      resourceLimits: { maxYoungGenerationSizeMb: 8, ...(o.heapMb !== undefined ? { maxOldGenerationSizeMb: o.heapMb } : {}) },
     });
     // A thread that fails to start (a worker module that does not load) is reported here as well as to the task
     // that waited for it; without a listener the pool's 'error' event would crash the process.
@@ -97,21 +112,53 @@ export class WorkerPool {
     return this.#cpu.limit;
   }
 
-  /** Runs one task when a worker is free; `signal` aborts it while it waits or runs. */
-  async run(task: unknown, options: WorkerRunOptions = {}, signal?: AbortSignal): Promise<unknown> {
-    return this.#cpu.use(async () => {
-      const t = performance.now();
+  /** Threads that died under a task since the start. */
+  get crashes(): number {
+    return this.#crashes;
+  }
+
+  /**
+   * Runs one task when a worker is free; `signal` aborts it while it waits or runs (a running task's thread is
+   * terminated and replaced) and this rejects with the signal's reason. A thread that dies under the task (an uncaught
+   * exception in it, process.exit(), out of memory) rejects with JobError WORKER_CRASHED (retryable); a task or result
+   * that cannot be copied between threads, with JOB_FAILED.
+   */
+  async run(task: unknown, options: WorkerRunOptions = {}, signal?: AbortSignal, wait?: WaitObserver): Promise<unknown> {
+    wait?.waitBegins(performance.now());
+    let waiting = true;
+    const waited = () => {
+      if (!waiting) return;
+      waiting = false;
+      wait?.waitEnds(performance.now());
+    };
+    try {
+      await this.#cpu.acquire(signal);
+    } finally {
+      waited();
+    }
+    const t = performance.now();
+    try {
+      let answer: WorkerAnswer;
       try {
-        const answer = await this.#pool.run(task, {
+        answer = await this.#pool.run(task, {
           ...(options.transfer?.length ? { transferList: [...options.transfer] } : {}),
           ...(signal ? { signal } : {}),
         });
-        return decodeWorkerAnswer(answer);
-      } finally {
-        this.#busyMs += performance.now() - t;
-        this.#tasks += 1;
+      } catch (err) {
+        // Stopped on purpose (the record's deadline, its partition revoked): the reason it was stopped for.
+        if (signal?.aborted) throw signal.reason;
+        if ((err as { name?: unknown } | null)?.name === 'DataCloneError') {
+          throw new JobError('JOB_FAILED', `the worker task or its result cannot be copied between threads (structured clone): ${describeThrown(err)}`);
+        }
+        this.#crashes += 1;
+        throw new JobError('WORKER_CRASHED', `the worker thread died while running the task: ${describeThrown(err)}`, { retryable: true });
       }
-    }, signal);
+      return decodeWorkerAnswer(answer);
+    } finally {
+      this.#busyMs += performance.now() - t;
+      this.#tasks += 1;
+      this.#cpu.release();
+    }
   }
 
   stats(): WorkerPoolStats {
@@ -122,6 +169,7 @@ export class WorkerPool {
       queued: this.#cpu.waiting,
       busyMs: this.#busyMs,
       tasks: this.#tasks,
+      crashes: this.#crashes,
       threads: this.#pool.threads.length,
       utilization: this.#pool.utilization,
     };

@@ -1,5 +1,5 @@
 // What travels between the runtime and its worker threads: the worker module to load, and answers whose errors keep their code.
-import { isLaglessError, JobError } from '../errors/index.ts';
+import { describeThrown, isLaglessError, JobError } from '../errors/index.ts';
 
 export interface WorkerData {
   /** URL of the job's worker module. */
@@ -16,11 +16,22 @@ export interface EncodedWorkerError {
 
 export type WorkerAnswer = { ok: true; value: unknown } | { ok: false; error: EncodedWorkerError };
 
+/** Never throws, whatever was thrown: every field is read once, checked, and made plain data (it crosses threads). */
 export function encodeWorkerError(err: unknown): EncodedWorkerError {
-  if (isLaglessError(err)) {
-    return { message: err.message, code: err.code, retryable: err.retryable, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) };
-  }
-  return { message: err instanceof Error ? err.message : String(err) };
+  const message = describeThrown(err);
+  if (!isLaglessError(err)) return { message };
+  const read = <T,>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch {
+      return undefined;
+    }
+  };
+  const code = read(() => err.code);
+  if (typeof code !== 'string' || code === '') return { message };
+  const retryable = read(() => err.retryable) === true;
+  const retryAfterMs = read(() => err.retryAfterMs);
+  return { message, code, retryable, ...(typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0 ? { retryAfterMs } : {}) };
 }
 
 /** The value of an answer, or the error it carries (a JobError when it had a code, else a plain Error). */

@@ -48,3 +48,41 @@ test('the minimal dead letter keeps the code, the source and the size, and drops
   assert.equal(m.originalBytes, 28);
   assert.deepEqual(m.error, d.error);
 });
+
+test('toRecordError never throws, whatever was thrown, and gives a code and a message (property: any value, and hostile objects)', async () => {
+  const fc = (await import('fast-check')).default;
+  const { toRecordError } = await import('../../src/runtime/index.ts');
+  const { JobError } = await import('../../src/errors/index.ts');
+  const hostile = fc.constantFrom<unknown>(
+    Object.create(null),
+    new Proxy({}, { get: () => { throw new Error('get'); }, getPrototypeOf: () => { throw new Error('proto'); }, ownKeys: () => { throw new Error('keys'); } }),
+    { toString: () => { throw new Error('no'); } },
+    Symbol('s'),
+    10n,
+    () => 1,
+    Object.assign(Object.create(JobError.prototype) as object, { code: '' }),
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.anything(), hostile), (thrown) => {
+      const e = toRecordError(thrown);
+      assert.equal(typeof e.code, 'string');
+      assert.ok(e.code.length > 0);
+      assert.equal(typeof e.message, 'string');
+      assert.ok(e.message.length > 0);
+      assert.equal(typeof e.retryable, 'boolean');
+      JSON.stringify({ code: e.code, message: e.message });
+    }),
+    { numRuns: 2000 },
+  );
+  // A job's own code and retryability are kept; the tool's own codes become JOB_FAILED.
+  const own = toRecordError(new JobError('UPSTREAM_BUSY', 'busy', { retryable: true, retryAfterMs: 50 }));
+  assert.deepEqual([own.code, own.message, own.retryable, own.retryAfterMs], ['UPSTREAM_BUSY', 'busy', true, 50]);
+  assert.equal(toRecordError(new LaglessError('INTERNAL', 'x')).code, 'JOB_FAILED');
+  assert.equal(toRecordError(Object.create(null)).code, 'JOB_FAILED');
+});
+
+test('a dead letter says why the job\'s fields are missing (fieldsError), bounded like a message', () => {
+  const d = deadLetter(input('{}'), new LaglessError('NOPE', 'x'), 1, undefined, new Date(0), 'deadLetterFields() failed: ' + 'y'.repeat(10_000));
+  assert.ok(typeof d.fieldsError === 'string' && d.fieldsError.length < 2100);
+  assert.equal('fieldsError' in deadLetter(input('{}'), new LaglessError('NOPE', 'x'), 1), false);
+});

@@ -9,7 +9,7 @@ import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
-import { defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, type Guarantee, type GroupProtocol, type TransformerStats } from '../../runtime/index.ts';
+import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, type Guarantee, type GroupProtocol, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
@@ -25,6 +25,7 @@ interface CommonFlags extends KafkaFlags {
   transactionTimeout: number;
   maxInFlight: number;
   attempts: number;
+  recordTimeout?: number;
   retryBase: number;
   commitInterval?: number;
   drainTimeout: number;
@@ -103,6 +104,12 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     )
     .option('--max-in-flight <n>', 'records fetched and not yet committed, at most (also the most records redone after a crash)', intArg(1, 1_000_000), defaultTransformerOptions.maxInFlight)
     .option('--attempts <n>', 'attempts per record for transient failures (timeouts, 5xx, 429, resets)', intArg(1, 100), defaultTransformerOptions.attempts)
+    .addOption(
+      durationOption(
+        '--record-timeout <duration>',
+        `deadline of one attempt of a record (its run() and worker calls, not the wait for a free worker): past it, ctx.signal aborts, a worker task still running is stopped, and the attempt fails with RECORD_TIMEOUT, retried up to --attempts, then dead-lettered (default: the job's timeoutMs, else ${formatDuration(DEFAULT_RECORD_TIMEOUT_MS)})`,
+      ),
+    )
     .addOption(durationOption('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', defaultTransformerOptions.retryBaseMs))
     .addOption(
       durationOption(
@@ -287,6 +294,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     ordering: flags.ordering,
     maxInFlight: flags.maxInFlight,
     attempts: flags.attempts,
+    ...(flags.recordTimeout !== undefined ? { recordTimeoutMs: flags.recordTimeout } : {}),
     retryBaseMs: flags.retryBase,
     ...(flags.commitInterval !== undefined ? { commitIntervalMs: flags.commitInterval } : {}),
     guarantee: flags.guarantee,
@@ -367,6 +375,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   const elapsed = performance.now() - started;
   log(
     `stopped after ${formatDuration(elapsed)}: ${s.succeeded} output(s), ${s.deadLettered} dead letter(s), ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}, ` +
+      `${s.timeouts ? `${s.timeouts} attempt(s) past the record timeout, ` : ''}${s.workerCrashes ? `${s.workerCrashes} worker crash(es), ` : ''}` +
       `${s.abandoned} abandoned (redone by the next owner), ${s.handedOver} handed over unstarted, ${s.duplicatesSkipped} refetched record(s) skipped` +
       `${closed.unacknowledged ? `, ${closed.unacknowledged} output(s) not acknowledged by the broker` : ''}${closed.committed ? '' : ', final commit failed'}${closed.leftGroup ? '' : ', group not left'}`,
   );
@@ -425,7 +434,7 @@ function statusLine(s: TransformerStats, prev: TransformerStats, ms: number, lag
   return (
     `in ${rate(s.received - prev.received, ms)}/s, out ${rate(s.succeeded - prev.succeeded, ms)}/s, dead ${rate(s.deadLettered - prev.deadLettered, ms)}/s` +
     `${lag !== undefined ? ` | lag ${lag}` : ''} | in flight ${s.inFlight}, window ${s.windowSize}${s.paused ? ' (full: intake paused)' : ''}${jobPart}` +
-    ` | total ok ${s.succeeded}, dead ${s.deadLettered}, retries ${s.retries}` +
+    ` | total ok ${s.succeeded}, dead ${s.deadLettered}, retries ${s.retries}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.workerCrashes ? `, worker crashes ${s.workerCrashes}` : ''}` +
     (s.transactions ? ` | transactions ${s.transactions.transactions} (failed ${s.transactions.failedTransactions})` : '')
   );
 }

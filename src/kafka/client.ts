@@ -15,6 +15,7 @@ import {
 } from '@platformatic/kafka';
 import { subscribe } from 'node:diagnostics_channel';
 import { clientSecurityOptions, type KafkaConnection } from './connection.ts';
+import { GroupMemberConsumer } from './member-epoch.ts';
 import { ReadCommittedConsumer } from './read-committed.ts';
 
 // Every connection of every client gets an 'error' listener, for two reasons:
@@ -139,7 +140,8 @@ export const recordSerializers: Serializers<OutValue, OutValue, string, string |
 };
 
 export type RecordProducer = Producer<OutValue, OutValue, string, string | Uint8Array>;
-export type RecordConsumer = Consumer<string, Buffer, string, string>;
+/** The runtime's group consumer: read_committed filtering, and the KIP-848 member epoch (GroupMemberConsumer). */
+export type RecordConsumer = GroupMemberConsumer<string, Buffer, string, string>;
 
 /** A durable producer (acks=all, idempotent) of string or byte keys, values and headers. */
 export function createRecordProducer(opts: KafkaConnectionOptions & { idempotent?: boolean; transactionalId?: string }): RecordProducer {
@@ -157,7 +159,7 @@ export function createRecordProducer(opts: KafkaConnectionOptions & { idempotent
  * default isolation), with aborted transactions filtered correctly (ReadCommittedConsumer).
  */
 export function createRecordConsumer(opts: KafkaConnectionOptions & { groupId: string; extra?: Partial<ConsumerOptions<string, Buffer, string, string>> }): RecordConsumer {
-  return new ReadCommittedConsumer<string, Buffer, string, string>({
+  return new GroupMemberConsumer<string, Buffer, string, string>({
     ...base(opts),
     groupId: opts.groupId,
     deserializers: recordDeserializers,

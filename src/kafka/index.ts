@@ -56,6 +56,7 @@ export {
 export { toLaglessError, securityError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError, type ConnectionRef } from './errors.ts';
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';
 export { balancedCooperativeAssigner, assignTopic } from './assignor.ts';
+export { GroupMemberConsumer } from './member-epoch.ts';
 export { ReadCommittedConsumer, dropAbortedRecords, type FetchedPartition, type FetchedResponse } from './read-committed.ts';
 export {
   TransactionalProducer,

@@ -305,7 +305,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #eosAdmin: Admin | undefined;
   #txnClaim: TransactionalIdClaim | undefined;
   /** The generation (and member id) of the assignment in force: offsets committed in a transaction carry them. */
-  #generation: { generationId: number; memberId: string } | undefined;
+  #generation: { generationId: number; memberId: string; membership: string } | undefined;
   /**
    * exactly-once: partitions newly assigned whose stable committed offset is still being read; their records wait here
    * (a previous owner's transaction may still be committing offsets above what the consumer started from).
@@ -687,15 +687,22 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (!consumer) return;
     const next = new Set<number>();
     for (const a of consumer.assignments ?? []) if (a.topic === this.options.from) for (const p of a.partitions) next.add(p);
-    const generation = consumer.generationId;
+    // Classic groups: the generation id; KIP-848 groups: the member epoch (the client keeps it private: GroupMemberConsumer
+    // reads it from the heartbeat answers). `membership` names one stay in the group: a new member id (classic), or an
+    // epoch reset by the coordinator (KIP-848: fenced, or unknown to it) starts another.
+    const kip848 = this.options.groupProtocol === 'consumer';
+    const generation = kip848 ? consumer.memberEpoch : consumer.generationId;
     const memberId = consumer.memberId;
+    const membership = memberId ? (kip848 ? `${memberId}#${consumer.membership}` : memberId) : undefined;
     const previous = this.#generation;
-    if (memberId && (!previous || previous.memberId !== memberId || generation >= previous.generationId)) this.#generation = { generationId: generation, memberId };
-    if (this.#exactlyOnce && previous !== undefined && memberId && previous.memberId !== memberId) {
+    if (memberId && membership && (!previous || previous.membership !== membership || generation >= previous.generationId)) {
+      this.#generation = { generationId: generation, memberId, membership };
+    }
+    if (this.#exactlyOnce && previous !== undefined && membership && previous.membership !== membership) {
       // This member was removed from the group (e.g. frozen past its session timeout) and came back as a new member:
       // its partitions may have been processed and committed by others meanwhile, even those assigned to it again.
       // Everything it holds is dropped and every partition starts again from its stable committed offset. (A member
-      // that keeps its id took part in every generation, so a partition it keeps was no one else's in between.)
+      // that keeps its membership took part in every generation, so a partition it keeps was no one else's in between.)
       const held = [...this.#assigned].sort((a, b) => a - b);
       for (const p of held) this.#revoke(p);
       // Records of the old membership may still come from the client's stream (see #replaceStream): a new one.
@@ -1148,7 +1155,18 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const generation = this.#generation;
     const coordinatorId = consumer.coordinatorId;
     if (!generation || coordinatorId === null || coordinatorId === undefined) return false;
-    const group: GroupGeneration = { groupId: this.options.group, generationId: generation.generationId, memberId: generation.memberId, coordinatorId };
+    let generationId = generation.generationId;
+    if (this.options.groupProtocol === 'consumer') {
+      // KIP-848: the epoch now, and only partitions the client still holds now (it takes a revocation into its
+      // assignment before it acknowledges it, and the coordinator moves the partition only after that: a transaction
+      // with this epoch either lands while the partition is ours or is refused as stale).
+      generationId = consumer.memberEpoch;
+      if (generationId <= 0 || `${consumer.memberId}#${consumer.membership}` !== generation.membership) return false;
+      const held = new Set(consumer.assignments?.find((a) => a.topic === this.options.from)?.partitions ?? []);
+      for (let i = positions.length - 1; i >= 0; i -= 1) if (!held.has(positions[i]!.partition)) positions.splice(i, 1);
+      if (positions.length === 0) return true;
+    }
+    const group: GroupGeneration = { groupId: this.options.group, generationId, memberId: generation.memberId, coordinatorId };
     // The offsets go through the transaction, never consumer.commit: so the client has no commit of ours to retry late
     // across a rejoin, and #verifyCommitted (whose #committedAt this leaves unset) never re-commits them outside one.
     const offsets = await this.#eos!.commit(positions, group, { retryNow: this.#finalCommit });

@@ -80,3 +80,27 @@ test('exactly-once with --group-protocol consumer: a member joining and another 
   const back = await readBack(tp);
   assertExactlyOnce(ids, back.committed, 'read_committed');
 });
+
+test('the coordinator refuses offsets in a transaction that carry a stale or a future member epoch (what the KIP-848 exactly-once path relies on)', async (t) => {
+  const { watchInstances } = await import('../helpers/client-faults.ts');
+  const { createRecordProducer, TransactionalProducer, TransactionError } = await import('../../src/kafka/index.ts');
+  const tp = await topics(t, 'eos848-epoch');
+  const consumers: import('../../src/kafka/index.ts').RecordConsumer[] = [];
+  const clientId = uniqueName('epoch-member');
+  watchInstances<import('../../src/kafka/index.ts').RecordConsumer>(t, 'consumer', (c) => c.clientId === clientId && consumers.push(c));
+  const tr = new Transformer(createNoopJob(), { kafka: { brokers: testBrokers() }, ...tp, clientId, groupProtocol: 'consumer', guarantee: 'exactly-once', transactionalId: uniqueName('txn-848-epoch') });
+  t.after(() => tr.destroy());
+  await tr.start();
+  const consumer = await eventually(() => (consumers[0] && consumers[0].memberEpoch > 0 ? consumers[0] : undefined), { what: 'the member has an epoch', timeout: 60_000, every: 50 });
+  const txnId = uniqueName('txn-848-probe');
+  const producer = new TransactionalProducer(() => createRecordProducer({ brokers: testBrokers(), clientId: 'probe', transactionalId: txnId }), { transactionTimeoutMs: 10_000, stepTimeoutMs: 10_000 });
+  t.after(() => producer.close());
+  for (const generationId of [consumer.memberEpoch - 1, consumer.memberEpoch + 1]) {
+    await assert.rejects(
+      producer.commit([], [{ topic: tp.from, partition: 0, offset: 0n }], { groupId: tp.group, generationId, memberId: consumer.memberId!, coordinatorId: consumer.coordinatorId! }),
+      (e) => e instanceof TransactionError && e.reason === 'generation',
+      `epoch ${generationId} (current ${consumer.memberEpoch}) refused`,
+    );
+  }
+  await tr.close();
+});

@@ -1,10 +1,11 @@
 // Serves the dashboard: one page, its script and style, uPlot from the package itself, and the collector's data over SSE.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { LaglessError } from '../errors/index.ts';
+import { LaglessError, UsageError } from '../errors/index.ts';
 import { loadDashboardAssets, type DashboardAsset } from './assets.ts';
 import type { Collector, DashboardState, Point } from './collector.ts';
+import type { HistoryJson } from './history.ts';
 
 /** Security headers of every response: nothing but our own files runs, record images may load, no framing. */
 const CSP = [
@@ -26,14 +27,38 @@ const HEADERS = {
   'cache-control': 'no-cache',
 };
 
-/** An SSE client is dropped (it reconnects and gets the history again) when this much is waiting to be sent to it. */
-const MAX_BUFFERED = 8 * 1024 * 1024;
+/** Who may open the dashboard, and how much it gives each page. */
+export interface DashboardAccessOptions {
+  /**
+   * A secret the browser must present (at least 16 characters): `Authorization: Bearer <token>`, or `?token=<token>`
+   * once, which sets a cookie. Required when the dashboard is reachable beyond loopback; when given, always required.
+   * /healthz, /readyz and /metrics of `lagless run --http-port` never need it (probes and Prometheus scrape them).
+   */
+  token?: string;
+  /** Event streams (open pages) at once; one more gets 503 with Retry-After. Default 32. */
+  maxClients?: number;
+  /**
+   * Bytes that may wait to be sent to one page; a page that lets more wait (a slow or stalled reader) is dropped, and
+   * its browser reconnects. The history sent at connect is cut to its newest points to take at most half of it.
+   * Default 8 MiB.
+   */
+  maxBufferedBytes?: number;
+}
 
-export interface DashboardHandlerOptions {
+export const defaultDashboardAccessOptions = { maxClients: 32, maxBufferedBytes: 8 * 1024 * 1024 } as const satisfies DashboardAccessOptions;
+
+/** The shortest token accepted: guessing one must be hopeless. */
+export const MIN_DASHBOARD_TOKEN_LENGTH = 16;
+
+/** Seconds a page turned away for the client cap is told to wait. */
+const RETRY_AFTER_S = 5;
+
+export interface DashboardHandlerOptions extends DashboardAccessOptions {
   collector: Collector;
   /**
    * Accept only Host headers naming a loopback address (localhost, 127.0.0.1, [::1]): a page bound to loopback cannot
-   * be read by another site through DNS rebinding. Default true; false when bound to a routable address on purpose.
+   * be read by another site through DNS rebinding. Default true; false when bound to a routable address on purpose
+   * (then `token` is required).
    */
   loopbackHostsOnly?: boolean;
 }
@@ -55,23 +80,97 @@ function isLoopbackHost(host: string | undefined): boolean {
   return name === '::1';
 }
 
+/** Validates access options once; a UsageError names the field. */
+function checkAccess(o: DashboardHandlerOptions): { maxClients: number; maxBufferedBytes: number } {
+  const maxClients = o.maxClients ?? defaultDashboardAccessOptions.maxClients;
+  const maxBufferedBytes = o.maxBufferedBytes ?? defaultDashboardAccessOptions.maxBufferedBytes;
+  if (!Number.isInteger(maxClients) || maxClients < 1) throw new UsageError(`dashboard maxClients: expected an integer of at least 1, got ${maxClients}`);
+  if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < 65_536) throw new UsageError(`dashboard maxBufferedBytes: expected an integer of at least 65536, got ${maxBufferedBytes}`);
+  if (o.token !== undefined && o.token !== '' && o.token.length < MIN_DASHBOARD_TOKEN_LENGTH) {
+    throw new UsageError(`dashboard token: at least ${MIN_DASHBOARD_TOKEN_LENGTH} characters, got ${o.token.length}`);
+  }
+  if (!(o.loopbackHostsOnly ?? true) && !o.token) {
+    throw new UsageError('dashboard token: required when the dashboard is reachable beyond loopback (anyone who reaches the port would see record ids and URLs)');
+  }
+  return { maxClients, maxBufferedBytes };
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * Checks a request's token: `Authorization: Bearer <token>` or the cookie that `?token=` sets (a hash of the token, so
+ * the cookie never holds the token itself). Hashes are compared in constant time: neither length nor content leaks.
+ */
+function tokenGate(token: string) {
+  const tokenHash = sha256(token);
+  const cookieValue = createHash('sha256').update('lagless-dashboard-cookie\0').update(token).digest('base64url');
+  const cookieHash = sha256(cookieValue);
+  const matches = (presented: string | undefined, expected: Buffer) => presented !== undefined && timingSafeEqual(sha256(presented), expected);
+  // One cookie per port: two dashboards on one host (cookies ignore ports) do not overwrite each other's.
+  const cookieName = (req: IncomingMessage) => `lagless_dashboard_${req.socket.localPort ?? 0}`;
+  return {
+    cookie: (req: IncomingMessage) => `${cookieName(req)}=${cookieValue}; Path=/; HttpOnly; SameSite=Strict`,
+    token: (presented: string) => matches(presented, tokenHash),
+    allows(req: IncomingMessage): boolean {
+      const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      if (auth && matches(auth[1], tokenHash)) return true;
+      const name = cookieName(req);
+      for (const part of (req.headers.cookie ?? '').split(';')) {
+        const eq = part.indexOf('=');
+        if (eq > 0 && part.slice(0, eq).trim() === name && matches(part.slice(eq + 1).trim(), cookieHash)) return true;
+      }
+      return false;
+    },
+  };
+}
+
+/**
+ * The history and state sent at connect, as JSON, cut to its newest points when the whole would take more than
+ * `maxBytes`: the page starts from there and grows its chart as ticks come (a group of hundreds of partitions).
+ */
+function fittedHello(collector: Collector, instance: string, maxBytes: number): string {
+  const { history, state } = collector.snapshot();
+  const make = (h: HistoryJson) => JSON.stringify({ instance, history: h, state, sampleMs: collector.options.sampleMs });
+  let text = make(history);
+  let size = Buffer.byteLength(text);
+  if (size <= maxBytes) return text;
+  const n = history.t.length;
+  const fixed = Buffer.byteLength(make({ t: [], series: {} }));
+  let keep = n;
+  while (size > maxBytes && keep > 0) {
+    // Points cost about the same each: aim a little under, then shrink again if still over.
+    keep = Math.min(keep - 1, Math.floor((keep * Math.max(0, maxBytes - fixed)) / Math.max(1, size - fixed) * 0.95));
+    keep = Math.max(0, keep);
+    const series = Object.fromEntries(Object.entries(history.series).map(([k, v]) => [k, v.slice(n - keep)]));
+    text = make({ t: history.t.slice(n - keep), series });
+    size = Buffer.byteLength(text);
+  }
+  return text;
+}
+
 /** The routes: `/` (the page), `/assets/*`, `/events` (server-sent events), `/api/state` (the same data as JSON). */
 export function createDashboardHandler(o: DashboardHandlerOptions): DashboardHandler {
+  const { maxClients, maxBufferedBytes } = checkAccess(o);
+  const gate = o.token ? tokenGate(o.token) : undefined;
   const assets = loadDashboardAssets();
   const instance = randomBytes(6).toString('hex');
   const clients = new Set<ServerResponse>();
   const loopbackOnly = o.loopbackHostsOnly ?? true;
   let last: Partial<Record<keyof DashboardState, string>> = {};
+  // The hello of this tick, made once for every page that connects before the next one.
+  let hello: string | undefined;
 
+  // Every message to a page, the history at connect included, goes through here: more than maxBufferedBytes waiting
+  // for it drops the page at once (its browser reconnects), so a stalled reader costs a bounded amount of memory.
   const send = (res: ServerResponse, text: string) => {
-    if (res.writableLength > MAX_BUFFERED) {
+    res.write(text);
+    if (res.writableLength > maxBufferedBytes) {
       clients.delete(res);
       res.destroy();
-      return;
     }
-    res.write(text);
   };
   const onTick = (point: Point, state: DashboardState) => {
+    hello = undefined;
     // Only the parts of the state that changed since the previous tick.
     const changed: Partial<Record<keyof DashboardState, unknown>> = {};
     const next: Partial<Record<keyof DashboardState, string>> = {};
@@ -110,25 +209,51 @@ export function createDashboardHandler(o: DashboardHandlerOptions): DashboardHan
         res.writeHead(405, { ...HEADERS, allow: 'GET, HEAD' }).end();
         return true;
       }
+      if (gate) {
+        const url = new URL(req.url ?? '/', 'http://dashboard');
+        const given = url.searchParams.get('token');
+        if (given !== null && gate.token(given)) {
+          // A link with the token, opened once: a cookie from now on, and the address bar (history, screenshots,
+          // Referer) without the token.
+          url.searchParams.delete('token');
+          res.writeHead(303, { ...HEADERS, 'cache-control': 'no-store', 'set-cookie': gate.cookie(req), location: url.pathname + url.search, 'content-type': 'text/plain; charset=utf-8' });
+          res.end(req.method === 'HEAD' ? undefined : 'token accepted\n');
+          return true;
+        }
+        if (given !== null || !gate.allows(req)) {
+          res.writeHead(401, { ...HEADERS, 'www-authenticate': 'Bearer realm="lagless dashboard"', 'content-type': 'text/plain; charset=utf-8' });
+          res.end(
+            req.method === 'HEAD'
+              ? undefined
+              : 'this dashboard needs its token (LAGLESS_DASHBOARD_TOKEN where it runs): open /?token=<token> once (a cookie keeps it), or send Authorization: Bearer <token>\n',
+          );
+          return true;
+        }
+      }
       if (asset) {
         serveAsset(res, asset, req.method === 'HEAD');
         return true;
       }
+      if (path === '/events' && clients.size >= maxClients) {
+        res.writeHead(503, { ...HEADERS, 'retry-after': String(RETRY_AFTER_S), 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`this dashboard serves at most ${maxClients} live pages at once and all are open; close one or try again in ${RETRY_AFTER_S} s\n`);
+        return true;
+      }
       o.collector.wantRecords();
-      const { history, state } = o.collector.snapshot();
+      hello ??= fittedHello(o.collector, instance, Math.floor(maxBufferedBytes / 2));
       if (path === '/api/state') {
         res.writeHead(200, { ...HEADERS, 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ instance, history, state }));
+        res.end(hello);
         return true;
       }
       res.writeHead(200, { ...HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
       res.flushHeaders();
-      // Reconnect quickly after a restart of this server; the hello carries the whole history.
-      res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ instance, history, state, sampleMs: o.collector.options.sampleMs })}\n\n`);
       clients.add(res);
       const drop = () => clients.delete(res);
       req.on('close', drop);
       res.on('error', drop);
+      // Reconnect quickly after a restart of this server; the hello carries the history.
+      send(res, `retry: 1000\nevent: hello\ndata: ${hello}\n\n`);
       return true;
     },
     close() {
@@ -139,10 +264,10 @@ export function createDashboardHandler(o: DashboardHandlerOptions): DashboardHan
   };
 }
 
-export interface DashboardServerOptions {
+export interface DashboardServerOptions extends DashboardAccessOptions {
   collector: Collector;
   port: number;
-  /** Default 127.0.0.1. */
+  /** Default 127.0.0.1. Any other address needs `token`. */
   host?: string;
 }
 
@@ -150,6 +275,8 @@ export interface DashboardServer {
   /** e.g. http://127.0.0.1:8080/ */
   readonly url: string;
   readonly port: number;
+  /** Open event streams (live pages). */
+  readonly clients: number;
   close(): Promise<void>;
 }
 
@@ -158,10 +285,14 @@ export function isLoopbackBind(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
-/** Starts an HTTP server for the dashboard alone. Rejects with LaglessError IO when the port cannot be bound. */
+/**
+ * Starts an HTTP server for the dashboard alone. Rejects with a UsageError for bad access options (no token beyond
+ * loopback), with LaglessError IO when the port cannot be bound.
+ */
 export async function startDashboardServer(o: DashboardServerOptions): Promise<DashboardServer> {
   const host = o.host ?? '127.0.0.1';
-  const handler = createDashboardHandler({ collector: o.collector, loopbackHostsOnly: isLoopbackBind(host) });
+  const { collector, port: _port, host: _host, ...access } = o;
+  const handler = createDashboardHandler({ collector, loopbackHostsOnly: isLoopbackBind(host), ...access });
   const server: Server = createServer((req, res) => {
     if (!handler.handle(req, res)) {
       res.writeHead(404, { ...HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('not found: the dashboard is at /\n');
@@ -179,6 +310,9 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
     port,
+    get clients() {
+      return handler.clients;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         handler.close();

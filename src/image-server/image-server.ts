@@ -73,6 +73,20 @@ interface LoadedImage {
 const MAX_TRACKED_PATHS = 10_000;
 const ZEROS = Buffer.alloc(65_536);
 
+/**
+ * Bounds of the routes whose size is a parameter, so that one request cannot stream for hours or allocate gigabytes.
+ * Each is well above what a client of Lagless accepts by default or at most: /bytes past the 20 MiB body limit,
+ * /redirect past the downloader's ceiling of 100 redirects; /solid is encoded in memory (width x height x 4 bytes).
+ */
+export const IMAGE_SERVER_LIMITS = {
+  /** Largest n of /bytes/<n>. */
+  maxBytes: 256 * 1024 * 1024,
+  /** Longest chain of /redirect/<n>/<name>. */
+  maxRedirects: 128,
+  /** Largest width and height of /solid. */
+  maxSolidSide: 2048,
+} as const;
+
 /** Loads image files from `dir` into memory. Rejects with LaglessError IO naming the directory. */
 export async function loadImages(dir: string): Promise<LoadedImage[]> {
   const abs = resolve(dir);
@@ -245,6 +259,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         case 'bytes': {
           const n = Number(parts[1]);
           if (!Number.isSafeInteger(n) || n < 0) return sendText(res, 400, 'use /bytes/<n>');
+          if (n > IMAGE_SERVER_LIMITS.maxBytes) return sendText(res, 400, `/bytes/<n>: n is at most ${IMAGE_SERVER_LIMITS.maxBytes} (256 MiB), got ${n}`);
           return sendBytes(req, res, n, q.get('type') ?? 'image/jpeg', q.get('chunked') === '1');
         }
         case 'not-image': {
@@ -263,7 +278,10 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
         case 'solid': {
           const rgba = parseHexColor(parts[1] ?? '');
           if (!rgba) return sendText(res, 400, 'use /solid/<rrggbb> or /solid/<rrggbbaa>');
-          const png = solidPng(Number(q.get('w') ?? '64'), Number(q.get('h') ?? '64'), rgba);
+          const [w, h] = [Number(q.get('w') ?? '64'), Number(q.get('h') ?? '64')];
+          const side = IMAGE_SERVER_LIMITS.maxSolidSide;
+          if (!(w >= 1 && w <= side && h >= 1 && h <= side)) return sendText(res, 400, `/solid: w and h are 1 to ${side}, got ${q.get('w') ?? 64}x${q.get('h') ?? 64}`);
+          const png = solidPng(w, h, rgba);
           res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
           res.end(png);
           countBytes(png.length);
@@ -280,6 +298,7 @@ export async function startImageServer(options: ImageServerOptions = {}): Promis
           const n = Number(parts[1]);
           const name = parts.slice(2).join('/');
           if (!Number.isInteger(n) || n < 0 || !pick(name)) return sendText(res, 400, 'use /redirect/<n>/<image>');
+          if (n > IMAGE_SERVER_LIMITS.maxRedirects) return sendText(res, 400, `/redirect/<n>/<image>: n is at most ${IMAGE_SERVER_LIMITS.maxRedirects}, got ${n}`);
           const next = n <= 1 ? `/images/${name}` : `/redirect/${n - 1}/${name}${url.search}`;
           return sendText(res, status, `redirect to ${next}`, { location: next });
         }
@@ -379,10 +398,10 @@ export const ROUTES = {
   '/stall/<name>': 'headers and half of the body, then nothing until the client gives up',
   '/cut/<name>': 'headers with the full Content-Length, half of the body, then the connection drops',
   '/truncated/<name>': 'the first half of the image with an honest Content-Length (a corrupt image)',
-  '/bytes/<n>': 'n bytes starting with a JPEG marker, Content-Length n (?chunked=1: no length; ?type=MIME)',
+  '/bytes/<n>': 'n bytes (at most 256 MiB) starting with a JPEG marker, Content-Length n (?chunked=1: no length; ?type=MIME)',
   '/not-image': 'an HTML page (?type=image/jpeg to lie about the content type)',
   '/huge-dimensions': 'a tiny PNG whose header claims 30000x30000 pixels (?w=&h= to choose)',
-  '/solid/<rrggbb[aa]>': 'a PNG of one colour, 64x64 (?w=&h=); ffffff is all white, ffffff00 all transparent',
+  '/solid/<rrggbb[aa]>': 'a PNG of one colour, 64x64 (?w=&h=, at most 2048 each); ffffff is all white, ffffff00 all transparent',
   '/redirect?to=<url>': 'a 302 to <url> (?status=301|303|307|308)',
-  '/redirect/<n>/<name>': 'a chain of n redirects ending at /images/<name>',
+  '/redirect/<n>/<name>': 'a chain of n redirects (at most 128) ending at /images/<name>',
 } as const;

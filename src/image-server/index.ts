@@ -5,6 +5,7 @@ export {
   defaultImageServerOptions,
   DEFAULT_IMAGES_DIR,
   MAX_TOTAL_IMAGE_BYTES,
+  IMAGE_SERVER_LIMITS,
   ROUTES,
   type ImageServer,
   type ImageServerOptions,

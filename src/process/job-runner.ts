@@ -68,8 +68,12 @@ export interface RunOptions {
   statusTopic?: string;
   /** How often the status is published, ms; 0 never. Default 2000. */
   statusIntervalMs?: number;
-  /** Serve /healthz, /readyz and /metrics (Prometheus) on this port (0: any free port). Default: no server. */
-  http?: { port: number; host?: string };
+  /**
+   * Serve /healthz, /readyz and /metrics (Prometheus) on this port (0: any free port). Default: no server. `token` and
+   * `maxClients` are the dashboard's (see `lagless run --help`): a host other than loopback needs a token while the
+   * dashboard is served.
+   */
+  http?: { port: number; host?: string; token?: string; maxClients?: number };
   /** Serve the group's live dashboard at / of the `http` server. Default true. */
   dashboard?: boolean;
 }
@@ -207,7 +211,7 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
       catchUpMs,
       statusTopic: o.statusTopic ?? DEFAULT_STATUS_TOPIC,
       statusIntervalMs: o.statusIntervalMs ?? 2000,
-      ...(o.http ? { http: { port: o.http.port, host: o.http.host ?? '127.0.0.1' } } : {}),
+      ...(o.http ? { http: { ...o.http, host: o.http.host ?? '127.0.0.1' } } : {}),
       ...(o.dashboard !== undefined ? { dashboard: o.dashboard } : {}),
     });
     this.replica.on('warning', (e) => this.emit('warning', e));

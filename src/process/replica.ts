@@ -25,7 +25,8 @@ export interface ReplicaOptions {
   statusTopic: string;
   /** How often the status is published. 0 disables publishing. */
   statusIntervalMs: number;
-  http?: { port: number; host: string };
+  /** `token` and `maxClients` are the dashboard's. */
+  http?: { port: number; host: string; token?: string; maxClients?: number };
   env?: NodeJS.ProcessEnv;
   /** Serve the group's dashboard at / of the HTTP server (when `http` is set). Default true. */
   dashboard?: boolean;
@@ -121,7 +122,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       let extra;
       if (o.dashboard ?? true) {
         this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true });
-        extra = createDashboardHandler({ collector: this.#dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host) });
+        extra = createDashboardHandler({ collector: this.#dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host), token: o.http.token, maxClients: o.http.maxClients });
       }
       // Liveness never depends on Kafka: the server answers before the group is joined.
       this.#server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => this.#ready, ...(extra ? { extra } : {}) });

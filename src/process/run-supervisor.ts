@@ -31,7 +31,8 @@ export interface RunSupervisorOptions {
   drainTimeoutMs: number;
   statusTopic: string;
   statusIntervalMs: number;
-  http?: { port: number; host: string };
+  /** `token` and `maxClients` are the dashboard's. */
+  http?: { port: number; host: string; token?: string; maxClients?: number };
   /** Serve the group's dashboard at / of the HTTP server. Default true. */
   dashboard?: boolean;
   quiet: boolean;
@@ -149,7 +150,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     let extra;
     if (o.dashboard ?? true) {
       dashboard = new Collector({ kafka: o.kafka, group: o.group, statusTopic: o.statusTopic, lazyRecords: true });
-      extra = createDashboardHandler({ collector: dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host) });
+      extra = createDashboardHandler({ collector: dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host), token: o.http.token, maxClients: o.http.maxClients });
     }
     server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => supervisor.replicas().some((r) => r.last?.ready), ...(extra ? { extra } : {}) });
     dashboard?.start();

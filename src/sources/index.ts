@@ -9,7 +9,7 @@ export {
   type SourceBaseOptions,
   type ReconnectKind,
 } from './types.ts';
-export { openFileSource, parseLine, idForUrl, urlProblem, MAX_LINE_LENGTH, type FileSourceOptions, type FileSourceStats, type ParsedLine } from './file-source.ts';
+export { openFileSource, parseLine, idForUrl, urlProblem, readLines, MAX_LINE_LENGTH, MAX_LINE_BYTES, type FileSourceOptions, type FileSourceStats, type ParsedLine, type InputLine, type SkipCode } from './file-source.ts';
 export {
   parseProfile,
   constantProfile,

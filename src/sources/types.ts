@@ -10,11 +10,12 @@ export interface UrlRecord {
 export type ReconnectKind = 'network' | 'http' | 'rate-limit';
 
 /**
- * What a source reports besides records. `skipped` is bad input that was left out (never silently); the
- * others are for progress and diagnostics.
+ * What a source reports besides records. `skipped` is bad input that was left out (never silently), with a stable
+ * `code` where the source gives one (the file source: LINE_TOO_LONG or INVALID_MESSAGE); the others are for progress
+ * and diagnostics.
  */
 export type SourceEvent =
-  | { type: 'skipped'; reason: string; line?: number; text?: string }
+  | { type: 'skipped'; reason: string; code?: string; line?: number; text?: string }
   | { type: 'connected'; url: string }
   | { type: 'disconnected'; reason: string }
   | { type: 'reconnecting'; kind: ReconnectKind; attempt: number; delayMs: number; reason: string; basis: string }

@@ -1,6 +1,7 @@
 // `lagless produce` as a user runs it (a real subprocess, the real broker): each source end to end, and every bad input with its exit code.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,39 @@ test('file source from stdin (--file -)', async (t) => {
   assert.match(res.stdout, /^120 delivered, 0 failed, 0 skipped/m);
   const back = await consumeAll(topic, { count: 120 });
   assert.deepEqual(new Set(back.map((r) => r.key)), new Set(Array.from({ length: 120 }, (_, i) => `s${i}`)));
+});
+
+test('regression: a line of 384 MiB on stdin without a newline is skipped while it is read: peak RSS flat, far below the line (readline held it whole)', async (t) => {
+  const topic = await createTopic(t, uniqueName('urls-long-line'), 1);
+  const child = startCli(['produce', '--topic', topic, '--source', 'file', '--file', '-', '--json'], { keepStdinOpen: true });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = once(child, 'exit').then(() => `lagless exited early: ${child.output.stderr}`);
+  const chunk = Buffer.alloc(1024 * 1024, 'a');
+  const mib = 384;
+  // The high-water mark of its resident memory once all but what the pipe itself holds has been read.
+  const peakKiB = async () => {
+    await new Promise<void>((ok) => child.stdin!.write('', () => ok()));
+    return Number(/^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
+  };
+  let half = 0;
+  for (let i = 0; i < mib; i++) {
+    if (i === mib / 2) half = await peakKiB();
+    if (!child.stdin!.write(chunk)) {
+      const early = await Promise.race([once(child.stdin!, 'drain').then(() => undefined), exited]);
+      assert.equal(early, undefined);
+    }
+  }
+  const full = await peakKiB();
+  t.diagnostic(`peak RSS of lagless produce: ${(half / 1024).toFixed(0)} MiB after ${mib / 2} MiB of the line, ${(full / 1024).toFixed(0)} MiB after ${mib} MiB`);
+  child.stdin!.end();
+  const res = await waitCli(child, 120_000);
+  // Flat: the second half of the line (192 MiB) adds next to nothing (garbage chunks wait for a GC, within a bound).
+  assert.ok(half > 0 && full - half < 64 * 1024, `peak RSS grew from ${(half / 1024).toFixed(0)} to ${(full / 1024).toFixed(0)} MiB over the second half of the line`);
+  assert.ok(full < mib * 1024, `peak RSS ${(full / 1024).toFixed(0)} MiB for a ${mib} MiB line`);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stderr, /error \[INVALID_MESSAGE\]/);
+  const summary = JSON.parse(res.stdout) as { delivered: number; skipped: number; sourceStats: { lines: number } };
+  assert.deepEqual([summary.delivered, summary.skipped, summary.sourceStats.lines], [0, 1, 1]);
 });
 
 test('a missing file: exit 1 naming the file, before anything is produced', async () => {

@@ -2,6 +2,7 @@
 // stack run from docker-compose.yml's own commands, environment and health checks, then the rendered Kubernetes
 // Deployment's container (args, env, security context, probes) in the same stack, each stopped with SIGTERM.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import {
   podman,
   removeContainers,
   runDetached,
+  secretsOf,
   securityFlags,
   startOrder,
   type ComposeService,
@@ -77,9 +79,9 @@ async function groupStatus(brokers: string[], group: string): Promise<GroupStatu
 const committedTotal = (s: GroupStatus) => s.partitions.reduce((a, p) => a + Number(p.committed ?? 0), 0);
 
 /** GET on the test namespace's loopback, where the container listens (as the kubelet would on the pod's IP). */
-async function httpStatus(port: number, path: string, timeoutMs: number): Promise<number> {
+async function httpStatus(port: number, path: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<number> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs), headers });
     await res.arrayBuffer();
     return res.status;
   } catch {
@@ -89,7 +91,9 @@ async function httpStatus(port: number, path: string, timeoutMs: number): Promis
 
 test('the image, the Compose stack and the Deployment\'s container, run with podman', { skip: reason, timeout: 900_000 }, async (t: TestContext) => {
   requireNetns();
-  const services = composeServices();
+  // What a user puts in .env (docker-compose.yml requires it: the transformer's dashboard listens beyond loopback).
+  const dashboardToken = randomBytes(16).toString('hex');
+  const services = composeServices(undefined, { ...process.env, LAGLESS_DASHBOARD_TOKEN: dashboardToken });
   const lagless = [...services.values()].find((s) => s.built);
   assert.ok(lagless, 'docker-compose.yml: no service is built from the Dockerfile');
   const tag = lagless.image;
@@ -270,6 +274,9 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     assert.equal(text.code, 0, text.stderr);
     t.diagnostic(`lagless status --group ${group}:\n${text.stdout.trimEnd()}`);
     assert.equal(await httpStatus(port, '/readyz', 3000), 200, '/readyz once the member joined');
+    // Beyond loopback, the dashboard wants the token from .env; the probes above did not.
+    assert.equal(await httpStatus(port, '/', 3000), 401, 'the dashboard without its token');
+    assert.equal(await httpStatus(port, '/', 3000, { authorization: `Bearer ${dashboardToken}` }), 200, 'the dashboard with the token');
   });
 
   await t.test('SIGTERM: the transformer drains, commits and leaves within stop_grace_period', async () => {
@@ -321,7 +328,7 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
       if ('KAFKA_BROKERS' in data) data.KAFKA_BROKERS = brokersIn;
       if ('KAFKA_SECURITY_PROTOCOL' in data) data.KAFKA_SECURITY_PROTOCOL = 'PLAINTEXT';
     }
-    const env = containerEnv(c, configMaps);
+    const env = containerEnv(c, configMaps, secretsOf(docs));
     const args = expandKubeVars(c.args ?? [], env);
     const n = name('deployment');
     started.push(n);
@@ -352,6 +359,11 @@ test('the image, the Compose stack and the Deployment\'s container, run with pod
     await probe('startupProbe', sp, (sp.periodSeconds ?? 10) * (sp.failureThreshold ?? 3) * 1000);
     await probe('livenessProbe', c.livenessProbe, 10_000);
     await probe('readinessProbe', c.readinessProbe, 60_000);
+    // The dashboard on the probes' port needs the token from the Secret (dashboard-secret.yaml); the probes did not.
+    const dashboardPort = portOf(c.readinessProbe!);
+    assert.ok(env.LAGLESS_DASHBOARD_TOKEN, 'the Deployment sets LAGLESS_DASHBOARD_TOKEN');
+    assert.equal(await httpStatus(dashboardPort, '/', 3000), 401, 'the dashboard without its token');
+    assert.equal(await httpStatus(dashboardPort, '/', 3000, { authorization: `Bearer ${env.LAGLESS_DASHBOARD_TOKEN}` }), 200, 'the dashboard with the Secret\'s token');
     // It took over the group's partitions from where the Compose transformer committed, and goes on.
     const before = committedTotal(await groupStatus(brokers, group));
     await eventually(

@@ -11,6 +11,8 @@ import { sizeArg } from '../../src/cli/options.ts';
 import { ClientProperties, CONFIG_FILE_ENV, envName, resolveConnection, type ClientProperty, type KafkaConnection } from '../../src/kafka/index.ts';
 import { parseDuration } from '../../src/common/index.ts';
 import { defaultTransformerOptions } from '../../src/runtime/index.ts';
+import { DASHBOARD_TOKEN_ENV, dashboardToken } from '../../src/cli/dashboard-token.ts';
+import { isLoopbackBind, MIN_DASHBOARD_TOKEN_LENGTH } from '../../src/dashboard/index.ts';
 import { checkCommandLine, flagValue as flag, parseHelpFlags, type CommandLine } from '../helpers/cli-flags.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -141,6 +143,7 @@ const packageJson = JSON.parse(read('package.json')) as { version: string; devDe
 interface K8s {
   configMap: Obj;
   secret: Obj;
+  dashboardSecret: Obj;
   triggerAuthentication: Obj;
   deployment: Obj;
   job: Obj;
@@ -170,6 +173,7 @@ function k8s(): K8s {
   k8sCache ??= {
     configMap: single('configmap.yaml', 'ConfigMap', 'v1'),
     secret: single('secret.yaml', 'Secret', 'v1'),
+    dashboardSecret: single('dashboard-secret.yaml', 'Secret', 'v1'),
     triggerAuthentication: single('keda-triggerauthentication.yaml', 'TriggerAuthentication', 'keda.sh/v1alpha1'),
     deployment: single('deployment.yaml', 'Deployment', 'apps/v1'),
     job: single('topics-job.yaml', 'Job', 'batch/v1'),
@@ -189,21 +193,29 @@ function onlyContainer(workload: Obj, where: string): Obj {
   return containers[0];
 }
 
-/** The keys of secret.yaml, from stringData (or base64 data). */
-function secretData(): Record<string, string> {
-  const { secret } = k8s();
-  const out: Record<string, string> = { ...(isObj(secret.stringData) ? assertStringMap(secret.stringData, 'secret.yaml stringData') : {}) };
-  if (isObj(secret.data)) for (const [k, v] of Object.entries(assertStringMap(secret.data, 'secret.yaml data'))) out[k] = Buffer.from(v, 'base64').toString('utf8');
+/** The keys of a Secret of deploy/kubernetes (secret.yaml by default), from stringData (or base64 data). */
+function secretData(secret = k8s().secret, file = 'secret.yaml'): Record<string, string> {
+  const out: Record<string, string> = { ...(isObj(secret.stringData) ? assertStringMap(secret.stringData, `${file} stringData`) : {}) };
+  if (isObj(secret.data)) for (const [k, v] of Object.entries(assertStringMap(secret.data, `${file} data`))) out[k] = Buffer.from(v, 'base64').toString('utf8');
   return out;
+}
+
+/** The Secrets of deploy/kubernetes by name, with their file. */
+function secretsByName(): Map<string, { secret: Obj; file: string }> {
+  const { secret, dashboardSecret } = k8s();
+  return new Map([
+    [str(secret, 'metadata.name', 'secret.yaml'), { secret, file: 'secret.yaml' }],
+    [str(dashboardSecret, 'metadata.name', 'dashboard-secret.yaml'), { secret: dashboardSecret, file: 'dashboard-secret.yaml' }],
+  ]);
 }
 
 /**
  * A container's environment, with configMapKeyRef values read from the ConfigMap and secretKeyRef values from the
- * Secret of deploy/kubernetes. `fromSecret` names the variables that came from the Secret.
+ * Secrets of deploy/kubernetes. `fromSecret` names the variables that came from a Secret.
  */
 function containerEnv(container: Obj, where: string, fromSecret = new Set<string>()): Map<string, string> {
   const env = new Map<string, string>();
-  const { configMap, secret } = k8s();
+  const { configMap } = k8s();
   for (const [i, e] of arr(container, 'env', where).entries()) {
     const name = str(e, 'name', `${where} env[${i}]`);
     if (isObj(e) && e.value !== undefined) {
@@ -212,9 +224,10 @@ function containerEnv(container: Obj, where: string, fromSecret = new Set<string
     }
     if (isObj(e) && isObj(e.valueFrom) && e.valueFrom.secretKeyRef !== undefined) {
       const ref = obj(e, 'valueFrom.secretKeyRef', `${where} env ${name}`);
-      assert.equal(ref.name, str(secret, 'metadata.name', 'secret.yaml'), `${where}: env ${name} reads an unknown Secret`);
-      const value = secretData()[str(ref, 'key', `${where} env ${name}`)];
-      assert.ok(value, `${where}: env ${name} reads key ${String(ref.key)}, which secret.yaml does not have`);
+      const found = secretsByName().get(String(ref.name));
+      assert.ok(found, `${where}: env ${name} reads an unknown Secret ${String(ref.name)}`);
+      const value = secretData(found.secret, found.file)[str(ref, 'key', `${where} env ${name}`)];
+      assert.ok(value, `${where}: env ${name} reads key ${String(ref.key)}, which ${found.file} does not have`);
       env.set(name, value);
       fromSecret.add(name);
       continue;
@@ -362,6 +375,21 @@ describe('deploy/kubernetes', () => {
     assert.equal(tr.brokers, assertStringMap(k8s().configMap.data, 'configmap.yaml data').KAFKA_BROKERS);
     assert.equal(flag(tr.line, '--http-host', 'deployment.yaml'), '0.0.0.0', 'deployment.yaml: probes and Prometheus reach the pod on its IP, not on loopback');
     assert.ok(tr.minWorkers >= 1 && tr.minWorkers <= tr.maxWorkers, 'deployment.yaml: 1 <= --min-workers <= --max-workers');
+  });
+
+  test('the dashboard on --http-host beyond loopback has its token, from its own Secret, never in the arguments', async () => {
+    const tr = await transformer();
+    assert.ok(!tr.line.flags.has('--no-dashboard'), 'deployment.yaml serves the dashboard (else this test has nothing to check)');
+    assert.ok(!isLoopbackBind(flag(tr.line, '--http-host', 'deployment.yaml')), 'deployment.yaml binds beyond loopback');
+    const fromSecret = new Set<string>();
+    const env = containerEnv(tr.container, 'deployment.yaml', fromSecret);
+    assert.ok(fromSecret.has(DASHBOARD_TOKEN_ENV), `deployment.yaml: ${DASHBOARD_TOKEN_ENV} must come from a Secret`);
+    const ref = obj(arr(tr.container, 'env', 'deployment.yaml').find((e) => isObj(e) && e.name === DASHBOARD_TOKEN_ENV), 'valueFrom.secretKeyRef', 'deployment.yaml');
+    assert.equal(ref.name, str(k8s().dashboardSecret, 'metadata.name', 'dashboard-secret.yaml'), 'the token has a Secret of its own (not the Kafka login\'s)');
+    const token = env.get(DASHBOARD_TOKEN_ENV)!;
+    assert.ok(token.length >= MIN_DASHBOARD_TOKEN_LENGTH, `dashboard-secret.yaml: the token must have at least ${MIN_DASHBOARD_TOKEN_LENGTH} characters`);
+    assert.doesNotThrow(() => dashboardToken(Object.fromEntries(env), flag(tr.line, '--http-host', 'deployment.yaml'), '--http-host'), 'the CLI accepts it');
+    assert.ok(!stringList(tr.container, 'args', 'deployment.yaml').join(' ').includes(token), 'deployment.yaml: the token is in the arguments');
   });
 
   test('labels: the selector, the spread constraint and the Service select the transformer pods', () => {
@@ -786,6 +814,12 @@ describe('docker-compose.yml', () => {
     const url = /http:\/\/127\.0\.0\.1:(\d+)(\/\w+)/.exec(health);
     assert.ok(url, 'transformer: the healthcheck must fetch http://127.0.0.1:PORT/healthz');
     assert.deepEqual([url[1], url[2]], [httpPort, '/healthz'], 'transformer: healthcheck on --http-port /healthz');
+
+    // Beyond loopback, the dashboard needs its token: Compose must require it from .env or the shell (no default in the file).
+    if (!tr.flags.has('--no-dashboard') && !isLoopbackBind(flag(tr, '--http-host', 'transformer'))) {
+      const value = String(at(service('transformer'), `environment.${DASHBOARD_TOKEN_ENV}`, 'docker-compose.yml transformer'));
+      assert.match(value, new RegExp(`^\\$\\{${DASHBOARD_TOKEN_ENV}:\\?[^}$]+\\}$`), `transformer: ${DASHBOARD_TOKEN_ENV} must be \${${DASHBOARD_TOKEN_ENV}:?message} (required, from .env or the shell)`);
+    }
 
     const grace = parseDuration(str(service('transformer'), 'stop_grace_period', 'transformer'));
     const drain = parseDuration(flag(tr, '--drain-timeout', 'transformer'));

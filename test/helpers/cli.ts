@@ -15,6 +15,8 @@ export interface CliResult {
 export interface CliRunOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
+  /** Leave stdin open for the test to write (and end) itself; `input` is ignored. */
+  keepStdinOpen?: boolean;
   timeoutMs?: number;
   cwd?: string;
 }
@@ -37,6 +39,7 @@ export function startCli(args: string[], opts: CliRunOptions = {}): ChildProcess
   child.stderr!.on('data', (d: Buffer) => (child.output.stderr += d.toString()));
   // A CLI that exits without reading its input (a usage error) closes the pipe: EPIPE is not the test's failure.
   child.stdin!.on('error', () => {});
+  if (opts.keepStdinOpen) return child;
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   else child.stdin!.end();
   return child;

@@ -55,8 +55,27 @@ function healthArgv(test: string[] | string): string[] {
   throw new Error(`docker-compose.yml: healthcheck test ${JSON.stringify(test)} is not CMD or CMD-SHELL`);
 }
 
-/** The services of docker-compose.yml (YAML merge keys applied), with Compose's defaults filled in. */
-export function composeServices(file = `${ROOT}docker-compose.yml`): Map<string, ComposeService> {
+/**
+ * Compose's variable interpolation of one value: `$$`, `${VAR}`, `$VAR`, `${VAR:-default}`, `${VAR-default}`,
+ * `${VAR:?message}` and `${VAR?message}` (a missing required variable stops Compose with the message: here, a throw).
+ */
+export function interpolate(value: string, env: NodeJS.ProcessEnv, where: string): string {
+  return value.replace(/\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, dollar: string | undefined, braced: string | undefined, colon: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
+    if (dollar) return '$';
+    const name = (braced ?? bare)!;
+    const v = env[name];
+    const missing = v === undefined || (colon === ':' && v === '');
+    if (op === '-') return missing ? arg! : v!;
+    if (op === '?' && missing) throw new Error(`${where}: required variable ${name} is missing a value: ${arg}`);
+    return v ?? '';
+  });
+}
+
+/**
+ * The services of docker-compose.yml (YAML merge keys applied), with Compose's defaults filled in and variables in
+ * `environment` interpolated from `env` as Compose does (the only place the file uses them).
+ */
+export function composeServices(file = `${ROOT}docker-compose.yml`, env: NodeJS.ProcessEnv = process.env): Map<string, ComposeService> {
   const doc = parseYaml(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, RawService> };
   const out = new Map<string, ComposeService>();
   for (const [name, s] of Object.entries(doc.services)) {
@@ -64,9 +83,9 @@ export function composeServices(file = `${ROOT}docker-compose.yml`): Map<string,
     if (typeof s.command === 'string') throw new Error(`docker-compose.yml: service ${name}: a command string would be split by a shell; use a list`);
     const environment: Record<string, string> = {};
     if (Array.isArray(s.environment)) {
-      for (const kv of s.environment) environment[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+      for (const kv of s.environment) environment[kv.slice(0, kv.indexOf('='))] = interpolate(kv.slice(kv.indexOf('=') + 1), env, `${name} environment`);
     } else {
-      for (const [k, v] of Object.entries(s.environment ?? {})) environment[k] = String(v);
+      for (const [k, v] of Object.entries(s.environment ?? {})) environment[k] = interpolate(String(v), env, `${name} environment ${k}`);
     }
     const dependsOn: Record<string, DependsOn> = {};
     if (Array.isArray(s.depends_on)) for (const d of s.depends_on) dependsOn[d] = 'service_started';
@@ -217,7 +236,7 @@ export interface KubeContainer {
   image: string;
   command?: string[];
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } } }[];
   ports?: { name?: string; containerPort: number }[];
   startupProbe?: KubeProbe;
   livenessProbe?: KubeProbe;
@@ -233,19 +252,35 @@ export interface KubePodSpec {
   volumes?: { name: string; emptyDir?: { sizeLimit?: string } }[];
 }
 
-/** The environment of a container as the kubelet builds it (values from ConfigMaps resolved with `configMaps`). */
-export function containerEnv(c: KubeContainer, configMaps: Map<string, Record<string, string>>): Record<string, string> {
+/**
+ * The environment of a container as the kubelet builds it (values from ConfigMaps resolved with `configMaps`, from
+ * Secrets with `secrets`: their decoded data by name).
+ */
+export function containerEnv(c: KubeContainer, configMaps: Map<string, Record<string, string>>, secrets = new Map<string, Record<string, string>>()): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) {
+    const ref = e.valueFrom?.configMapKeyRef ?? e.valueFrom?.secretKeyRef;
+    const kind = e.valueFrom?.configMapKeyRef ? 'ConfigMap' : 'Secret';
     if (e.value !== undefined) env[e.name] = e.value;
-    else if (e.valueFrom?.configMapKeyRef) {
-      const ref = e.valueFrom.configMapKeyRef;
-      const v = configMaps.get(ref.name)?.[ref.key];
-      if (v === undefined) throw new Error(`env ${e.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
+    else if (ref) {
+      const v = (kind === 'ConfigMap' ? configMaps : secrets).get(ref.name)?.[ref.key];
+      if (v === undefined) throw new Error(`env ${e.name}: ${kind} ${ref.name} has no key ${ref.key}`);
       env[e.name] = v;
-    } else throw new Error(`env ${e.name}: only value and configMapKeyRef are supported here`);
+    } else throw new Error(`env ${e.name}: only value, configMapKeyRef and secretKeyRef are supported here`);
   }
   return env;
+}
+
+/** The Secrets of rendered manifests by name, with their values decoded (stringData, or base64 data). */
+export function secretsOf(docs: KubeDoc[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const d of docs.filter((x) => x.kind === 'Secret')) {
+    const raw = d as KubeDoc & { stringData?: Record<string, string>; data?: Record<string, string> };
+    const data: Record<string, string> = { ...raw.stringData };
+    for (const [k, v] of Object.entries(raw.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+    out.set(d.metadata.name, data);
+  }
+  return out;
 }
 
 /** `$(VAR)` in command and args, expanded the way the kubelet does ($$ escapes; unknown names stay as written). */

@@ -146,6 +146,25 @@ test('/redirect?to= and /redirect/<n>/<name> chains', async (t) => {
   assert.deepEqual(hops, ['/redirect/2/red.png', '/redirect/1/red.png', '/images/red.png']);
 });
 
+test('regression: /bytes/<n> stops at 256 MiB, /redirect/<n> at 128 hops and /solid at 2048 pixels a side, each with a 400 (they were unbounded)', async (t) => {
+  const s = await server(t);
+  // HEAD: the length is in the headers, and an unbounded server would not start streaming a terabyte.
+  const head = (path: string) => get(`${s.url}${path}`, { method: 'HEAD' });
+  const max = 256 * 1024 * 1024;
+  const atMax = await head(`/bytes/${max}`);
+  assert.equal(atMax.status, 200);
+  assert.equal(atMax.headers['content-length'], String(max));
+  assert.equal((await head(`/bytes/${max + 1}`)).status, 400);
+  assert.equal((await head(`/bytes/${2 ** 53 - 1}?chunked=1`)).status, 400);
+  assert.equal((await get(`${s.url}/redirect/128/red.png`)).status, 302);
+  assert.equal((await get(`${s.url}/redirect/129/red.png`)).status, 400);
+  assert.equal((await get(`${s.url}/redirect/1000000000000/red.png`)).status, 400);
+  // One row of 2049 pixels is cheap even where it is not refused; a square would allocate width x height x 4 bytes.
+  assert.equal((await get(`${s.url}/solid/ff0000?w=2049&h=1`)).status, 400);
+  assert.equal((await get(`${s.url}/solid/ff0000?w=1&h=2049`)).status, 400);
+  assert.equal((await get(`${s.url}/solid/ff0000?w=2048&h=1`)).status, 200);
+});
+
 test('a missing or empty images directory and a taken port are clear IO errors', async (t) => {
   await assert.rejects(startImageServer({ images: '/nonexistent/photos' }), (err: unknown) => {
     assert.ok(err instanceof LaglessError && err.code === 'IO');

@@ -142,3 +142,66 @@ test('abort stops reading after the record in hand', async (t) => {
   }
   assert.equal(n, 10);
 });
+
+/** A stdin of `mib` MiB of "a" and no newline, made as it is read (one shared 1 MiB chunk: the generator holds nothing). */
+function oneLongLine(mib: number, onRead: () => void): Readable {
+  const chunk = Buffer.alloc(1024 * 1024, 'a');
+  let sent = 0;
+  return new Readable({
+    read() {
+      onRead();
+      if (sent === mib) this.push(null);
+      else {
+        sent += 1;
+        this.push(chunk);
+      }
+    },
+  });
+}
+
+test('regression: one line of 300 MiB without a newline is skipped (LINE_TOO_LONG) while it is read, never held (readline held the whole line)', async () => {
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const base = used();
+  let peak = 0;
+  // Sampled each time the reader asks for more input, with everything it keeps still referenced.
+  const stdin = oneLongLine(300, () => (peak = Math.max(peak, used() - base)));
+  const events: SourceEvent[] = [];
+  // With a signal, as the CLI passes one.
+  const source = await openFileSource({ path: '-', stdin, signal: new AbortController().signal, onEvent: (e) => events.push(e) });
+  assert.deepEqual(await readAll(source), []);
+  assert.ok(peak < 32 * 1024 * 1024, `memory grew by ${(peak / 1024 / 1024).toFixed(1)} MiB while reading the line`);
+  assert.equal(events.length, 1);
+  const e = events[0]!;
+  assert.ok(e.type === 'skipped' && e.code === 'LINE_TOO_LONG' && e.line === 1, JSON.stringify(e).slice(0, 300));
+  assert.ok(e.text !== undefined && e.text.length <= 121 && e.text.startsWith('aaaa'), 'the start of the line, clipped');
+  assert.deepEqual(source.stats(), { lines: 1, records: 0, skipped: 1 });
+});
+
+test('an over-long line between good ones: skipped with its number, the lines after it read as usual (CR, LF and CRLF ends)', async () => {
+  const long = 'https://h/' + 'a'.repeat(300_000);
+  // Pieces that cut a CRLF and a multi-byte character in two, as a pipe may.
+  const text = `https://h/1.jpg\r\n${long}\n{"id":"é","url":"https://h/2.jpg"}\rhttps://h/3.jpg`;
+  const bytes = Buffer.from(text);
+  const at = (s: string, from = 0) => bytes.indexOf(Buffer.from(s), from);
+  const cuts = [at('\r\n') + 1, 1000, 200_000, at('é') + 1, at('\rhttps://h/3') + 1, bytes.length];
+  const pieces = cuts.map((end, i) => bytes.subarray(i === 0 ? 0 : cuts[i - 1], end));
+  const events: SourceEvent[] = [];
+  const source = await openFileSource({ path: '-', stdin: Readable.from(pieces), onEvent: (e) => events.push(e) });
+  assert.deepEqual(await readAll(source), [
+    { id: idForUrl('https://h/1.jpg'), url: 'https://h/1.jpg' },
+    { id: 'é', url: 'https://h/2.jpg' },
+    { id: idForUrl('https://h/3.jpg'), url: 'https://h/3.jpg' },
+  ]);
+  assert.deepEqual(
+    events.map((e) => (e.type === 'skipped' ? [e.line, e.code] : e.type)),
+    [[2, 'LINE_TOO_LONG']],
+  );
+  // Within what the reader holds but over 65,536 characters: the same code, from the parser.
+  const parsed = parseLine('https://h/' + 'a'.repeat(70_000));
+  assert.ok(parsed && 'skip' in parsed && parsed.code === 'LINE_TOO_LONG');
+  const bad = parseLine('{"id":');
+  assert.ok(bad && 'skip' in bad && bad.code === 'INVALID_MESSAGE');
+});

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { formatDuration } from '../../common/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
+import { defaultDashboardAccessOptions } from '../../dashboard/index.ts';
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
@@ -12,6 +13,7 @@ import { JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, w
 import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, type Guarantee, type GroupProtocol, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
+import { DASHBOARD_TOKEN_ENV, dashboardToken } from '../dashboard-token.ts';
 import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
 
 /** The flags every job takes. */
@@ -39,6 +41,7 @@ interface CommonFlags extends KafkaFlags {
   httpPort?: number;
   httpHost: string;
   dashboard: boolean;
+  dashboardMaxClients: number;
   workers?: number;
   minWorkers?: number;
   maxWorkers?: number;
@@ -129,8 +132,9 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     .option('--status-topic <topic>', 'compacted topic where this process publishes its status (read by lagless status)', DEFAULT_STATUS_TOPIC)
     .addOption(durationOption('--status-every <duration>', 'how often the status is published (0 = never)', 2000))
     .option('--http-port <port>', 'serve the group\'s dashboard at /, and /healthz, /readyz and /metrics (Prometheus) on this port', intArg(0, 65535))
-    .option('--http-host <address>', 'address the HTTP server binds (0.0.0.0 in a container)', '127.0.0.1')
+    .option('--http-host <address>', `address the HTTP server binds (0.0.0.0 in a container); beyond loopback the dashboard needs ${DASHBOARD_TOKEN_ENV} (probes and metrics do not)`, '127.0.0.1')
     .option('--no-dashboard', 'serve only the probes and metrics on --http-port, not the dashboard')
+    .option('--dashboard-max-clients <n>', 'live dashboard pages (event streams) at once; one more gets HTTP 503 with Retry-After', intArg(1, 10_000), defaultDashboardAccessOptions.maxClients)
     .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary')
     .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
     .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
@@ -279,10 +283,11 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     }
   }
   if (!flags.replicas && cmd.getOptionValueSource('standby') === 'cli') throw new UsageError('option --standby needs --replicas: standby processes belong to a supervisor of replicas');
+  const http = httpOptions(flags, ctx);
   const kafka = kafkaConnection(flags, ctx);
   const workers = workerFlags(flags);
   if (flags.replicas) {
-    await superviseReplicas(job, flags, kafka, ctx);
+    await superviseReplicas(job, flags, kafka, ctx, http);
     return;
   }
   const options: RunOptions = {
@@ -309,7 +314,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     createTopics: flags.createTopics,
     statusTopic: flags.statusTopic,
     statusIntervalMs: flags.statusEvery,
-    ...(flags.httpPort !== undefined ? { http: { port: flags.httpPort, host: flags.httpHost } } : {}),
+    ...(http ? { http } : {}),
     dashboard: flags.dashboard,
   };
   const log = (line: string) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -391,8 +396,17 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   }
 }
 
+type HttpOptions = { port: number; host: string; token?: string; maxClients: number };
+
+/** --http-port and its company; the dashboard's token (LAGLESS_DASHBOARD_TOKEN) is checked here, before anything connects. */
+function httpOptions(flags: CommonFlags, ctx: CliContext): HttpOptions | undefined {
+  if (flags.httpPort === undefined) return undefined;
+  const token = flags.dashboard ? dashboardToken(ctx.env, flags.httpHost, '--http-host', ', or serve only the probes and metrics (--no-dashboard)') : undefined;
+  return { port: flags.httpPort, host: flags.httpHost, ...(token ? { token } : {}), maxClients: flags.dashboardMaxClients };
+}
+
 /** --replicas MIN..MAX: this process supervises replica processes that run the same command without --replicas. */
-async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: KafkaConnection, ctx: CliContext): Promise<void> {
+async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: KafkaConnection, ctx: CliContext, http: HttpOptions | undefined): Promise<void> {
   const dlq = flags.dlq ?? `${flags.from}.dlq`;
   await checkBrokers(kafka);
   const partitions = await prepareTopics(kafka, flags.from, [flags.to, ...(job.outputs ?? []), dlq], flags.createTopics);
@@ -418,7 +432,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     guarantee: flags.guarantee,
     statusTopic: flags.statusTopic,
     statusIntervalMs: flags.statusEvery,
-    ...(flags.httpPort !== undefined ? { http: { port: flags.httpPort, host: flags.httpHost } } : {}),
+    ...(http ? { http } : {}),
     dashboard: flags.dashboard,
     quiet: flags.quiet ?? false,
     signal: ctx.signal,

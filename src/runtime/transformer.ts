@@ -560,6 +560,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   /** Makes `stream` the one records come from. Its events count only while it is the consumer's current stream. */
   #attachStream(consumer: RecordConsumer, stream: MessagesStream<string, Buffer, string, string>): void {
     this.#stream = stream;
+    this.#leftSinceStream.clear();
     this.#paused = false;
     const live = () => this.#consumer === consumer && this.#stream === stream;
     stream.on('data', (m) => live() && this.#onMessage(m));
@@ -843,23 +844,35 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       } catch {
         return;
       }
+      let stale = false;
       for (const p of partitions) {
         const waiting = this.#gates.get(p);
         if (!waiting || !this.#assigned.has(p)) continue;
         this.#gates.delete(p);
         this.#gated -= waiting.length;
         const committed = offsets.get(p) ?? -1n;
+        if (committed < 0n && this.#leftSinceStream.has(p)) {
+          // No committed offset, and this member's stream had the partition before: @platformatic/kafka 2.12.1 keeps
+          // that stream's fetch position for a partition without a committed offset, past the records it fetched the
+          // first time (which that ownership did not finish). What it delivered is dropped; a new stream reads the
+          // partition from its start (the group's fallback, earliest).
+          stale = true;
+          continue;
+        }
         if (committed >= 0n) {
           this.#tracker.assign(topic, p, committed);
           this.#committed.set(p, committed);
         }
         for (const m of waiting) if (committed < 0n || m.offset >= committed) this.#onMessage(m);
       }
+      if (stale && this.#consumer && !this.#closing) this.#replaceStream(this.#consumer);
       this.#updateFlow();
     })();
   }
 
   readonly #gateAbort = new AbortController();
+  /** Partitions that left this member since the current stream was attached (its fetch position for them may be stale). */
+  readonly #leftSinceStream = new Set<number>();
   /** Closing: the last transactions do not wait for the backoff of a failed one. */
   #finalCommit = false;
 
@@ -868,6 +881,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * were left by a release before they produced anything (counted apart from the abandoned ones).
    */
   #revoke(partition: number, handedOver = 0): void {
+    this.#leftSinceStream.add(partition);
     // No longer ours: nothing of it is registered or committed by this member any more (exactly-once: a transaction of
     // a later generation would still be accepted for it and commit outputs its next owner also commits).
     this.#assigned.delete(partition);

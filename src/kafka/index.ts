@@ -57,6 +57,7 @@ export { toLaglessError, securityError, isUnreachable, describeKafkaError, findK
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';
 export { balancedCooperativeAssigner, assignTopic } from './assignor.ts';
 export { GroupMemberConsumer } from './member-epoch.ts';
+export { recordBatchBytes, readMaxMessageBytes, RECORD_BATCH_OVERHEAD, DEFAULT_MAX_MESSAGE_BYTES, type SizedRecord } from './record-size.ts';
 export { ReadCommittedConsumer, dropAbortedRecords, type FetchedPartition, type FetchedResponse } from './read-committed.ts';
 export {
   TransactionalProducer,

@@ -134,6 +134,14 @@ export class TransactionalProducer<K, V, HK, HV> {
   /** Transactions committed and aborted by this object. */
   readonly stats = { committed: 0, failed: 0, resets: 0, records: 0 };
 
+  /** Bytes of keys, values and headers per produce request, at most (approximate): at most the smallest max.message.bytes of the topics written. */
+  get maxBatchBytes(): number {
+    return this.#o.maxBatchBytes;
+  }
+  set maxBatchBytes(n: number) {
+    this.#o.maxBatchBytes = Math.max(1, Math.floor(n));
+  }
+
   constructor(create: () => AnyProducer<K, V, HK, HV>, options: TransactionalProducerOptions) {
     this.#create = create;
     this.#o = { maxBatchRecords: 1000, maxBatchBytes: 512 * 1024, ...options };
@@ -218,9 +226,12 @@ export class TransactionalProducer<K, V, HK, HV> {
       this.stats.failed += 1;
       const reason = reasonOf(err);
       const outcome: TransactionOutcome = phase === 'commit' ? 'unknown' : 'not-committed';
-      // A transaction that surely did not commit is aborted now (cheaper than a new producer); any doubt, a fencing or
-      // a step that hung: the producer is replaced, which resolves what it left open.
-      if (outcome === 'not-committed' && reason !== 'fenced' && reason !== 'timeout' && producer?.transaction) {
+      // A transaction that surely did not commit is aborted now (cheaper than a new producer); any doubt, a fencing, a
+      // step that hung, or a refused produce request: the producer is replaced, which resolves what it left open. (A
+      // produce request the broker refused, MESSAGE_TOO_LARGE say, has used up sequence numbers the broker never saw:
+      // @platformatic/kafka 2.12.1 keeps counting from there, and every later transaction of that producer was refused
+      // with OUT_OF_ORDER_SEQUENCE_NUMBER. A new producer id starts the sequences again.)
+      if (outcome === 'not-committed' && reason !== 'fenced' && reason !== 'timeout' && phase !== 'produce' && producer?.transaction) {
         try {
           await this.#step('EndTxn(abort)', producer.transaction.abort());
         } catch {

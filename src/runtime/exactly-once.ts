@@ -2,7 +2,21 @@
 // produced and committed together with the offsets in one Kafka transaction (one per commit interval).
 import type { Admin } from '@platformatic/kafka';
 import { LaglessError } from '../errors/index.ts';
-import { describeKafkaError, readStableOffsets, TransactionError, TransactionalProducer, type GroupGeneration, type OutValue, type RecordProducer, type TransactionOffset } from '../kafka/index.ts';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  describeKafkaError,
+  findKafkaErrorId,
+  RECORD_BATCH_OVERHEAD,
+  readMaxMessageBytes,
+  readStableOffsets,
+  recordBatchBytes,
+  TransactionError,
+  TransactionalProducer,
+  type GroupGeneration,
+  type OutValue,
+  type RecordProducer,
+  type TransactionOffset,
+} from '../kafka/index.ts';
 import { Fifo } from '../offsets/index.ts';
 import type { OutgoingRecord } from './sink.ts';
 
@@ -10,6 +24,11 @@ import type { OutgoingRecord } from './sink.ts';
 export interface HeldRecord {
   readonly offset: bigint;
   outputs: readonly OutgoingRecord[] | undefined;
+  /**
+   * Set with the outputs: the record's dead letter instead of them, for an output the broker refuses as too large
+   * after all (a topic's max.message.bytes lowered while the member runs).
+   */
+  tooLarge?: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined;
 }
 
 /** The records of one assigned partition, in offset order, from the oldest not yet committed. */
@@ -34,8 +53,10 @@ export interface ExactlyOnceOptions {
   transactionTimeoutMs: number;
   /** A producer with the transactional id set (called again to replace one that is fenced or hung). */
   createProducer: () => RecordProducer;
-  /** An admin client, for reading stable offsets. */
+  /** An admin client, for reading stable offsets and the topics' max.message.bytes. */
   admin: Admin;
+  /** Every topic outputs and dead letters may go to (their max.message.bytes bound what a transaction may hold). */
+  outputTopics: readonly string[];
   onWarning: (err: Error) => void;
 }
 
@@ -72,6 +93,8 @@ export class ExactlyOnceOutput {
   #failedGeneration: number | undefined;
   #stats = { transactions: 0, failedTransactions: 0, producerResets: 0, committedOutputs: 0 };
   #closed = new AbortController();
+  /** max.message.bytes of each output topic (read at init, again after a refusal as too large). */
+  #limits = new Map<string, number>();
 
   constructor(options: ExactlyOnceOptions) {
     this.#o = options;
@@ -91,6 +114,38 @@ export class ExactlyOnceOutput {
     return this.#producer.init();
   }
 
+  /**
+   * Ends every transaction of this member so far: the producer is replaced by one with a new epoch (InitProducerId),
+   * which fences the old one (its late requests are refused) and has the coordinator abort what it left open. What is
+   * held stays held for the next transaction (the caller drops what is no longer its to commit).
+   */
+  async fence(): Promise<void> {
+    await this.#producer.reset();
+    await this.#producer.init();
+  }
+
+  /**
+   * Reads the output topics' max.message.bytes: an output that can never fit is refused before it joins a transaction
+   * (fits), and produce requests stay below the smallest limit. A topic whose limit cannot be read counts with the
+   * broker's default until the next reading.
+   */
+  async loadLimits(): Promise<void> {
+    const read = await readMaxMessageBytes(this.#o.admin, this.#o.outputTopics);
+    this.#limits = read;
+    const smallest = Math.min(...this.#o.outputTopics.map((t) => this.limitOf(t)));
+    this.#producer.maxBatchBytes = Math.min(512 * 1024, smallest - RECORD_BATCH_OVERHEAD);
+  }
+
+  /** The largest record batch `topic` accepts. */
+  limitOf(topic: string): number {
+    return this.#limits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** Whether `out` alone fits in its topic (a transaction holding one that does not would fail every time). */
+  fits(out: OutgoingRecord): boolean {
+    return recordBatchBytes(out) <= this.limitOf(out.topic);
+  }
+
   /** Registers a fetched record (in offset order per partition). */
   register(partition: number, offset: bigint): HeldRecord {
     let lane = this.#lanes.get(partition);
@@ -100,9 +155,13 @@ export class ExactlyOnceOutput {
     return held;
   }
 
-  /** A record is done: these are its outputs (none for a filtered record; its dead letter for a failed one). */
-  finish(record: HeldRecord, outputs: readonly OutgoingRecord[]): void {
+  /**
+   * A record is done: these are its outputs (none for a filtered record; its dead letter for a failed one).
+   * `tooLarge` gives its dead letter should the broker refuse an output as too large after all.
+   */
+  finish(record: HeldRecord, outputs: readonly OutgoingRecord[], tooLarge?: (error: LaglessError) => readonly OutgoingRecord[]): void {
     record.outputs = outputs;
+    record.tooLarge = tooLarge;
   }
 
   /** The partition is no longer ours: its held outputs are dropped, never committed by this member. */
@@ -157,6 +216,7 @@ export class ExactlyOnceOutput {
       this.#retryAt = performance.now() + Math.min(5000, 50 * 2 ** Math.min(this.#failures, 7));
       const e = err instanceof TransactionError ? err : new TransactionError(describeKafkaError(err), 'unknown', 'error', err);
       if (e.outcome === 'not-committed') {
+        if (findKafkaErrorId(err, 'MESSAGE_TOO_LARGE') || findKafkaErrorId(err, 'RECORD_LIST_TOO_LARGE')) await this.#isolateTooLarge(parts, e);
         // The records stay held; the next transaction (new generation, new producer) carries them again.
         this.#o.onWarning(new Error(`${e.message}; its ${records.length} output(s) will be committed in a later transaction`, { cause: err }));
         return [];
@@ -182,6 +242,31 @@ export class ExactlyOnceOutput {
       }
       return offsets.filter((o) => done.some((p) => p.partition === o.partition));
     }
+  }
+
+  /**
+   * The broker refused a produce request of the transaction as too large although every output fitted its topic's
+   * limit as last read (a limit lowered since, or batches larger than it): the limits are read again, each held output
+   * that no longer fits is replaced by its record's dead letter (OUTPUT_TOO_LARGE), and when none had to be, produce
+   * requests are made smaller. The next transaction then commits the rest.
+   */
+  async #isolateTooLarge(parts: readonly Part[], cause: Error): Promise<void> {
+    try {
+      await this.loadLimits();
+    } catch {
+      // The limits as they were: the halving below still makes progress.
+    }
+    let replaced = 0;
+    for (const p of parts) {
+      for (let i = 0; i < p.count; i += 1) {
+        const r = p.lane.held.at(i);
+        if (!r?.outputs || r.outputs.every((o) => this.fits(o)) || !r.tooLarge) continue;
+        const big = r.outputs.find((o) => !this.fits(o))!;
+        r.outputs = r.tooLarge(new LaglessError('OUTPUT_TOO_LARGE', `an output of ${recordBatchBytes(big)} bytes is over the ${this.limitOf(big.topic)} bytes topic "${big.topic}" accepts (max.message.bytes)`, { cause }));
+        replaced += 1;
+      }
+    }
+    if (replaced === 0) this.#producer.maxBatchBytes = Math.max(1024, Math.floor(this.#producer.maxBatchBytes / 2));
   }
 
   /** Drops committed records from their lanes (unless the partition was revoked, and maybe reassigned, since). */

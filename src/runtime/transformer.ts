@@ -15,6 +15,7 @@ import {
   createRecordProducer,
   describeKafkaError,
   readStableOffsets,
+  recordBatchBytes,
   type GroupGeneration,
   type KafkaConnection,
   type RecordConsumer,
@@ -46,7 +47,7 @@ export const defaultCommitIntervalMs: Record<Guarantee, number> = { 'at-least-on
  * - `consumer`: the consumer group protocol of KIP-848 (brokers 4.0 and later; the broker sets the heartbeat interval
  *   and the session timeout, `group.consumer.*`). @platformatic/kafka acknowledges a revocation in its next heartbeat,
  *   without waiting for the member: the next owner may start before the release is committed and redo the records
- *   finished meanwhile.
+ *   finished meanwhile. Exactly-once transactions carry the member epoch (src/kafka/member-epoch.ts).
  */
 export const GroupProtocols = ['classic', 'consumer'] as const;
 export type GroupProtocol = (typeof GroupProtocols)[number];
@@ -129,9 +130,11 @@ export interface TransformerOptions {
    */
   guarantee: Guarantee;
   /**
-   * exactly-once: the producer's transactional id. Default "lagless-<group>-<host>-<slot>", the slot being the lowest one
-   * no other live process on this host holds for the group: a member restarted on the same host gets the id of the one
-   * it replaces, which fences that one's unfinished transaction at once.
+   * exactly-once: the producer's transactional id. Default "lagless:<group>:<host>:<scope>:<slot>" (or
+   * "lagless:<group>:<LAGLESS_INSTANCE_ID>:<slot>"), the scope naming this kernel boot and network namespace and the
+   * slot being the lowest one no other live process of the same identity holds (see claimTransactionalId): a member
+   * restarted with the same identity gets the id of the one it replaces, which fences that one's unfinished
+   * transaction at once.
    */
   transactionalId: string | undefined;
   /**
@@ -404,8 +407,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       transactionTimeoutMs: o.transactionTimeoutMs,
       createProducer: () => createRecordProducer({ ...o.kafka, clientId: `${o.clientId}-out`, transactionalId }),
       admin: this.#eosAdmin,
+      outputTopics: [o.to, o.dlq, ...(this.executor.job.outputs ?? [])],
       onWarning: (err) => this.emit('warning', err),
     });
+    // An output over its topic's max.message.bytes would fail every transaction that holds it: the limits are read now,
+    // and such an output becomes its record's dead letter before it is held (#emit).
+    try {
+      await this.#eos.loadLimits();
+    } catch (err) {
+      this.emit('warning', new Error(`reading the output topics' max.message.bytes failed (the broker's default is assumed until a refusal): ${describeKafkaError(err)}`));
+    }
     // Fences a predecessor with the same id (a crashed run of this member) and resolves its open transaction now,
     // rather than after its timeout: the offsets it was committing become stable for whoever owns its partitions.
     try {
@@ -515,13 +526,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     consumer.on('consumer:heartbeat:stalled', (p: { stalledFor?: number; lastError?: unknown }) => {
       if (!current()) return;
       const last = p.lastError ? ` (last error: ${describeKafkaError(p.lastError)})` : '';
-      // exactly-once: not yet. Joining again with a new consumer while a transaction of the old membership is open let
-      // a zombie's records be committed twice in a trial (test/e2e/exactly-once.test.ts, 20 ids twice): until that is
-      // understood, an exactly-once member only says so.
-      if (this.#exactlyOnce) {
-        this.#warnEvery('heartbeat', `no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}`);
-        return;
-      }
+      // exactly-once too: #reconnect ends the old membership's transactions before it joins again (see there).
       this.emit('warning', new Error(`no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}: joining the group again`));
       this.#reconnect();
     });
@@ -658,6 +663,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#releases.clear();
       void oldStream?.close().catch(() => {});
       void old?.close(true).catch(() => {});
+      // exactly-once: nothing of the old membership may commit once the member is back under a new one (its records
+      // are redone there, from the stable committed offsets). The transaction in progress, if any, gets its time; then
+      // the producer is replaced: the new producer epoch fences the old one, and the coordinator aborts what it left
+      // open. Only then does the member join again.
+      if (this.#eos) {
+        await within(this.#committing ?? Promise.resolve(), this.options.transactionTimeoutMs);
+        await this.#eos.fence().catch((err: unknown) => this.emit('warning', new Error(`replacing the transactional producer before joining again failed (the next transaction retries it): ${describeKafkaError(err)}`)));
+      }
       for (let attempt = 1; !stopping.aborted; attempt += 1) {
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
         try {
@@ -1009,7 +1022,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           item.sending = true;
           // Done only when every output is acknowledged (none: done at once, a filtered record); exactly-once: when
           // every output is held for the transaction that commits the record's offset.
-          await this.#emit(item, outputs);
+          await this.#emit(item, outputs, attempt);
           outcome = { kind: 'ok', input, outputs, durationMs: performance.now() - started, attempts: attempt };
           break;
         } catch (err) {
@@ -1033,12 +1046,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           const { fields, error: fieldsError } = this.executor.deadLetterFields(input);
           const letter = deadLetter(input, error, attempt, fields, new Date(), fieldsError);
           try {
-            await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) }]);
+            await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(letter) }], attempt, true);
           } catch (err) {
             // A dead-letter topic whose max.message.bytes is below even a bounded dead letter: send the smallest one.
             if (!(isLaglessError(err) && err.code === 'OUTPUT_TOO_LARGE')) return;
             try {
-              await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) }]);
+              await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) }], attempt, true);
             } catch (e) {
               if (isLaglessError(e) && e.code === 'OUTPUT_TOO_LARGE') {
                 this.#warnEvery('dlq-too-large', `the dead-letter topic "${this.options.dlq}" refuses even a minimal dead letter as too large (max.message.bytes): partition ${item.partition} cannot commit past offset ${input.offset}`);
@@ -1073,14 +1086,37 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * A record's outputs: at-least-once, produced now (resolves when acknowledged); exactly-once, held for the
    * transaction that will commit the record's offset.
    */
-  async #emit(item: Item, outputs: readonly OutgoingRecord[]): Promise<void> {
+  async #emit(item: Item, outputs: readonly OutgoingRecord[], attempts = 1, deadLetter = false): Promise<void> {
     if (item.held) {
-      this.#eos!.finish(item.held, outputs);
+      const eos = this.#eos!;
+      // exactly-once: an output the broker would refuse fails the whole transaction, again and again; it fails its
+      // record here instead (OUTPUT_TOO_LARGE: a dead letter, held in its place).
+      for (const o of outputs) {
+        if (!eos.fits(o)) {
+          throw new LaglessError('OUTPUT_TOO_LARGE', `an output of ${recordBatchBytes(o)} bytes is over the ${eos.limitOf(o.topic)} bytes topic "${o.topic}" accepts (max.message.bytes)`);
+        }
+      }
+      eos.finish(item.held, outputs, (error) => this.#lastResortLetter(item, error, attempts, deadLetter));
       return;
     }
     const sink = this.#sink!;
     if (outputs.length === 1) await sink.send(outputs[0]!);
     else if (outputs.length > 1) await Promise.all(outputs.map((o) => sink.send(o)));
+  }
+
+  /**
+   * exactly-once: the dead letter that replaces a held record's outputs when the broker refuses one as too large after
+   * all (see ExactlyOnceOutput): the whole one when it fits the dead-letter topic, else the minimal one.
+   */
+  #lastResortLetter(item: Item, error: LaglessError, attempts: number, wasDeadLetter: boolean): readonly OutgoingRecord[] {
+    const { fields, error: fieldsError } = this.executor.deadLetterFields(item.input);
+    const letter = deadLetter(item.input, error, attempts, fields, new Date(), fieldsError);
+    const full: OutgoingRecord = { topic: this.options.dlq, key: item.input.key, value: JSON.stringify(letter) };
+    if (!wasDeadLetter) {
+      this.#stats.succeeded -= 1;
+      this.#stats.deadLettered += 1;
+    }
+    return [this.#eos!.fits(full) ? full : { ...full, value: JSON.stringify(minimalDeadLetter(letter)) }];
   }
 
   #commitPending = false;

@@ -76,3 +76,49 @@ test('exactly-once: a member whose heartbeats never get an answer again joins th
   assertExactlyOnce([...before, ...during, ...after], back.committed, 'read_committed');
   assert.ok(consumers.length >= 2);
 });
+
+test("exactly-once: the consumer's error event (a membership lost for good) while a transaction's commit is unanswered: the member joins again after fencing that transaction; every id once", { skip: kcatSkipReason }, async (t) => {
+  const tp = {
+    from: await createTopic(t, uniqueName('eos-err-in'), PARTITIONS),
+    to: await createTopic(t, uniqueName('eos-err-out'), PARTITIONS),
+    dlq: await createTopic(t, uniqueName('eos-err-dlq'), PARTITIONS),
+    group: uniqueName('eos-err'),
+  };
+  const clientId = uniqueName('eos-err');
+  const consumers: RecordConsumer[] = [];
+  watchInstances<RecordConsumer>(t, 'consumer', (c) => c.clientId === clientId && consumers.push(c));
+  // The transactional producer's EndTxn answers, held while `hold` is set.
+  const held: (() => void)[] = [];
+  let hold = false;
+  watchInstances<{ clientId: string }>(t, 'producer', (p) => {
+    if (p.clientId !== `${clientId}-out`) return;
+    wrapApi(p, 'EndTxn', (api): KafkaApi => (...args) => {
+      if (!hold) return api(...args);
+      const cb = args.at(-1) as (e: unknown, r?: unknown) => void;
+      api(...args.slice(0, -1), (e: unknown, r: unknown) => held.push(() => cb(e, r)));
+    });
+  });
+  const tr = new Transformer(createNoopJob(), { kafka: { brokers: testBrokers() }, ...tp, clientId, guarantee: 'exactly-once', transactionalId: uniqueName('txn-err'), sessionTimeoutMs: 6000, transactionTimeoutMs: 5000 });
+  t.after(() => tr.destroy());
+  const ids = (prefix: string) => Array.from({ length: 100 }, (_, n) => `${tp.group}-${prefix}-${n}`);
+  const send = (keys: string[]) => produce(tp.from, keys.map((id) => ({ key: id, value: JSON.stringify({ id }) })));
+  await tr.start();
+  const before = ids('before');
+  await send(before);
+  await eventually(async () => (await groupLag(tp.from, PARTITIONS, tp.group)).lag === 0n, { what: 'the first ids committed', timeout: 120_000, every: 200 });
+  hold = true;
+  const during = ids('during');
+  await send(during);
+  await eventually(() => held.length > 0, { what: 'a commit (EndTxn) held unanswered', timeout: 60_000, every: 20 });
+  hold = false;
+  consumers[0]!.emit('error', new Error('injected: the group membership failed for good'));
+  await eventually(() => consumers.length >= 2 && tr.stats().assigned.length === PARTITIONS, { what: 'the member back with a new consumer', timeout: 120_000, every: 100 });
+  // The held answer arrives late, after the member joined again.
+  for (const answer of held.splice(0)) answer();
+  const after = ids('after');
+  await send(after);
+  await eventually(async () => (await groupLag(tp.from, PARTITIONS, tp.group)).lag === 0n, { what: 'every id committed', timeout: 180_000, every: 200 });
+  await tr.close();
+  const back = await readBack(tp);
+  assertExactlyOnce([...before, ...during, ...after], back.committed, 'read_committed');
+});

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/common/index.ts';
 import { runFaults, type RunFaultsOptions } from './lib/run.ts';
-import { mergeRun, renderReport, type Report, type RunResults } from './lib/report.ts';
-import type { Guarantee } from './lib/scenario.ts';
+import { mergeRun, renderReport, runLabel, type Report, type RunResults } from './lib/report.ts';
+import { GROUP_PROTOCOLS, type Guarantee, type GroupProtocol } from './lib/scenario.ts';
 import { topologyUnavailable } from './lib/topology.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { createLoopbackNamespace, reexecInNamespace } from '../scripts/netns.ts';
@@ -18,10 +18,12 @@ const USAGE = `usage: npm run faults -- [options]     (as root: the runner creat
   --scenarios <a,b,...>   which scenarios (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
   --trials <n>            trials of each chosen scenario (records for the fuzz scenarios; default: each scenario's own)
   --guarantee <g>         at-least-once (default) or exactly-once (members run with --guarantee exactly-once)
+  --group-protocol <p>    classic (default) or consumer (members run with --group-protocol consumer: KIP-848 groups)
   --rate <n>              steady load of the fault scenarios, records per second (default 10)
   --heap <size>           JVM heap of each Kafka node (default 384m)
   --report                write docs/reliability.json and docs/reliability.md: this run replaces the last run of
-                          its guarantee there, the other guarantee's run is kept (one report holds both)
+                          its guarantee and group protocol there, the runs of the other combinations are kept
+                          (one report holds all four)
   --keep                  keep the work directory (member logs, acknowledgement logs)
   --render-only           run nothing: render docs/reliability.md again from docs/reliability.json (after a change
                           of the renderer)
@@ -45,6 +47,7 @@ try {
       scenarios: { type: 'string' },
       trials: { type: 'string' },
       guarantee: { type: 'string', default: 'at-least-once' },
+      'group-protocol': { type: 'string', default: 'classic' },
       rate: { type: 'string', default: '10' },
       heap: { type: 'string', default: '384m' },
       report: { type: 'boolean', default: false },
@@ -85,6 +88,7 @@ for (const n of names) if (!SCENARIOS.some((s) => s.name === n)) usage(`option -
 const trials = args.trials === undefined ? undefined : Number(args.trials);
 if (trials !== undefined && (!Number.isSafeInteger(trials) || trials < 1)) usage(`option --trials: expected a positive integer, got "${args.trials}"`);
 if (args.guarantee !== 'at-least-once' && args.guarantee !== 'exactly-once') usage(`option --guarantee: expected at-least-once or exactly-once, got "${args.guarantee}"`);
+if (!(GROUP_PROTOCOLS as readonly string[]).includes(args['group-protocol']!)) usage(`option --group-protocol: expected ${GROUP_PROTOCOLS.join(' or ')}, got "${args['group-protocol']}"`);
 const rate = Number(args.rate);
 if (!(rate > 0 && rate <= 10_000)) usage(`option --rate: expected records per second from 1 to 10000, got "${args.rate}"`);
 if (!/^\d+[mg]$/i.test(args.heap!)) usage(`option --heap: expected a JVM size such as 384m or 1g, got "${args.heap}"`);
@@ -110,13 +114,14 @@ if (!process.env.LAGLESS_FAULTS_NETNS) {
 const root = new URL('..', import.meta.url);
 const workDir = await mkdtemp(join(tmpdir(), 'lagless-faults-'));
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-log(`fault runner: seed ${seed}, scenarios ${names.join(', ')}, guarantee ${args.guarantee}; work directory ${workDir}`);
+log(`fault runner: seed ${seed}, scenarios ${names.join(', ')}, guarantee ${args.guarantee}, ${args['group-protocol']} groups; work directory ${workDir}`);
 const options: RunFaultsOptions = {
   seed,
   scenarios: names,
   ...(durationMs !== undefined ? { durationMs } : {}),
   ...(trials !== undefined ? { trials } : {}),
   guarantee: args.guarantee as Guarantee,
+  groupProtocol: args['group-protocol'] as GroupProtocol,
   rate,
   heap: args.heap!,
   workDir,
@@ -142,7 +147,7 @@ if (args.report) {
   const report = mergeRun(previous, results);
   await writeFile(jsonUrl, JSON.stringify(report, null, 2) + '\n');
   await writeFile(new URL('docs/reliability.md', root), renderReport(report));
-  log(`wrote docs/reliability.json and docs/reliability.md (runs: ${report.runs.map((r) => r.scenarios[0]?.guarantee).join(', ')})`);
+  log(`wrote docs/reliability.json and docs/reliability.md (runs: ${report.runs.map(runLabel).join(', ')})`);
 }
 process.stdout.write(renderReport({ runs: [results] }).split('## What the columns mean')[0]!);
 process.exit(results.scenarios.every((s) => s.passed) ? 0 : 1);

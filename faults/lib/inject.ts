@@ -7,9 +7,11 @@ export interface KillOrder {
   /**
    * commit: after an OffsetCommit request starts (at-least-once), or after the EndTxn that commits a transaction starts
    * (exactly-once: the offsets go through the transaction, TxnOffsetCommit, and become the group's at EndTxn); join /
-   * sync: after a JoinGroup / SyncGroup request starts (mid-rebalance).
+   * sync: after a JoinGroup / SyncGroup request starts (mid-rebalance of a classic group); assignment: after a
+   * ConsumerGroupHeartbeat answer that carries a new assignment arrives (mid-rebalance of a KIP-848 group: the member
+   * has it, and has neither released what it lost nor acknowledged it).
    */
-  at: 'commit' | 'join' | 'sync';
+  at: 'commit' | 'join' | 'sync' | 'assignment';
   /** Delay after the request starts, ms (0: right after the request is handed to the connection). */
   delayMs: number;
 }
@@ -95,6 +97,20 @@ if (control) {
     asyncStart: (context) => answered(context as object),
     asyncEnd: noop,
     error: (context) => answered(context as object),
+  });
+  // KIP-848: a rebalance reaches a member as a ConsumerGroupHeartbeat answer (API key 68) with an assignment in it.
+  tracingChannel('plt:kafka:connections:api').subscribe({
+    start: noop,
+    end: noop,
+    asyncStart: (context) => {
+      const c = context as { apiKey?: number; result?: { assignment?: unknown } };
+      if (c.apiKey === 68 && c.result?.assignment) {
+        arm('assignment', 'a rebalance (ConsumerGroupHeartbeat answer with a new assignment)', context as object);
+        answered(context as object);
+      }
+    },
+    asyncEnd: noop,
+    error: noop,
   });
   tracingChannel('plt:kafka:consumer:group').subscribe({
     start: (context) => {

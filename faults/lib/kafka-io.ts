@@ -1,6 +1,6 @@
 // What the fault runner asks the cluster: topics, end and committed offsets, group members, partition leaders and in-sync replicas.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin } from '@platformatic/kafka';
+import { consumerGroupDescribeV0, kGetConnection, kMetadata, type Admin, type Callback, type ClusterMetadata, type Connection } from '@platformatic/kafka';
 import { createAdmin, ensureTopic } from '../../src/kafka/index.ts';
 
 /** A record read back by the accounting (see dump.ts). */
@@ -26,8 +26,8 @@ export class ClusterClient {
     await this.admin.close().catch(() => {});
   }
 
-  async createTopics(names: string[], partitions: number): Promise<void> {
-    for (const name of names) await ensureTopic(this.admin, { name, partitions }, this.brokers);
+  async createTopics(names: string[], partitions: number, configs?: Record<string, string>): Promise<void> {
+    for (const name of names) await ensureTopic(this.admin, { name, partitions, ...(configs ? { configs } : {}) }, this.brokers);
   }
 
   async endOffsets(topic: string, partitions: number): Promise<bigint[]> {
@@ -46,14 +46,51 @@ export class ClusterClient {
     return out;
   }
 
-  /** The group's state and, per member, its client id and partitions of `topic` (as the coordinator sees them). */
+  /**
+   * The group's state and, per member, its client id and partitions of `topic` (as the coordinator sees them): a classic
+   * group through DescribeGroups, a KIP-848 consumer group (which DescribeGroups reports as Dead) through
+   * ConsumerGroupDescribe at its coordinator.
+   */
   async group(group: string, topic: string): Promise<{ state: string; members: { clientId: string; partitions: number[] }[] }> {
     const g = (await this.admin.describeGroups({ groups: [group] })).get(group);
-    if (!g) return { state: 'Dead', members: [] };
+    if (g && (g.state !== 'Dead' || g.protocolType !== '')) {
+      return {
+        state: g.state,
+        members: [...g.members.values()].map((m) => ({ clientId: m.clientId, partitions: [...(m.assignments?.get(topic)?.partitions ?? [])].sort((a, b) => a - b) })),
+      };
+    }
+    const node = await this.coordinator('group', group);
+    const call = <T>(fn: (cb: Callback<T>) => void) => new Promise<T>((resolve, reject) => fn((e, v) => (e ? reject(e) : resolve(v as T))));
+    const metadata = await call<ClusterMetadata>((cb) => this.admin[kMetadata]({ topics: [] }, cb));
+    const broker = metadata.brokers.get(node);
+    if (!broker) return { state: 'Dead', members: [] };
+    const connection = await call<Connection>((cb) => this.admin[kGetConnection](broker, cb));
+    const res = await consumerGroupDescribeV0.api.async(connection, [group], false);
+    const d = res.groups.find((x) => x.groupId === group);
+    if (!d || d.errorCode !== 0) return { state: 'Dead', members: [] };
     return {
-      state: g.state,
-      members: [...g.members.values()].map((m) => ({ clientId: m.clientId, partitions: [...(m.assignments?.get(topic)?.partitions ?? [])].sort((a, b) => a - b) })),
+      state: d.groupState,
+      members: d.members.map((m) => ({
+        clientId: m.clientId,
+        partitions: m.assignment.topicPartitions.filter((tp) => tp.topicName === topic).flatMap((tp) => tp.partitions).sort((a, b) => a - b),
+      })),
     };
+  }
+
+  /**
+   * The node that coordinates a group (`group`) or a transactional id (`transaction`). `avoid`: a node that is down or
+   * frozen, whose address is left out of the question's bootstrap (node n listens on the n-th address).
+   */
+  async coordinator(kind: 'group' | 'transaction', key: string, avoid?: number): Promise<number> {
+    const brokers = avoid === undefined ? undefined : this.brokers.filter((_, i) => i + 1 !== avoid);
+    const admin = brokers ? createAdmin({ brokers, clientId: 'lagless-faults', requestTimeoutMs: 3000, connectTimeoutMs: 2000, retries: 0 }) : this.admin;
+    try {
+      const [found] = await admin.findCoordinator({ keyType: kind === 'group' ? 0 : 1, keys: [key] });
+      if (!found || found.nodeId < 0) throw new Error(`no coordinator for ${kind} ${key}`);
+      return found.nodeId;
+    } finally {
+      if (admin !== this.admin) await admin.close().catch(() => {});
+    }
   }
 
   /** Leader and in-sync replicas of every partition of the topics (fresh metadata). */

@@ -36,6 +36,8 @@ export class Member {
   readonly startedAt = Date.now();
   /** Set when the runner meant to end this process (kill or stop): any other exit is a crash. */
   expectedExit = false;
+  /** exactly-once: the transactional id the member printed at start. */
+  transactionalId: string | undefined;
   #tail = '';
   #lastLines: string[] = [];
 
@@ -98,6 +100,8 @@ export class Member {
       const m = /assignment \(generation -?\d+\): partitions \[([\d,]*)\]/.exec(line);
       if (m) this.assignments.push({ at, partitions: m[1] ? m[1].split(',').map(Number) : [] });
       if (line.includes(KILL_LINE)) this.selfKills.push(line.slice(line.indexOf(KILL_LINE)));
+      const txn = /exactly-once: transactional id (\S+),/.exec(line);
+      if (txn) this.transactionalId = txn[1];
     }
   }
 

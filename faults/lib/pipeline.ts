@@ -11,8 +11,16 @@ import { Member } from './member.ts';
 import { median, type Check, type FaultEvent, type ScenarioParams, type ScenarioResult } from './scenario.ts';
 
 export const PARTITIONS = 8;
+/** The classic members' --session-timeout. */
 export const SESSION_TIMEOUT_MS = 6000;
+/** KIP-848 groups: the session timeout the brokers set (group.consumer.session.timeout.ms of `lagless kafka start --nodes`). */
+export const CONSUMER_GROUP_SESSION_TIMEOUT_MS = 10_000;
 const MAX_IN_FLIGHT = 200;
+
+/** How long a member that stops heartbeating keeps its partitions, with the run's group protocol. */
+export function sessionTimeoutMs(p: Pick<ScenarioParams, 'groupProtocol'>): number {
+  return p.groupProtocol === 'consumer' ? CONSUMER_GROUP_SESSION_TIMEOUT_MS : SESSION_TIMEOUT_MS;
+}
 
 export interface PipelineOptions {
   /** Scenario name: ids are "<tag>-<n>", topics and the group are named after it. */
@@ -27,6 +35,12 @@ export interface PipelineOptions {
   value?: (id: string, n: number) => string;
   /** More `lagless run palette` flags (e.g. --allow-host for a fuzz server). */
   memberArgs?: string[];
+  /** The job the members run instead of palette: a job file and its flags (after --from/--to/--dlq/--group). */
+  job?: { file: string; args: string[] };
+  /** Topic configs of the output topic (e.g. a small max.message.bytes). */
+  outputConfigs?: Record<string, string>;
+  /** Wait for committed progress on every partition before the scenario's faults (default true). */
+  warm?: boolean;
 }
 
 /**
@@ -56,6 +70,11 @@ export class PipelineRun {
   #incarnation = new Map<number, number>();
   #finishing = false;
   t0 = Date.now();
+  /**
+   * Called after the accounting with each input id's ending: its dead letter's code, or undefined for an output (a
+   * scenario adds its own checks of what each record had to end as).
+   */
+  afterAccounting: ((outcome: Map<string, string | undefined>) => void) | undefined;
 
   constructor(h: Harness, o: PipelineOptions) {
     this.h = h;
@@ -87,17 +106,19 @@ export class PipelineRun {
 
   memberArgs(): string[] {
     const { from, to, dlq, group } = this.names;
+    const job = this.o.job;
     return [
-      'palette',
+      ...(job ? [job.file] : ['palette']),
       '--brokers', this.h.brokers.join(','),
       '--from', from, '--to', to, '--dlq', dlq, '--group', group,
-      '--allow-host', `${this.h.topology.brokerAddress}:${this.h.images.port}`,
+      ...(job ? job.args : ['--allow-host', `${this.h.topology.brokerAddress}:${this.h.images.port}`]),
       '--workers', '1',
       '--max-in-flight', String(MAX_IN_FLIGHT),
       '--session-timeout', `${SESSION_TIMEOUT_MS / 1000}s`,
       '--status-interval', '1s',
       '--status-every', '0',
       ...(this.o.params.guarantee === 'exactly-once' ? ['--guarantee', 'exactly-once'] : []),
+      ...(this.o.params.groupProtocol === 'consumer' ? ['--group-protocol', 'consumer'] : []),
       ...(this.o.memberArgs ?? []),
     ];
   }
@@ -126,10 +147,15 @@ export class PipelineRun {
   async waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // One check may not outlast the wait (a question sent to a frozen node hangs until the request timeout).
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(1000, Math.min(5000, deadline - Date.now())))));
       try {
-        if (await cond()) return true;
+        if (await Promise.race([Promise.resolve().then(cond), late])) return true;
       } catch {
         // A cluster in the middle of a fault may not answer: ask again.
+      } finally {
+        clearTimeout(timer);
       }
       if (Date.now() > deadline) {
         this.log(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -143,7 +169,8 @@ export class PipelineRun {
   async begin(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const { from, to, dlq } = this.names;
-    await this.h.client.createTopics([from, to, dlq], PARTITIONS);
+    await this.h.client.createTopics([from, dlq], PARTITIONS);
+    await this.h.client.createTopics([to], PARTITIONS, this.o.outputConfigs);
     for (const s of this.o.slots) this.startMember(s);
     const joined = await this.waitFor(
       'every member to get partitions',
@@ -157,12 +184,15 @@ export class PipelineRun {
     this.t0 = Date.now();
     if (this.o.rate > 0) {
       const images = this.h.images;
+      const warm = this.o.warm ?? true;
       const value = this.o.value ?? ((id: string, n: number) => JSON.stringify({ id, url: loadUrl(images, id, n) }));
       this.#load = new SteadyLoad({ brokers: this.h.brokers, topic: from, partitions: PARTITIONS, rate: this.o.rate, id: (n) => `${this.o.tag}-${n}`, value });
       this.#load.start();
-      const warm = await this.waitFor('progress on every partition', async () => (await this.h.client.committed(this.names.group, from, PARTITIONS)).every((c) => c > 0n), 120_000);
-      if (!warm) throw new Error('no committed progress on every partition within 120 s of steady load');
-      this.log(`warm: ${this.#load.sent.length} records in, every partition committed`);
+      if (warm) {
+        const ready = await this.waitFor('progress on every partition', async () => (await this.h.client.committed(this.names.group, from, PARTITIONS)).every((c) => c > 0n), 120_000);
+        if (!ready) throw new Error('no committed progress on every partition within 120 s of steady load');
+        this.log(`warm: ${this.#load.sent.length} records in, every partition committed`);
+      }
     }
   }
 
@@ -238,6 +268,28 @@ export class PipelineRun {
     const bound = Math.max(1, faults) * this.o.slots.length * MAX_IN_FLIGHT;
     this.check('duplicates stay within the in-flight windows (faults × members × --max-in-flight)', acc.duplicates <= bound, `${acc.duplicates} duplicates, bound ${bound}`);
     if (this.o.params.guarantee === 'exactly-once') this.check('a read_committed reader sees each id exactly once', acc.duplicates === 0, `${acc.duplicates} duplicates`);
+    if (this.afterAccounting) {
+      const outcome = new Map<string, string | undefined>();
+      for (const r of deadLetters) {
+        if (r.key === null) continue;
+        let code: string | undefined;
+        try {
+          code = (JSON.parse(r.value) as { error?: { code?: string } }).error?.code;
+        } catch {
+          code = 'UNREADABLE_DEAD_LETTER';
+        }
+        outcome.set(r.key, code ?? 'NO_CODE');
+      }
+      for (const r of outputs) {
+        const id = baseId(r.key);
+        if (id !== undefined && !outcome.has(id)) outcome.set(id, undefined);
+      }
+      try {
+        this.afterAccounting(outcome);
+      } catch (err) {
+        this.check("the scenario's own checks ran", false, (err as Error).stack ?? String(err));
+      }
+    }
     if (errorText) this.check('the scenario ran to its end', false, errorText);
     const recoveries = this.events.filter((e) => e.fault).map((e) => e.recoveryMs ?? 0);
     const result: ScenarioResult = {
@@ -245,6 +297,7 @@ export class PipelineRun {
       title: scenario.title,
       seed: this.o.params.seed,
       guarantee: this.o.params.guarantee,
+      groupProtocol: this.o.params.groupProtocol,
       trials: scenario.trials,
       elapsedMs: Date.now() - this.t0,
       records: acc.records,

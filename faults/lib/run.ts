@@ -2,7 +2,7 @@
 import { Harness } from './harness.ts';
 import type { RunResults } from './report.ts';
 import { createRng } from './rng.ts';
-import type { Guarantee, ScenarioParams, ScenarioResult } from './scenario.ts';
+import type { Guarantee, GroupProtocol, ScenarioParams, ScenarioResult } from './scenario.ts';
 import { findScenario } from '../scenarios/index.ts';
 
 export interface RunFaultsOptions {
@@ -14,6 +14,7 @@ export interface RunFaultsOptions {
   /** Per-scenario overrides (the short subset of `npm test`). */
   perScenario?: Record<string, Partial<Pick<ScenarioParams, 'trials' | 'durationMs'>>>;
   guarantee: Guarantee;
+  groupProtocol: GroupProtocol;
   /** Steady load of the fault scenarios, records per second. */
   rate: number;
   heap: string;
@@ -40,9 +41,10 @@ export async function runFaults(o: RunFaultsOptions): Promise<RunResults> {
         durationMs: o.perScenario?.[s.name]?.durationMs ?? o.durationMs ?? s.defaults.durationMs,
         trials: o.perScenario?.[s.name]?.trials ?? o.trials ?? s.defaults.trials,
         guarantee: o.guarantee,
+        groupProtocol: o.groupProtocol,
         rate: o.rate,
       };
-      o.log(`scenario ${s.name}: ${s.title} (${params.trials} trials${params.durationMs ? `, ${Math.round(params.durationMs / 1000)} s of load` : ''})`);
+      o.log(`scenario ${s.name} (${o.guarantee}, ${o.groupProtocol} groups): ${s.title} (${params.trials} trials${params.durationMs ? `, ${Math.round(params.durationMs / 1000)} s of load` : ''})`);
       const result = await s.run(h, params, rng.fork(s.name));
       scenarios.push(result);
     }

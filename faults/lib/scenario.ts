@@ -6,12 +6,17 @@ import type { Stall } from './accounting.ts';
 /** The delivery guarantee the members run with (`lagless run --guarantee`). exactly-once also reads the outputs read_committed and expects 0 duplicates. */
 export type Guarantee = 'at-least-once' | 'exactly-once';
 
+/** The group protocol the members run with (`lagless run --group-protocol`): classic groups, or KIP-848 consumer groups. */
+export type GroupProtocol = 'classic' | 'consumer';
+export const GROUP_PROTOCOLS: readonly GroupProtocol[] = ['classic', 'consumer'];
+
 export interface ScenarioParams {
   seed: number;
   /** Steady-load time; the trials are spread over it (a scenario runs longer when its trials need it). */
   durationMs: number;
   trials: number;
   guarantee: Guarantee;
+  groupProtocol: GroupProtocol;
   /** Steady load, records per second over all partitions. */
   rate: number;
 }
@@ -39,6 +44,8 @@ export interface ScenarioResult {
   title: string;
   seed: number;
   guarantee: Guarantee;
+  /** Absent in results from before the option existed: classic. */
+  groupProtocol?: GroupProtocol;
   trials: number;
   /** Wall time of the scenario, load start to accounting (ms). */
   elapsedMs: number;

@@ -27,7 +27,7 @@ export const memberKill: Scenario = {
   name: 'member-kill',
   title: 'kill -9 of a member at seeded moments (random, mid-commit, mid-rebalance)',
   description:
-    'Two members under steady load; at each seeded moment one of them is killed with kill -9 and restarted at once: at a random instant, right after it sent an offset commit, or inside a rebalance (right after its JoinGroup or SyncGroup request) started by the other member leaving.',
+    'Two members under steady load; at each seeded moment one of them is killed with kill -9 and restarted at once: at a random instant, right after it sent an offset commit, or inside a rebalance started by the other member leaving (right after its JoinGroup or SyncGroup request in a classic group, right after the heartbeat answer that brings its new assignment in a KIP-848 group).',
   defaults: { trials: 24, durationMs: 240_000 },
   slots: 2,
   run: (h, p, rng) =>
@@ -56,7 +56,9 @@ export const memberKill: Scenario = {
             victim.order({ at: 'commit', delayMs: rng.int(0, 2) });
             if (await awaitSelfKill(run, victim, 'a commit', 30_000)) counts.commit += 1;
           } else {
-            victim.order({ at: rng.next() < 0.5 ? 'join' : 'sync', delayMs: rng.int(0, 3) });
+            // Classic groups rebalance through JoinGroup and SyncGroup; KIP-848 groups through heartbeat answers.
+            const at = p.groupProtocol === 'consumer' ? ('assignment' as const) : rng.next() < 0.5 ? ('join' as const) : ('sync' as const);
+            victim.order({ at, delayMs: rng.int(0, 3) });
             // The other member leaves gracefully and comes back: the group rebalances, the victim rejoins and dies in it.
             const other = run.member(3 - slot);
             run.event('graceful restart', other.name, { fault: false, note: 'its leave starts a rebalance' });

@@ -1,13 +1,13 @@
 // Scenario member-partition: a member's network link is taken down for longer than the session timeout, then restored: its partitions move to the other member, and it rejoins.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PARTITIONS, SESSION_TIMEOUT_MS, runPipelineScenario } from '../lib/pipeline.ts';
+import { PARTITIONS, runPipelineScenario, sessionTimeoutMs } from '../lib/pipeline.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 export const memberPartition: Scenario = {
   name: 'member-partition',
   title: 'a member cut off from the brokers (veth link down), then restored',
   description:
-    'Two members, each in its own network namespace joined to the brokers by a veth pair; one member\'s link goes down for the session timeout (6 s) plus 4–8 s (packets vanish, no reset), then comes back up.',
+    'Two members, each in its own network namespace joined to the brokers by a veth pair; one member\'s link goes down for the session timeout (6 s; 10 s in a KIP-848 group) plus 4–8 s (packets vanish, no reset), then comes back up.',
   defaults: { trials: 3, durationMs: 120_000 },
   slots: 2,
   run: (h, p, rng) =>
@@ -18,7 +18,7 @@ export const memberPartition: Scenario = {
         const v = (i % 2) + 1;
         const victim = run.member(v);
         const other = run.member(3 - v);
-        const downMs = SESSION_TIMEOUT_MS + rng.between(4000, 8000);
+        const downMs = sessionTimeoutMs(p) + rng.between(4000, 8000);
         const held = victim.partitions.join(',');
         run.event('link down', victim.name, { note: `held partitions ${held}; down ${(downMs / 1000).toFixed(1)} s` });
         const cutAt = Date.now();

@@ -98,6 +98,12 @@ export function clusterNodeProperties(c: ClusterNodeConfigInput): string {
     // Never elect a replica that missed writes: losing acknowledged records is what the fault tests look for.
     'unclean.leader.election.enable': 'false',
     'group.initial.rebalance.delay.ms': 0,
+    // KIP-848 groups: as on one node (1 s heartbeats, a 10 s session), so that a crashed or cut-off member of a
+    // consumer group is detected about as soon as one of a classic group.
+    'group.consumer.heartbeat.interval.ms': 1000,
+    'group.consumer.min.heartbeat.interval.ms': 1000,
+    'group.consumer.session.timeout.ms': 10_000,
+    'group.consumer.min.session.timeout.ms': 6000,
     'auto.create.topics.enable': 'false',
     'log.retention.hours': 168,
   };

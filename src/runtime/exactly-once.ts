@@ -89,6 +89,8 @@ export class ExactlyOnceOutput {
   readonly #producer: TransactionalProducer<OutValue, OutValue, string, string | Uint8Array>;
   readonly #lanes = new Map<number, Lane>();
   #failures = 0;
+  /** Transactions fenced in a row: a live producer with the same transactional id (see commit). */
+  #fencedInARow = 0;
   #retryAt = 0;
   #failedGeneration: number | undefined;
   #stats = { transactions: 0, failedTransactions: 0, producerResets: 0, committedOutputs: 0 };
@@ -205,6 +207,7 @@ export class ExactlyOnceOutput {
     try {
       await this.#producer.commit(records.map(toMessage), offsets, group);
       this.#failures = 0;
+      this.#fencedInARow = 0;
       this.#stats.transactions += 1;
       this.#stats.committedOutputs += records.length;
       this.#release(parts);
@@ -215,6 +218,10 @@ export class ExactlyOnceOutput {
       this.#failedGeneration = group.generationId;
       this.#retryAt = performance.now() + Math.min(5000, 50 * 2 ** Math.min(this.#failures, 7));
       const e = err instanceof TransactionError ? err : new TransactionError(describeKafkaError(err), 'unknown', 'error', err);
+      if (e.reason === 'fenced' && ++this.#fencedInARow === 3) {
+        // Each new producer fences the other holder of the id, which fences back: neither makes progress.
+        this.#o.onWarning(new Error(`the transactional id ${this.#o.transactionalId} was fenced 3 times in a row: another live process uses it (two members given the same LAGLESS_INSTANCE_ID, or the same transactionalId option?); they fence each other until one stops`));
+      }
       if (e.outcome === 'not-committed') {
         if (findKafkaErrorId(err, 'MESSAGE_TOO_LARGE') || findKafkaErrorId(err, 'RECORD_LIST_TOO_LARGE')) await this.#isolateTooLarge(parts, e);
         // The records stay held; the next transaction (new generation, new producer) carries them again.

@@ -1,4 +1,4 @@
-// The short subset of the fault runner: a 3-node cluster, members in their own network namespaces, and one trial of each fault (leader kill, member kills mid-commit/mid-rebalance/at random, a cut-off member) plus small fuzz sets, each with the full accounting.
+// The short subset of the fault runner: a 3-node cluster, members in their own network namespaces, and one trial of each fault (leader kill, member kills mid-commit/mid-rebalance/at random, a cut-off member, faults before any commit, a hostile job) plus small fuzz sets, each with the full accounting.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { topologyUnavailable } from '../../faults/lib/topology.ts';
 // Member namespaces hang off the suite's own loopback-only namespace; outside it they would hang off the real network.
 const why = !process.env.LAGLESS_TEST_NETNS ? 'not inside the loopback-only network namespace of "npm test" (run it as root)' : topologyUnavailable();
 
-test('fault subset: nothing lost under a leader kill, member kills (random, mid-commit, mid-rebalance), a cut-off member and fuzzed inputs', { skip: why ? `SKIPPED LOUDLY: ${why}` : false }, async (t) => {
+test('fault subset: nothing lost under a leader kill, member kills (random, mid-commit, mid-rebalance), a cut-off member, faults before any commit, a hostile job and fuzzed inputs', { skip: why ? `SKIPPED LOUDLY: ${why}` : false }, async (t) => {
   const workDir = await mkdtemp(join(tmpdir(), 'lagless-faults-test-'));
   t.after(() => rm(workDir, { recursive: true, force: true }));
   const seed = Math.floor(Math.random() * 2 ** 31);
@@ -19,15 +19,18 @@ test('fault subset: nothing lost under a leader kill, member kills (random, mid-
   const lines: string[] = [];
   const results = await runFaults({
     seed,
-    scenarios: ['leader-kill', 'member-kill', 'member-partition', 'fuzz-records', 'fuzz-images'],
+    scenarios: ['leader-kill', 'member-kill', 'member-partition', 'cold-start', 'hostile-job', 'fuzz-records', 'fuzz-images'],
     perScenario: {
       'leader-kill': { trials: 1, durationMs: 15_000 },
       'member-kill': { trials: 3, durationMs: 24_000 },
       'member-partition': { trials: 1, durationMs: 12_000 },
+      'cold-start': { trials: 3, durationMs: 30_000 },
+      'hostile-job': { trials: 1, durationMs: 30_000 },
       'fuzz-records': { trials: 200 },
       'fuzz-images': { trials: 50 },
     },
     guarantee: 'at-least-once',
+    groupProtocol: 'classic',
     rate: 10,
     heap: '320m',
     workDir,

@@ -35,7 +35,7 @@ export const RuntimeErrorCodes = {
   KAFKA: 'the Kafka broker returned an error',
   IO: 'a file could not be read or written',
   SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',
-  JOB_SETUP_FAILED: "the job's setup() threw or rejected: the process stops before taking any record",
+  JOB_SETUP_FAILED: "the job's setup() threw or rejected (a UsageError from it is a usage error, exit 2): the process stops before taking any record",
   SHUTDOWN_INCOMPLETE: 'on stop, the broker did not answer the final commit or the group leave in time: what was not committed is redone by the next member (nothing is lost)',
   INTERNAL: 'an unexpected error',
 } as const;

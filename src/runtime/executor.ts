@@ -1,7 +1,7 @@
 // Runs a job's records: its setup and close, the context each run() gets, the per-record deadline, the worker pool, the concurrency limit, and what it returns turned into records to produce.
 import { availableParallelism } from 'node:os';
 import { formatDuration, Semaphore } from '../common/index.ts';
-import { describeThrown, JobError, LaglessError, safeCause, UsageError } from '../errors/index.ts';
+import { describeThrown, isLaglessError, JobError, LaglessError, safeCause, UsageError } from '../errors/index.ts';
 import type { JobContext, JobDefinition, JobRecord, JobResult, SetupContext, WorkerRunner } from '../job/index.ts';
 import { toOutgoing } from './outputs.ts';
 import type { OutgoingRecord } from './sink.ts';
@@ -190,14 +190,18 @@ export class JobExecutor {
   }
 
   /**
-   * Runs the job's setup, and checks that its worker module loads on a worker thread. Whatever setup() throws becomes
-   * a LaglessError JOB_SETUP_FAILED with a message that says what it was.
+   * Runs the job's setup, and checks that its worker module loads on a worker thread. A UsageError from setup() stays
+   * one (exit code 2: the job's configuration is wrong); anything else it throws becomes a LaglessError
+   * JOB_SETUP_FAILED with a message that says what it was.
    */
   async setup(ctx: SetupContext): Promise<void> {
     await this.#pool?.check();
     try {
       await this.job.setup?.(ctx);
     } catch (err) {
+      // A UsageError is the job's way to say its configuration is wrong (a missing variable): a usage error it stays.
+      const usage = isLaglessError(err) && (() => { try { return err.code === 'USAGE'; } catch { return false; } })();
+      if (usage) throw new UsageError(describeThrown(err), { cause: safeCause(err) });
       throw new LaglessError('JOB_SETUP_FAILED', `the setup() of job "${this.job.name}" failed: ${describeThrown(err)}`, { cause: safeCause(err) });
     }
   }

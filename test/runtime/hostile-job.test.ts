@@ -2,7 +2,7 @@
 // deadLetterFields() throws or returns costs one dead letter with a code, never the member, a partition or the group.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { defineJob, JobError, type JobDefinition } from '../../src/index.ts';
+import { defineJob, JobError, UsageError, type JobDefinition } from '../../src/index.ts';
 import { Transformer, type TransformerInit } from '../../src/runtime/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { consumeAll, createTopic, groupLag, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
@@ -207,4 +207,9 @@ test('setup() that throws an odd value: start() rejects with JOB_SETUP_FAILED an
     t.after(() => tr.destroy());
     await assert.rejects(tr.start(), (e: Error & { code?: string }) => e.code === 'JOB_SETUP_FAILED' && typeof e.message === 'string' && e.message.length > 0);
   }
+  // A UsageError is the job saying its configuration is wrong: it stays a usage error (exit code 2 in the CLI).
+  const usage = defineJob({ name: 'usage-setup', setup: () => { throw new UsageError('set THING'); }, run: () => null });
+  const tr = new Transformer(usage, { kafka: { brokers: testBrokers() }, from: tp.from, to: tp.to, dlq: tp.dlq, group: tp.group });
+  t.after(() => tr.destroy());
+  await assert.rejects(tr.start(), (e: Error & { code?: string }) => e.code === 'USAGE');
 });

@@ -36,6 +36,7 @@ export const RuntimeErrorCodes = {
   IO: 'a file could not be read or written',
   SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',
   JOB_SETUP_FAILED: "the job's setup() threw or rejected (a UsageError from it is a usage error, exit 2): the process stops before taking any record",
+  TRANSACTIONAL_ID_CONFLICT: 'a warning, not an exit: exactly-once transactions keep being fenced because another live process uses the same transactional id (two members given one LAGLESS_INSTANCE_ID); neither makes progress until one stops',
   SHUTDOWN_INCOMPLETE: 'on stop, the broker did not answer the final commit or the group leave in time: what was not committed is redone by the next member (nothing is lost)',
   INTERNAL: 'an unexpected error',
 } as const;

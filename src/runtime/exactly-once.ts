@@ -89,8 +89,9 @@ export class ExactlyOnceOutput {
   readonly #producer: TransactionalProducer<OutValue, OutValue, string, string | Uint8Array>;
   readonly #lanes = new Map<number, Lane>();
   #failures = 0;
-  /** Transactions fenced in a row: a live producer with the same transactional id (see commit). */
-  #fencedInARow = 0;
+  /** When transactions were fenced lately: a live producer with the same transactional id (see commit). */
+  #fencedAt: number[] = [];
+  #conflictWarnedAt = -Infinity;
   #retryAt = 0;
   #failedGeneration: number | undefined;
   #stats = { transactions: 0, failedTransactions: 0, producerResets: 0, committedOutputs: 0 };
@@ -207,7 +208,6 @@ export class ExactlyOnceOutput {
     try {
       await this.#producer.commit(records.map(toMessage), offsets, group);
       this.#failures = 0;
-      this.#fencedInARow = 0;
       this.#stats.transactions += 1;
       this.#stats.committedOutputs += records.length;
       this.#release(parts);
@@ -218,10 +218,7 @@ export class ExactlyOnceOutput {
       this.#failedGeneration = group.generationId;
       this.#retryAt = performance.now() + Math.min(5000, 50 * 2 ** Math.min(this.#failures, 7));
       const e = err instanceof TransactionError ? err : new TransactionError(describeKafkaError(err), 'unknown', 'error', err);
-      if (e.reason === 'fenced' && ++this.#fencedInARow === 3) {
-        // Each new producer fences the other holder of the id, which fences back: neither makes progress.
-        this.#o.onWarning(new Error(`the transactional id ${this.#o.transactionalId} was fenced 3 times in a row: another live process uses it (two members given the same LAGLESS_INSTANCE_ID, or the same transactionalId option?); they fence each other until one stops`));
-      }
+      if (e.reason === 'fenced') this.#noteFencing();
       if (e.outcome === 'not-committed') {
         if (findKafkaErrorId(err, 'MESSAGE_TOO_LARGE') || findKafkaErrorId(err, 'RECORD_LIST_TOO_LARGE')) await this.#isolateTooLarge(parts, e);
         // The records stay held; the next transaction (new generation, new producer) carries them again.
@@ -274,6 +271,24 @@ export class ExactlyOnceOutput {
       }
     }
     if (replaced === 0) this.#producer.maxBatchBytes = Math.max(1024, Math.floor(this.#producer.maxBatchBytes / 2));
+  }
+
+  /**
+   * A fencing now and then is a predecessor's late request or a restart. Three within a minute mean another live
+   * process holds the same transactional id: each new producer fences the other, which fences back, and neither makes
+   * progress. Said once a minute.
+   */
+  #noteFencing(): void {
+    const now = performance.now();
+    this.#fencedAt = [...this.#fencedAt.filter((t) => now - t < 60_000), now];
+    if (this.#fencedAt.length < 3 || now - this.#conflictWarnedAt < 60_000) return;
+    this.#conflictWarnedAt = now;
+    this.#o.onWarning(
+      new LaglessError(
+        'TRANSACTIONAL_ID_CONFLICT',
+        `the transactional id ${this.#o.transactionalId} was fenced ${this.#fencedAt.length} times within a minute: another live process uses it (two members given the same LAGLESS_INSTANCE_ID, or the same transactionalId option?); they fence each other until one stops`,
+      ),
+    );
   }
 
   /** Drops committed records from their lanes (unless the partition was revoked, and maybe reassigned, since). */

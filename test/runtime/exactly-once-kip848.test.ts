@@ -104,3 +104,27 @@ test('the coordinator refuses offsets in a transaction that carry a stale or a f
   }
   await tr.close();
 });
+
+test('two live members given one transactional id fence each other: a TRANSACTIONAL_ID_CONFLICT warning says so', async (t) => {
+  const tp = await topics(t, 'eos-conflict');
+  const transactionalId = uniqueName('txn-shared');
+  const codes: string[] = [];
+  const members = ['a', 'b'].map((name) => {
+    const tr = new Transformer(createNoopJob(), { kafka: { brokers: testBrokers() }, ...tp, clientId: `${tp.group}-${name}`, guarantee: 'exactly-once', transactionalId });
+    tr.on('warning', (w) => codes.push((w as { code?: string }).code ?? ''));
+    t.after(() => tr.destroy());
+    return tr;
+  });
+  await Promise.all(members.map((m) => m.start()));
+  // A steady load, so that both keep committing (and fencing each other) until the warning comes.
+  let stop = false;
+  const load = (async () => {
+    for (let n = 0; !stop; n += 1) await produce(tp.from, Array.from({ length: 50 }, (_, i) => ({ key: `k${n}-${i}`, value: 'v' })));
+  })();
+  try {
+    await eventually(() => codes.includes('TRANSACTIONAL_ID_CONFLICT'), { what: 'a TRANSACTIONAL_ID_CONFLICT warning', timeout: 120_000, every: 100 });
+  } finally {
+    stop = true;
+    await load;
+  }
+});

@@ -147,9 +147,10 @@ export class PipelineRun {
   async waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      // One check may not outlast the wait (a question sent to a frozen node hangs until the request timeout).
+      // One check may not outlast the wait by much (a question sent to a frozen node hangs until its request timeout,
+      // 10 s, after which the client asks another node: a check gets that long).
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(1000, Math.min(5000, deadline - Date.now())))));
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(15_000, deadline - Date.now()))));
       try {
         if (await Promise.race([Promise.resolve().then(cond), late])) return true;
       } catch {

@@ -56,7 +56,7 @@ export {
 export { toLaglessError, securityError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError, type ConnectionRef } from './errors.ts';
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';
 export { balancedCooperativeAssigner, assignTopic } from './assignor.ts';
-export { GroupMemberConsumer } from './member-epoch.ts';
+export { GroupMemberConsumer, MEMBERSHIP_LOST_EVENT } from './member-epoch.ts';
 export { recordBatchBytes, readMaxMessageBytes, RECORD_BATCH_OVERHEAD, DEFAULT_MAX_MESSAGE_BYTES, type SizedRecord } from './record-size.ts';
 export { ReadCommittedConsumer, dropAbortedRecords, type FetchedPartition, type FetchedResponse } from './read-committed.ts';
 export {

@@ -10,6 +10,12 @@ import { kGetApi, type API, type Callback, type ConsumerOptions } from '@platfor
 import { findKafkaErrorId } from './errors.ts';
 import { ReadCommittedConsumer } from './read-committed.ts';
 
+/**
+ * Emitted (on the next microtask) by a GroupMemberConsumer whose membership the coordinator ended: its heartbeat was
+ * answered FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID. The argument is that error's id.
+ */
+export const MEMBERSHIP_LOST_EVENT = 'lagless:membership:lost';
+
 /** The parts of a ConsumerGroupHeartbeat answer read here. */
 interface HeartbeatAnswer {
   memberId?: string | null;
@@ -64,8 +70,14 @@ export class GroupMemberConsumer<Key = Buffer, Value = Buffer, HeaderKey = Buffe
 
   #observe(err: Error | null, response: HeartbeatAnswer | undefined): void {
     if (err) {
-      if (findKafkaErrorId(err, 'FENCED_MEMBER_EPOCH') || findKafkaErrorId(err, 'UNKNOWN_MEMBER_ID')) {
-        if (this.#epoch !== 0) this.#membership += 1;
+      const lost = findKafkaErrorId(err, 'FENCED_MEMBER_EPOCH') ? 'FENCED_MEMBER_EPOCH' : findKafkaErrorId(err, 'UNKNOWN_MEMBER_ID') ? 'UNKNOWN_MEMBER_ID' : undefined;
+      if (lost) {
+        if (this.#epoch !== 0) {
+          this.#membership += 1;
+          // After the client has handled the answer: 2.12.1 rejoins by itself after FENCED_MEMBER_EPOCH only; after
+          // UNKNOWN_MEMBER_ID (a member evicted past its session) it keeps its partitions and heartbeats in vain.
+          queueMicrotask(() => (this.emit as (event: string, ...args: unknown[]) => boolean)(MEMBERSHIP_LOST_EVENT, lost));
+        }
         this.#epoch = 0;
       }
       return;

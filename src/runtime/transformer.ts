@@ -14,6 +14,7 @@ import {
   createRecordConsumer,
   createRecordProducer,
   describeKafkaError,
+  MEMBERSHIP_LOST_EVENT,
   readStableOffsets,
   recordBatchBytes,
   type GroupGeneration,
@@ -519,6 +520,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#syncAssignment();
     });
     consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
+    // KIP-848: the coordinator ended this membership (fenced, or evicted past its session). Its partitions are already
+    // someone else's: the member drops them and joins again with a new consumer at once (exactly-once: after fencing
+    // its producer), instead of processing them beside their new owner until its heartbeats count as stalled.
+    (consumer as unknown as EventEmitter).on(MEMBERSHIP_LOST_EVENT, (reason: string) => {
+      if (!current()) return;
+      this.emit('warning', new Error(`the group coordinator ended this member's membership (${reason}): joining the group again`));
+      this.#reconnect();
+    });
     // The client's own alarm: no heartbeat succeeded for its stall timeout (the rebalance timeout). Seen in the fault
     // suite: a member whose network was cut past its session timeout never came back after the link did (its
     // heartbeats did not complete, so it never learned it had been evicted, and kept its partitions for minutes).

@@ -27,6 +27,8 @@ const USAGE = `usage: npm run faults -- [options]     (as root: the runner creat
   --keep                  keep the work directory (member logs, acknowledgement logs)
   --render-only           run nothing: render docs/reliability.md again from docs/reliability.json (after a change
                           of the renderer)
+  --merge <file>          run nothing: merge a run's results file (faults/results/faults-*.json, written by every run)
+                          into the report as --report does at the end of that run
 
 Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(17)} ${s.description}`).join('\n')}
@@ -53,6 +55,7 @@ try {
       report: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       'render-only': { type: 'boolean', default: false },
+      merge: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -71,6 +74,18 @@ if (args['render-only']) {
   await writeFile(new URL('docs/reliability.json', root), JSON.stringify(report, null, 2) + '\n');
   await writeFile(new URL('docs/reliability.md', root), renderReport(report));
   process.stderr.write('rendered docs/reliability.md from docs/reliability.json\n');
+  process.exit(0);
+}
+if (args.merge !== undefined) {
+  const root = new URL('..', import.meta.url);
+  const results = JSON.parse(await readFile(args.merge, 'utf8').catch((err: Error) => usage(`option --merge: ${err.message}`))) as RunResults;
+  if (!Array.isArray(results.scenarios) || results.scenarios.length === 0) usage(`option --merge: ${args.merge} is not the results file of a run`);
+  const jsonUrl = new URL('docs/reliability.json', root);
+  const previous = await readFile(jsonUrl, 'utf8').then((t) => JSON.parse(t) as Report | RunResults, () => undefined);
+  const report = mergeRun(previous, results);
+  await writeFile(jsonUrl, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(new URL('docs/reliability.md', root), renderReport(report));
+  process.stderr.write(`merged ${args.merge} (${runLabel(results)}) into docs/reliability.json and docs/reliability.md (runs: ${report.runs.map(runLabel).join(', ')})\n`);
   process.exit(0);
 }
 const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);

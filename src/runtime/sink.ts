@@ -61,6 +61,8 @@ interface Pending {
   record: OutgoingRecord;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Aborted when the record is given up (its partition revoked, a stop's drain timeout): not sent again. */
+  signal: AbortSignal | undefined;
 }
 
 /** What `close` left behind. */
@@ -107,12 +109,16 @@ export class OutputSink {
   /**
    * Resolves when the broker has acknowledged the record. Rejects when the sink is aborted or destroyed first, or with
    * OUTPUT_TOO_LARGE when the broker refuses the record as too large (the other records of its request still go).
+   * When `signal` aborts (the record was given up: its partition revoked), the record is not sent again after a failed
+   * or unanswered attempt, nor at all if it is still queued: the send rejects with the signal's reason. (An attempt
+   * already on its way may still land: at-least-once.)
    */
-  send(record: OutgoingRecord): Promise<void> {
+  send(record: OutgoingRecord, signal?: AbortSignal): Promise<void> {
     if (this.#aborted) return Promise.reject(this.#aborted);
     if (this.#closed) return Promise.reject(new Error('output sink closed'));
+    if (signal?.aborted) return Promise.reject(givenUp(signal));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
+      this.#queue.push({ record, resolve, reject, signal });
       this.#pump();
     });
   }
@@ -153,11 +159,18 @@ export class OutputSink {
     }
   }
 
-  async #sendUntilDone(batch: Pending[]): Promise<void> {
+  async #sendUntilDone(all: Pending[]): Promise<void> {
     let attempt = 0;
+    let batch = all;
     for (;;) {
       // Aborted while waiting: the batch was already rejected by abort().
       if (this.#aborted) return;
+      // Records given up since the last attempt (or while queued) are not sent (again).
+      if (batch.some((p) => p.signal?.aborted)) {
+        for (const p of batch) if (p.signal?.aborted) p.reject(givenUp(p.signal));
+        batch = batch.filter((p) => !p.signal?.aborted);
+        if (batch.length === 0) return;
+      }
       let hung = false;
       try {
         const sent = this.#producer.send({
@@ -273,6 +286,11 @@ export class OutputSink {
     this.abort(new Error('output sink destroyed'));
     await this.#producer.close(true).catch(() => {});
   }
+}
+
+/** The error a send given up by its signal rejects with: the signal's reason when it is an Error. */
+function givenUp(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the record was given up');
 }
 
 /** Whether `p` settled within `ms` (it keeps running either way). */

@@ -1109,8 +1109,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       return;
     }
     const sink = this.#sink!;
-    if (outputs.length === 1) await sink.send(outputs[0]!);
-    else if (outputs.length > 1) await Promise.all(outputs.map((o) => sink.send(o)));
+    // A record given up meanwhile (its partition revoked) is not sent again: its next owner does it.
+    const signal = item.abort?.signal;
+    if (outputs.length === 1) await sink.send(outputs[0]!, signal);
+    else if (outputs.length > 1) await Promise.all(outputs.map((o) => sink.send(o, signal)));
   }
 
   /**

@@ -77,6 +77,36 @@ test('regression: a produce request that never settles (a leader frozen past the
   await sink.close();
 });
 
+// Bug (fault run, at-least-once, KIP-848, broker-pause): a produce request left unanswered by a frozen broker was given
+// up and sent again, twice, after the member had lost the records' partitions; the next owner redid them too, so each
+// of those 179 records appeared three times and the run went over its duplicate bound. A record whose signal is aborted
+// (its partition revoked, or the stop's drain timeout) is now dropped before its next attempt: it is not retried.
+test('a send whose record was given up (its signal aborted) is not sent again after a failed attempt; the others are', async () => {
+  const log: Sent[] = [];
+  const closed = { n: 0 };
+  let made = 0;
+  const sink = new OutputSink(
+    () => {
+      made += 1;
+      return fakeProducer(made === 1 ? () => new Promise<void>(() => {}) : async () => {}, log, closed);
+    },
+    { sendTimeoutMs: 200, retryDelayMs: 1 },
+  );
+  const revoked = new AbortController();
+  const kept = sink.send({ topic: 'out', key: 'kept', value: '1' });
+  const given = sink.send({ topic: 'out', key: 'given-up', value: '2' }, revoked.signal).then(() => 'sent', (e: Error) => e.message);
+  // The first request hangs; meanwhile the record's partition is revoked.
+  revoked.abort(new Error('partition 3 was revoked'));
+  await kept;
+  assert.equal(await given, 'partition 3 was revoked');
+  assert.deepEqual(log.flat().map((m) => m.key), ['kept'], 'only the record still wanted was sent again');
+  const queued = new AbortController();
+  queued.abort(new Error('drain timeout'));
+  await assert.rejects(sink.send({ topic: 'out', key: 'late', value: '3' }, queued.signal), /drain timeout/);
+  assert.deepEqual(log.flat().map((m) => m.key), ['kept'], 'a record given up before its first attempt is never sent');
+  await sink.close();
+});
+
 test('a record refused as too large fails alone with OUTPUT_TOO_LARGE; the others of its request are acknowledged', async () => {
   const log: Sent[] = [];
   const tooLarge = Object.assign(new Error('Producing messages failed.'), {

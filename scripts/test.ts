@@ -1,4 +1,5 @@
 // `npm test`: typecheck, start one Kafka broker for the whole run (unless KAFKA_BROKERS answers), run node:test, stop the broker.
+// `npm run test:unit` (--unit): only the test files that need no broker (scripts/test-tiers.ts), no typecheck, no broker.
 // As root, the whole run happens inside a fresh network namespace that has only loopback: no test can reach another host.
 // Usage: npm test [-- <test files or dirs>...]   (default: every test/**/*.test.ts)
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,18 +12,21 @@ import { prepareContainerImages } from './images.ts';
 import { prepareKubeTools } from './kube-tools.ts';
 import { createLoopbackNamespace, reexecInNamespace } from './netns.ts';
 import { ensurePrerequisite, PREREQUISITES } from './prereqs.ts';
+import { availableParallelism } from 'node:os';
 import { freePort } from '../src/common/index.ts';
+import { unitTestFiles } from './test-tiers.ts';
 import { checkBrokers } from '../src/kafka/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const args = process.argv.slice(2);
+const unit = process.argv.includes('--unit');
+const args = process.argv.slice(2).filter((a) => a !== '--unit');
 /** Whether this run includes the test file `file` (no arguments: every file). */
 const selects = (file: string) => args.length === 0 || args.some((a) => file.startsWith(a.replace(/^\.\//, '').replace(/\/$/, '')));
 
 // Re-run this script inside a new network namespace (loopback only) when we can; LAGLESS_TEST_NETNS names it for tests.
 if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1') {
   // The namespace has no route to Maven Central: download Kafka first (a no-op once cached).
-  try {
+  if (!unit) try {
     await findJava();
     await provisionKafka({ onProgress: (m) => console.log(`# ${m}`) });
   } catch (err) {
@@ -30,12 +34,12 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
     process.exit(1);
   }
   // Nor to Debian's mirrors: programs that some tests need are installed now (tests that lack one skip, saying why).
-  for (const p of PREREQUISITES) {
+  if (!unit) for (const p of PREREQUISITES) {
     const r = ensurePrerequisite(p, (m) => console.log(`# ${m}`));
     if (!r.ok) console.log(`# WARNING: ${r.reason}; ${p.neededBy} will be skipped`);
   }
   // The container tests build and run images with no network: their base images and downloads are made now.
-  if (selects('test/deploy/container.test.ts')) {
+  if (!unit && selects('test/deploy/container.test.ts')) {
     const t = performance.now();
     await prepareContainerImages({ log: (m) => console.log(`# ${m}`) }).then(
       () => console.log(`# container images ready in ${((performance.now() - t) / 1000).toFixed(1)} s`),
@@ -43,7 +47,7 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
     );
   }
   // Offline validation of deploy/kubernetes: kubeconform and the Kubernetes and KEDA schemas, fetched once.
-  if (selects('test/deploy/kubernetes.test.ts')) {
+  if (!unit && selects('test/deploy/kubernetes.test.ts')) {
     await prepareKubeTools({ log: (m) => console.log(`# ${m}`) }).then(
       (r) => r.fetched && console.log(`# kubeconform and the Kubernetes and KEDA schemas fetched in ${(r.ms / 1000).toFixed(1)} s`),
       (err: Error) => console.log(`# WARNING: ${err.message}; test/deploy/kubernetes.test.ts will be skipped`),
@@ -55,7 +59,7 @@ if (!process.env.LAGLESS_TEST_NETNS && process.env.LAGLESS_TEST_NO_NETNS !== '1'
     if (createLoopbackNamespace(ns)) {
       console.log(`# running the tests inside network namespace ${ns} (loopback only)`);
       // LAGLESS_TEST_HOST_MNTNS: this process's mount namespace, whose /sys has the cgroup mounts that podman needs.
-      await reexecInNamespace(ns, new URL(import.meta.url).pathname, args, { ...process.env, LAGLESS_TEST_NETNS: ns, LAGLESS_TEST_HOST_MNTNS: `/proc/${process.pid}/ns/mnt` });
+      await reexecInNamespace(ns, new URL(import.meta.url).pathname, unit ? ['--unit', ...args] : args, { ...process.env, LAGLESS_TEST_NETNS: ns, LAGLESS_TEST_HOST_MNTNS: `/proc/${process.pid}/ns/mnt` });
     }
     console.log('# could not create a network namespace: running the tests in the current one');
   } else {
@@ -72,6 +76,17 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env):
 
 
 const t0 = performance.now();
+if (unit) {
+  // No broker, no typecheck (npm run typecheck): the files that need neither, as many at once as there are cores. A
+  // file that needs the broker after all fails at once (KAFKA_BROKERS is unset) instead of hanging.
+  const chosen = args.length ? unitTestFiles().filter((f) => selects(f)) : unitTestFiles();
+  const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=lagless-source'].filter(Boolean).join(' ') };
+  delete env.KAFKA_BROKERS;
+  console.log(`# unit tier: ${chosen.length} test files, no broker`);
+  const code = await run(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${availableParallelism()}`, '--test-timeout=120000', ...chosen], env);
+  console.log(`# npm run test:unit finished in ${((performance.now() - t0) / 1000).toFixed(1)} s with exit code ${code}`);
+  process.exit(code);
+}
 console.log('# typecheck (tsc -p .)');
 const tsc = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.']);
 if (tsc !== 0) {

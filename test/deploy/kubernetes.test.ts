@@ -1,6 +1,7 @@
 // deploy/kubernetes rendered with kustomize (`kubectl kustomize`, as `kubectl apply -k` sends it) and validated offline
 // with kubeconform against Kubernetes' and KEDA's own schemas, strictly (unknown fields and wrong types fail), for both
 // ScaledObject variants; broken copies prove the validation bites.
+// tier: integration (kubeconform and the schemas are fetched by `npm test` before it enters its network namespace)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -80,7 +80,7 @@ if (unit) {
   // No broker, no typecheck (npm run typecheck): the files that need neither, as many at once as there are cores. A
   // file that needs the broker after all fails at once (KAFKA_BROKERS is unset) instead of hanging.
   const chosen = args.length ? unitTestFiles().filter((f) => selects(f)) : unitTestFiles();
-  const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=lagless-source'].filter(Boolean).join(' ') };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=lagless-source'].filter(Boolean).join(' ') };
   delete env.KAFKA_BROKERS;
   console.log(`# unit tier: ${chosen.length} test files, no broker`);
   const code = await run(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${availableParallelism()}`, '--test-timeout=120000', ...chosen], env);

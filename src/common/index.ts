@@ -4,3 +4,4 @@ export { Semaphore } from './semaphore.ts';
 export { freePort, freePortRange } from './net.ts';
 export { moduleUrl, modulePath } from './module-url.ts';
 export { LAGLESS_VERSION } from './version.ts';
+export { within } from './within.ts';

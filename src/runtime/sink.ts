@@ -1,5 +1,6 @@
 // A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until the sink is closed or aborted, except records the broker refuses as too large.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { within } from '../common/index.ts';
 import { LaglessError } from '../errors/index.ts';
 import type { OutValue, RecordProducer } from '../kafka/index.ts';
 import { describeKafkaError, findKafkaErrorId } from '../kafka/index.ts';
@@ -291,21 +292,4 @@ export class OutputSink {
 /** The error a send given up by its signal rejects with: the signal's reason when it is an Error. */
 function givenUp(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('the record was given up');
-}
-
-/** Whether `p` settled within `ms` (it keeps running either way). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  if (ms === Infinity) {
-    await p;
-    return true;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((r) => {
-    timer = setTimeout(r, Math.max(0, ms), false);
-  });
-  try {
-    return await Promise.race([p.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeOptions, Message, MessagesStream } from '@platformatic/kafka';
-import { formatDuration } from '../common/index.ts';
+import { formatDuration, within } from '../common/index.ts';
 import { describeThrown, isLaglessError, LaglessError, safeCause, UsageError } from '../errors/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
@@ -1435,18 +1435,6 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   }
 }
 
-/** Whether `p` settled within `ms` (false also when it rejected; it keeps running either way). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((r) => {
-    timer = setTimeout(r, Math.max(0, ms), false);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function validateTransformerOptions(o: TransformerOptions): TransformerOptions {
   const fail = (field: string, msg: string) => {

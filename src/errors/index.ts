@@ -36,15 +36,65 @@ export const RuntimeErrorCodes = {
   IO: 'a file could not be read or written',
   SOURCE_FAILED: 'a record source failed for good (for example the X API refused the token or the request)',
   JOB_SETUP_FAILED: "the job's setup() threw or rejected (a UsageError from it is a usage error, exit 2): the process stops before taking any record",
-  TRANSACTIONAL_ID_CONFLICT: 'a warning, not an exit: exactly-once transactions keep being fenced because another live process uses the same transactional id (two members given one LAGLESS_INSTANCE_ID); neither makes progress until one stops',
   SHUTDOWN_INCOMPLETE: 'on stop, the broker did not answer the final commit or the group leave in time: what was not committed is redone by the next member (nothing is lost)',
   INTERNAL: 'an unexpected error',
 } as const;
 
 export type RuntimeErrorCode = keyof typeof RuntimeErrorCodes;
 
+/**
+ * Codes of warnings: the process goes on, and the message says what it does about it. Printed as
+ * `warning: message [CODE]`, emitted as a LaglessError with this code (the `warning` event of a transformer, a replica
+ * or a runner). Stable: add codes, never rename one.
+ */
+export const WarningCodes = {
+  OUTPUT_RETRIED: 'at-least-once: producing outputs or dead letters failed; the batch is retried (its records are not committed until it is acknowledged)',
+  OUTPUT_LIMITS_UNKNOWN: "exactly-once: reading the output topics' max.message.bytes failed; the broker's default is assumed until a refusal",
+  TRANSACTION_FAILED: 'exactly-once: a transaction did not commit; its records stay held and are committed in a later transaction',
+  TRANSACTION_OUTCOME_UNKNOWN: "exactly-once: the answer to a commit was lost; the group's committed offsets decided whether it had committed",
+  TRANSACTIONS_INIT_FAILED: 'exactly-once: starting or replacing the transactional producer failed; the next transaction tries again',
+  TRANSACTIONAL_ID_CONFLICT:
+    'exactly-once: transactions keep being fenced because another live process uses the same transactional id (two members given one LAGLESS_INSTANCE_ID); neither makes progress until one stops',
+  STABLE_OFFSETS_WAIT: "exactly-once: a partition's committed offset is held by an open transaction (of a previous owner); records wait until it is resolved",
+  GROUP_JOIN_FAILED: 'joining the group failed; the member keeps trying',
+  GROUP_MEMBERSHIP_FAILED: "the client's group membership failed; the member joins again with a new consumer",
+  GROUP_MEMBERSHIP_LOST: "the group coordinator ended this member's membership (KIP-848: UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH); the member joins again",
+  GROUP_HEARTBEAT_FAILED: 'a group heartbeat failed (said at most every 10 s); the client retries',
+  GROUP_HEARTBEAT_STALLED: 'no group heartbeat succeeded for longer than the session timeout; the member joins again with a new consumer',
+  GROUP_REJOINED: 'the member is back in the group after failed attempts',
+  CONSUMER_STREAM_FAILED: 'the consumer stream failed or could not be replaced; the member joins the group again',
+  PARTITION_RETURNED: 'a partition came back while its release was running; the member joins the group again',
+  RELEASE_INCOMPLETE: 'records of a released partition did not finish within the release bound; its next owner redoes them',
+  COMMIT_FAILED: 'committing offsets failed (said at most every 10 s); the commit is retried',
+  COMMIT_WENT_BACK: "a partition's committed offset went back (a late commit of its previous owner); this member commits its own again",
+  DLQ_TOO_LARGE: 'the dead-letter topic refuses even a minimal dead letter as too large (max.message.bytes): the partition cannot commit past the record until the limit is raised',
+  LISTENER_FAILED: "a listener of the transformer's events threw (said at most every 10 s); the runtime goes on",
+  DRAIN_TIMEOUT: 'on stop, records still running at the drain timeout were abandoned; the next owner redoes them',
+  OUTPUTS_UNACKNOWLEDGED: 'on stop, the broker did not acknowledge outputs within the drain timeout; their records are not committed and are redone by the next owner',
+  STOP_DURING_REBALANCE: "stopping during a group rebalance: the final commit waits for this member's join round to end",
+  FINAL_COMMIT_FAILED: 'on stop, the final commit did not succeed in time; records done since the last commit are redone by the next owner',
+  LEAVE_TIMEOUT: 'on stop, leaving the group did not finish in time; the partitions move after the session timeout',
+  AUTOSCALER_FAILED: 'a scaling step of the autoscaler failed; it tries again at its next tick',
+  LAG_SAMPLING_FAILED: 'sampling the consumer lag failed; autoscaling holds until it works again',
+  STATUS_PUBLISH_FAILED: 'publishing the status record failed; the next interval tries again',
+  STANDBY_ACTIVATION_FAILED: 'activating a standby replica failed; a new replica is started instead',
+} as const;
+
+export type WarningCode = keyof typeof WarningCodes;
+
+/** A warning with its stable code, as the `warning` events carry it. */
+export function warning(code: WarningCode, message: string, cause?: unknown): LaglessError {
+  return new LaglessError(code, message, cause === undefined ? {} : { cause });
+}
+
+/** A warning as the CLI prints it: `warning: message [CODE]` (the code when it has one). Never throws. */
+export function warningLine(w: unknown): string {
+  const code = isLaglessError(w) ? w.code : undefined;
+  return `warning: ${describeThrown(w)}${code ? ` [${code}]` : ''}`;
+}
+
 /** Known codes; jobs add their own (any string, by convention UPPER_SNAKE_CASE). */
-export type ErrorCode = RecordErrorCode | RuntimeErrorCode | (string & {});
+export type ErrorCode = RecordErrorCode | RuntimeErrorCode | WarningCode | (string & {});
 
 export interface LaglessErrorOptions {
   cause?: unknown;

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Autoscaler, defaultScalingOptions, suggestDownloads, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import { LAGLESS_VERSION } from '../common/index.ts';
+import { describeThrown, warning } from '../errors/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
@@ -179,7 +180,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
             pushScaleEvent(this.#scaleEvents, { at: new Date().toISOString(), unit: 'workers', from: m.current, to: d.desired, reason: d.reason });
             this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: this.transformer.stats().concurrency.limit });
           },
-          onError: (e) => this.emit('warning', new Error(`autoscaler: ${e.message}`)),
+          onError: (e) => this.emit('warning', warning('AUTOSCALER_FAILED', `autoscaler: ${e.message}`, e)),
         },
         this.transformer.stats().workers?.workers ?? o.autoscale.minUnits,
       );
@@ -213,7 +214,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         await this.#autoscaler?.tick();
         this.#concurrencyTick?.();
       } catch (err) {
-        if (!failing) this.emit('warning', new Error(`sampling lag failed (autoscaling holds until it works again): ${(err as Error).message}`));
+        if (!failing) this.emit('warning', warning('LAG_SAMPLING_FAILED', `sampling lag failed (autoscaling holds until it works again): ${describeThrown(err)}`, err));
         failing = true;
       } finally {
         sampling = false;
@@ -230,7 +231,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         clientId: t.clientId,
         intervalMs: o.statusIntervalMs,
         snapshot: () => this.status(),
-        onError: (e) => this.emit('warning', new Error(`publishing status failed: ${e.message}`)),
+        onError: (e) => this.emit('warning', warning('STATUS_PUBLISH_FAILED', `publishing status failed: ${e.message}`, e)),
       });
       this.#publisher.start();
     }

@@ -1,4 +1,5 @@
 // `lagless run ... --replicas MIN..MAX`: supervise replica processes, publish the supervisor's status, serve its metrics, stop them all on Ctrl-C.
+import { warning, warningLine } from '../errors/index.ts';
 import { hostname } from 'node:os';
 import { defaultScalingOptions } from '../autoscale/index.ts';
 import { LAGLESS_VERSION, modulePath } from '../common/index.ts';
@@ -98,7 +99,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     pushScaleEvent(scaleEvents, { at: new Date().toISOString(), unit: 'replicas', from: e.from, to: e.to, reason: e.reason });
     o.log(`${e.reason}`);
   });
-  supervisor.on('warning', (e) => o.log(`warning: ${e.message}`));
+  supervisor.on('warning', (e) => o.log(warningLine(e)));
 
   const startedAt = new Date().toISOString();
   const member = `lagless-supervisor-${hostname()}-${process.pid}`;
@@ -161,7 +162,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   if (o.statusIntervalMs > 0) {
     const admin = createAdmin(o.kafka);
     await ensureStatusTopic(admin, o.statusTopic, o.kafka).finally(() => admin.close().catch(() => {}));
-    publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(`warning: publishing status failed: ${e.message}`) });
+    publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(warningLine(warning('STATUS_PUBLISH_FAILED', `publishing status failed: ${e.message}`, e))) });
   }
 
   o.log(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each${o.standby ? `, ${o.standby} standby` : ''}`);

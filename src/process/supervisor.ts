@@ -6,6 +6,7 @@ import type { Admin } from '@platformatic/kafka';
 import { Autoscaler, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import type { ScalingDecision, ScalingMetrics } from '../autoscale/index.ts';
 import { createAdmin, describeTopics, readGroupLag, type KafkaConnection } from '../kafka/index.ts';
+import { warning } from '../errors/index.ts';
 import { isReplicaReport, STANDBY_ENV, SUPERVISED_ENV, type ActivateMessage, type ReplicaReport } from './messages.ts';
 
 export interface SupervisorOptions {
@@ -95,7 +96,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           if (d.changed) this.emit('scale', { from: m.current, to: d.desired, reason: d.reason });
           this.emit('decision', d, m);
         },
-        onError: (e) => this.emit('warning', e),
+        onError: (e) => this.emit('warning', warning('AUTOSCALER_FAILED', `autoscaler: ${e.message}`, e)),
       },
       options.minReplicas,
     );
@@ -195,7 +196,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     standby.startedAt = Date.now();
     const message: ActivateMessage = { type: 'lagless:activate' };
     standby.child.send(message, (err) => {
-      if (err) this.emit('warning', new Error(`activating standby replica ${standby.id} failed: ${err.message}`));
+      if (err) this.emit('warning', warning('STANDBY_ACTIVATION_FAILED', `activating standby replica ${standby.id} failed: ${err.message}`, err));
     });
     this.emit('replica-activate', { id: standby.id, pid: standby.pid });
   }

@@ -1,7 +1,7 @@
 // Exactly-once output: a record's outputs (or its dead letter) are held until its input offset can be committed, then
 // produced and committed together with the offsets in one Kafka transaction (one per commit interval).
 import type { Admin } from '@platformatic/kafka';
-import { LaglessError } from '../errors/index.ts';
+import { LaglessError, warning } from '../errors/index.ts';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   describeKafkaError,
@@ -222,7 +222,7 @@ export class ExactlyOnceOutput {
       if (e.outcome === 'not-committed') {
         if (findKafkaErrorId(err, 'MESSAGE_TOO_LARGE') || findKafkaErrorId(err, 'RECORD_LIST_TOO_LARGE')) await this.#isolateTooLarge(parts, e);
         // The records stay held; the next transaction (new generation, new producer) carries them again.
-        this.#o.onWarning(new Error(`${e.message}; its ${records.length} output(s) will be committed in a later transaction`, { cause: err }));
+        this.#o.onWarning(warning('TRANSACTION_FAILED', `${e.message}; its ${records.length} output(s) will be committed in a later transaction`, err));
         return [];
       }
       // The commit was requested and its answer lost. The producer was replaced, which resolved the transaction; the
@@ -238,7 +238,7 @@ export class ExactlyOnceOutput {
       const done = parts.filter((p) => (committed.get(p.partition) ?? -1n) >= p.offset);
       this.#release(done);
       this.#o.onWarning(
-        new Error(`${e.message}; the commit's outcome was unknown: ${done.length ? 'it had committed' : 'it had not committed, its outputs will be committed in a later transaction'}`, { cause: err }),
+        warning('TRANSACTION_OUTCOME_UNKNOWN', `${e.message}; the commit's outcome was unknown: ${done.length ? 'it had committed' : 'it had not committed, its outputs will be committed in a later transaction'}`, err),
       );
       if (done.length) {
         this.#stats.transactions += 1;
@@ -284,7 +284,7 @@ export class ExactlyOnceOutput {
     if (this.#fencedAt.length < 3 || now - this.#conflictWarnedAt < 60_000) return;
     this.#conflictWarnedAt = now;
     this.#o.onWarning(
-      new LaglessError(
+      warning(
         'TRANSACTIONAL_ID_CONFLICT',
         `the transactional id ${this.#o.transactionalId} was fenced ${this.#fencedAt.length} times within a minute: another live process uses it (two members given the same LAGLESS_INSTANCE_ID, or the same transactionalId option?); they fence each other until one stops`,
       ),

@@ -1,7 +1,7 @@
 // A batching, never-dropping output: each send resolves only when the broker acknowledged the record (acks=all); failed sends are retried until the sink is closed or aborted, except records the broker refuses as too large.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { within } from '../common/index.ts';
-import { LaglessError } from '../errors/index.ts';
+import { LaglessError, warning } from '../errors/index.ts';
 import type { OutValue, RecordProducer } from '../kafka/index.ts';
 import { describeKafkaError, findKafkaErrorId } from '../kafka/index.ts';
 
@@ -227,7 +227,7 @@ export class OutputSink {
           this.#producer = this.#createProducer();
           void old.close(true).catch(() => {});
         }
-        this.#options.onError?.(new Error(`producing ${batch.length} record(s) failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`, { cause: err }), attempt);
+        this.#options.onError?.(warning('OUTPUT_RETRIED', `producing ${batch.length} record(s) failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`, err), attempt);
         const delay = Math.min(this.#options.maxRetryDelayMs, this.#options.retryDelayMs * 2 ** Math.min(attempt - 1, 16));
         await sleep(delay);
       }

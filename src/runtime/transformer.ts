@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeOptions, Message, MessagesStream } from '@platformatic/kafka';
 import { formatDuration, within } from '../common/index.ts';
-import { describeThrown, isLaglessError, LaglessError, safeCause, UsageError } from '../errors/index.ts';
+import { describeThrown, isLaglessError, LaglessError, safeCause, UsageError, warning, type WarningCode } from '../errors/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition, type JobRecord } from '../job/index.ts';
 import {
@@ -416,14 +416,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     try {
       await this.#eos.loadLimits();
     } catch (err) {
-      this.emit('warning', new Error(`reading the output topics' max.message.bytes failed (the broker's default is assumed until a refusal): ${describeKafkaError(err)}`));
+      this.emit('warning', warning('OUTPUT_LIMITS_UNKNOWN', `reading the output topics' max.message.bytes failed (the broker's default is assumed until a refusal): ${describeKafkaError(err)}`));
     }
     // Fences a predecessor with the same id (a crashed run of this member) and resolves its open transaction now,
     // rather than after its timeout: the offsets it was committing become stable for whoever owns its partitions.
     try {
       await this.#eos.init();
     } catch (err) {
-      this.emit('warning', new Error(`starting the transactional producer ${transactionalId} failed (retried with the first transaction): ${describeKafkaError(err)}`));
+      this.emit('warning', warning('TRANSACTIONS_INIT_FAILED', `starting the transactional producer ${transactionalId} failed (retried with the first transaction): ${describeKafkaError(err)}`));
     }
   }
 
@@ -447,7 +447,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       // that has just started: "joinGroup failed 4 times" while its group coordinator loads) is retried in the
       // background like any later loss of membership, instead of ending the process.
       if (isLaglessError(err) || this.#stopping.signal.aborted) throw err;
-      this.emit('warning', new Error(`joining the group failed (retrying): ${describeKafkaError(err)}`));
+      this.emit('warning', warning('GROUP_JOIN_FAILED', `joining the group failed (retrying): ${describeKafkaError(err)}`));
       this.#reconnect();
     }
     this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
@@ -519,13 +519,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#joining = false;
       this.#syncAssignment();
     });
-    consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('heartbeat', `group heartbeat failed: ${describeKafkaError(p.error)}`));
+    consumer.on('consumer:heartbeat:error', (p) => current() && this.#warnEvery('GROUP_HEARTBEAT_FAILED', `group heartbeat failed: ${describeKafkaError(p.error)}`));
     // KIP-848: the coordinator ended this membership (fenced, or evicted past its session). Its partitions are already
     // someone else's: the member drops them and joins again with a new consumer at once (exactly-once: after fencing
     // its producer), instead of processing them beside their new owner until its heartbeats count as stalled.
     (consumer as unknown as EventEmitter).on(MEMBERSHIP_LOST_EVENT, (reason: string) => {
       if (!current()) return;
-      this.emit('warning', new Error(`the group coordinator ended this member's membership (${reason}): joining the group again`));
+      this.emit('warning', warning('GROUP_MEMBERSHIP_LOST', `the group coordinator ended this member's membership (${reason}): joining the group again`));
       this.#reconnect();
     });
     // The client's own alarm: no heartbeat succeeded for its stall timeout (the rebalance timeout). Seen in the fault
@@ -536,7 +536,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       if (!current()) return;
       const last = p.lastError ? ` (last error: ${describeKafkaError(p.lastError)})` : '';
       // exactly-once too: #reconnect ends the old membership's transactions before it joins again (see there).
-      this.emit('warning', new Error(`no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}: joining the group again`));
+      this.emit('warning', warning('GROUP_HEARTBEAT_STALLED', `no group heartbeat succeeded for ${Math.round((p.stalledFor ?? 0) / 1000)} s${last}: joining the group again`));
       this.#reconnect();
     });
     // The client reports a failure it cannot recover from (a rejoin that failed for good, e.g. "joinGroup failed 4
@@ -544,7 +544,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // process crashed; now the member gives its partitions up and joins again with a new consumer.
     consumer.on('error', (err: Error) => {
       if (!current()) return;
-      this.emit('warning', new Error(`the group membership failed (joining again): ${describeKafkaError(err)}`));
+      this.emit('warning', warning('GROUP_MEMBERSHIP_FAILED', `the group membership failed (joining again): ${describeKafkaError(err)}`));
       this.#reconnect();
     });
     let stream: MessagesStream<string, Buffer, string, string>;
@@ -580,7 +580,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     stream.on('data', (m) => live() && this.#onMessage(m));
     stream.on('error', (err) => {
       if (!live()) return;
-      this.emit('warning', new Error(`consumer stream error: ${describeKafkaError(err)}`));
+      this.emit('warning', warning('CONSUMER_STREAM_FAILED', `consumer stream error: ${describeKafkaError(err)}`));
       this.#reconnect();
     });
     stream.on('close', () => live() && this.#reconnect());
@@ -622,7 +622,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
           stream = await opening;
         } catch (err) {
           if (stopped()) return;
-          this.emit('warning', new Error(`replacing the consumer stream failed (joining the group again): ${describeKafkaError(err)}`));
+          this.emit('warning', warning('CONSUMER_STREAM_FAILED', `replacing the consumer stream failed (joining the group again): ${describeKafkaError(err)}`));
           this.#reconnect();
           return;
         }
@@ -678,7 +678,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       // open. Only then does the member join again.
       if (this.#eos) {
         await within(this.#committing ?? Promise.resolve(), this.options.transactionTimeoutMs);
-        await this.#eos.fence().catch((err: unknown) => this.emit('warning', new Error(`replacing the transactional producer before joining again failed (the next transaction retries it): ${describeKafkaError(err)}`)));
+        await this.#eos.fence().catch((err: unknown) => this.emit('warning', warning('TRANSACTIONS_INIT_FAILED', `replacing the transactional producer before joining again failed (the next transaction retries it): ${describeKafkaError(err)}`)));
       }
       for (let attempt = 1; !stopping.aborted; attempt += 1) {
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
@@ -690,10 +690,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         try {
           await this.#connect();
           if (stopping.aborted) break;
-          this.emit('warning', new Error(`reconnected to the group after ${attempt} attempt(s)`));
+          this.emit('warning', warning('GROUP_REJOINED', `reconnected to the group after ${attempt} attempt(s)`));
           break;
         } catch (err) {
-          if (!stopping.aborted) this.emit('warning', new Error(`reconnecting to the group failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`));
+          if (!stopping.aborted) this.emit('warning', warning('GROUP_JOIN_FAILED', `reconnecting to the group failed (attempt ${attempt}, will retry): ${describeKafkaError(err)}`));
         }
       }
     })().finally(() => {
@@ -739,7 +739,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // A partition given back while its release runs (KIP-848 only: a classic member holds its rejoin until its releases
     // are done) cannot be resumed: the client's stream has moved past records that were dropped meanwhile. Join again.
     if (added.some((p) => this.#releases.has(p))) {
-      this.emit('warning', new Error(`partition(s) ${added.filter((p) => this.#releases.has(p)).join(', ')} came back during their release: joining the group again`));
+      this.emit('warning', warning('PARTITION_RETURNED', `partition(s) ${added.filter((p) => this.#releases.has(p)).join(', ')} came back during their release: joining the group again`));
       this.#reconnect();
       return;
     }
@@ -815,7 +815,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         this.#releases.delete(p);
         this.#revoke(p, release.handedOver);
         this.#stats.released += 1;
-        if (late > 0) this.emit('warning', new Error(`partition ${p}: ${late} record(s) did not finish within the release bound (${this.options.releaseTimeoutMs} ms); the next owner redoes them`));
+        if (late > 0) this.emit('warning', warning('RELEASE_INCOMPLETE', `partition ${p}: ${late} record(s) did not finish within the release bound (${this.options.releaseTimeoutMs} ms); the next owner redoes them`));
       })();
     }
   }
@@ -837,7 +837,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       if (start === undefined || start < 0n) return;
       await consumer.commit({ offsets: [{ topic, partition, offset: start, leaderEpoch: -1 }] });
     } catch (err) {
-      this.#warnEvery('commit', `commit of partition ${partition}'s start failed: ${describeKafkaError(err)}`);
+      this.#warnEvery('COMMIT_FAILED', `commit of partition ${partition}'s start failed: ${describeKafkaError(err)}`);
     }
   }
 
@@ -860,7 +860,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         offsets = await readStableOffsets(this.#eosAdmin!, this.options.group, topic, partitions, {
           signal: this.#gateAbort.signal,
           onWait: (err, attempt) => {
-            if (attempt % 10 === 0) this.#warnEvery('stable', `waiting for stable committed offsets of partitions ${partitions.join(',')} (a transaction holds them): ${describeKafkaError(err)}`);
+            if (attempt % 10 === 0) this.#warnEvery('STABLE_OFFSETS_WAIT', `waiting for stable committed offsets of partitions ${partitions.join(',')} (a transaction holds them): ${describeKafkaError(err)}`);
           },
         });
       } catch {
@@ -969,12 +969,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   }
 
   #lastWarned = new Map<string, number>();
-  /** Repeated warnings of one kind (a broker away for a minute fails every heartbeat) are emitted at most every 10 s. */
-  #warnEvery(kind: string, message: string): void {
+  /** Repeated warnings of one code (a broker away for a minute fails every heartbeat) are emitted at most every 10 s. */
+  #warnEvery(code: WarningCode, message: string): void {
     const now = performance.now();
-    if (now - (this.#lastWarned.get(kind) ?? -Infinity) < 10_000) return;
-    this.#lastWarned.set(kind, now);
-    this.emit('warning', new Error(message));
+    if (now - (this.#lastWarned.get(code) ?? -Infinity) < 10_000) return;
+    this.#lastWarned.set(code, now);
+    this.emit('warning', warning(code, message));
   }
 
   /** Pauses the intake when the window is full, resumes it when there is room again. */
@@ -1006,7 +1006,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     try {
       (this.emit as (e: K, ...a: TransformerEvents[K]) => boolean)(event, ...payload);
     } catch (err) {
-      this.#warnEvery(`listener-${event}`, `a '${event}' event listener threw: ${describeThrown(err)}`);
+      this.#warnEvery('LISTENER_FAILED', `a '${event}' event listener threw: ${describeThrown(err)}`);
     }
   }
 
@@ -1063,7 +1063,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
               await this.#emit(item, [{ topic: this.options.dlq, key: input.key, value: JSON.stringify(minimalDeadLetter(letter)) }], attempt, true);
             } catch (e) {
               if (isLaglessError(e) && e.code === 'OUTPUT_TOO_LARGE') {
-                this.#warnEvery('dlq-too-large', `the dead-letter topic "${this.options.dlq}" refuses even a minimal dead letter as too large (max.message.bytes): partition ${item.partition} cannot commit past offset ${input.offset}`);
+                this.#warnEvery('DLQ_TOO_LARGE', `the dead-letter topic "${this.options.dlq}" refuses even a minimal dead letter as too large (max.message.bytes): partition ${item.partition} cannot commit past offset ${input.offset}`);
               }
               return;
             }
@@ -1178,7 +1178,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         return true;
       } catch (err) {
         // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
-        this.#warnEvery('commit', `commit failed (will retry): ${describeKafkaError(err)}`);
+        this.#warnEvery('COMMIT_FAILED', `commit failed (will retry): ${describeKafkaError(err)}`);
         return false;
       }
     };
@@ -1293,7 +1293,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       if (ours === undefined || theirs >= ours || (this.#committedAt.get(p) ?? Infinity) >= asked || !this.#assigned.has(p) || this.#restore.has(p)) continue;
       this.#restore.add(p);
       found = true;
-      this.emit('warning', new Error(`partition ${p}: the committed offset went back from ${ours} to ${theirs} (a late commit of its previous owner); committing ${ours} again`));
+      this.emit('warning', warning('COMMIT_WENT_BACK', `partition ${p}: the committed offset went back from ${ours} to ${theirs} (a late commit of its previous owner); committing ${ours} again`));
     }
     if (found && !this.#closing && !this.#destroyed) void this.#commit();
   }
@@ -1344,7 +1344,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       const n = this.#running.size;
       this.#stats.abandoned += n;
       for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'drain timeout'));
-      this.emit('warning', new Error(`drain timeout: ${n} record(s) abandoned; they will be redone by the next owner`));
+      this.emit('warning', warning('DRAIN_TIMEOUT', `drain timeout: ${n} record(s) abandoned; they will be redone by the next owner`));
     }
     // at-least-once: outputs still unacknowledged at the deadline are given up. exactly-once: outputs are held for the
     // final transaction below.
@@ -1354,7 +1354,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       unacknowledged = sink.unacknowledged;
       this.#stats.unacknowledged += sink.unacknowledged;
       if (sink.unacknowledged > 0) {
-        this.emit('warning', new Error(`the broker did not acknowledge ${sink.unacknowledged} output(s) within the drain timeout: their records are not committed and will be redone by the next owner`));
+        this.emit('warning', warning('OUTPUTS_UNACKNOWLEDGED', `the broker did not acknowledge ${sink.unacknowledged} output(s) within the drain timeout: their records are not committed and will be redone by the next owner`));
       }
     }
 
@@ -1380,7 +1380,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#joining) {
       // Waiting before saying so: a listener may act on the warning at once.
       const roundEnded = new Promise<void>((r) => this.#joinWaiters.push(r));
-      this.emit('warning', new Error(`stopping during a group rebalance: the final commit waits for this member's join round to end (up to ${formatDuration(rest())})`));
+      this.emit('warning', warning('STOP_DURING_REBALANCE', `stopping during a group rebalance: the final commit waits for this member's join round to end (up to ${formatDuration(rest())})`));
       await within(roundEnded, rest());
     }
     const finalCommit = async (): Promise<boolean> => {
@@ -1392,7 +1392,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       return ok;
     };
     const committed = (await within(finalCommit().then((ok) => ok || Promise.reject(new Error('commit failed'))), rest())) === true;
-    if (!committed) this.emit('warning', new Error(`the final commit did not succeed within ${o.closeTimeoutMs} ms: records done since the last commit will be redone`));
+    if (!committed) this.emit('warning', warning('FINAL_COMMIT_FAILED', `the final commit did not succeed within ${o.closeTimeoutMs} ms: records done since the last commit will be redone`));
     this.#gateAbort.abort();
     // Leaving the group lets the others take the partitions at once instead of after the session timeout.
     this.#consumerReleased = true;
@@ -1404,7 +1404,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     })(), rest())) === true : true;
     if (!leftGroup) {
       void consumer?.close(true).catch(() => {});
-      this.emit('warning', new Error(`leaving the group did not finish within ${o.closeTimeoutMs} ms: the partitions move to other members after the session timeout`));
+      this.emit('warning', warning('LEAVE_TIMEOUT', `leaving the group did not finish within ${o.closeTimeoutMs} ms: the partitions move to other members after the session timeout`));
     }
     // exactly-once: an open transaction left behind is aborted by the coordinator (or by this member's successor).
     await within(this.#closeTransactions(), rest());

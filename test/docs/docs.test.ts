@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { RecordErrorCodes, RuntimeErrorCodes } from '../../src/errors/index.ts';
+import { RecordErrorCodes, RuntimeErrorCodes, WarningCodes } from '../../src/errors/index.ts';
 import { PaletteJobErrorCodes } from '../../src/jobs/index.ts';
 import { renderApiDocs } from '../../scripts/api-docs.ts';
 import { renderCliDocs } from '../../scripts/cli-docs.ts';
@@ -45,6 +45,13 @@ test('the README lists exactly the dead-letter codes of the runtime (src/errors)
 test('the README lists exactly the runtime error codes of src/errors', () => {
   assert.deepEqual(tableCodes('Errors of the tool itself').sort(), Object.keys(RuntimeErrorCodes).sort());
   for (const [code, description] of Object.entries(RuntimeErrorCodes)) {
+    assert.ok(readme.includes(`| \`${code}\` | ${description} |`), `README row for ${code} says: ${description}`);
+  }
+});
+
+test('the README lists exactly the warning codes of src/errors', () => {
+  assert.deepEqual(tableCodes('Warnings (printed as').sort(), Object.keys(WarningCodes).sort());
+  for (const [code, description] of Object.entries(WarningCodes)) {
     assert.ok(readme.includes(`| \`${code}\` | ${description} |`), `README row for ${code} says: ${description}`);
   }
 });

@@ -5,7 +5,7 @@ import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { formatDuration } from '../../common/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
 import { defaultDashboardAccessOptions } from '../../dashboard/index.ts';
-import { LaglessError, UsageError } from '../../errors/index.ts';
+import { LaglessError, UsageError, warningLine } from '../../errors/index.ts';
 import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
@@ -347,7 +347,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   }
   if (standby && !flags.quiet) log('standby: activated, joining the group');
   const transformer = runner.replica.transformer;
-  runner.on('warning', (e) => log(`warning: ${e.message}`));
+  runner.on('warning', (e) => log(warningLine(e)));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
   runner.on('info', (m) => log(m));
   runner.on('scale', (e) => log(`${e.reason} (${p.ioWord} up to ${e.downloads})`));

@@ -1,6 +1,6 @@
 // The stream-processing runtime: a consumer-group member that runs a job per record, in parallel, losing nothing.
+export { Transformer } from './transformer.ts';
 export {
-  Transformer,
   defaultTransformerOptions,
   defaultCommitIntervalMs,
   Guarantees,
@@ -10,13 +10,9 @@ export {
   type GroupProtocol,
   type TransformerOptions,
   type TransformerInit,
-  type TransformerStats,
-  type TransformerEvents,
-  type RecordOutcome,
-  type LagSample,
-  type CloseSummary,
   type Ordering,
-} from './transformer.ts';
+} from './options.ts';
+export { type TransformerStats, type TransformerEvents, type RecordOutcome, type LagSample, type CloseSummary } from './types.ts';
 export { JobExecutor, DEFAULT_RECORD_TIMEOUT_MS, DEAD_LETTER_FIELDS_BYTES, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker-pool.ts';
 export { toOutgoing } from './outputs.ts';

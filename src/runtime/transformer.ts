@@ -24,6 +24,7 @@ import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/inde
 import { deadLetter, minimalDeadLetter, toRecordError } from './dead-letter.ts';
 import { JobExecutor } from './executor.ts';
 import { ExactlyOnceOutput, type HeldRecord } from './exactly-once.ts';
+import { diffAssignment, mustFinish, planRelease } from './release-plan.ts';
 import { OutputSink, type OutgoingRecord } from './sink.ts';
 import { claimTransactionalId, type TransactionalIdClaim } from './transactional-id.ts';
 import { defaultCommitIntervalMs, defaultTransformerOptions, validateTransformerOptions, type TransformerInit, type TransformerOptions } from './options.ts';
@@ -504,12 +505,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
     // While closing, the stop drains what it holds and the client still lists the partitions until the member leaves.
     if (this.#closing) return;
-    const revoked = [...this.#assigned].filter((p) => !next.has(p));
-    const added = [...next].filter((p) => !this.#assigned.has(p));
+    const { revoked, added, returnedDuringRelease } = diffAssignment(this.#assigned, next, this.#releases);
     // A partition given back while its release runs (KIP-848 only: a classic member holds its rejoin until its releases
     // are done) cannot be resumed: the client's stream has moved past records that were dropped meanwhile. Join again.
-    if (added.some((p) => this.#releases.has(p))) {
-      this.emit('warning', warning('PARTITION_RETURNED', `partition(s) ${added.filter((p) => this.#releases.has(p)).join(', ')} came back during their release: joining the group again`));
+    if (returnedDuringRelease.length) {
+      this.emit('warning', warning('PARTITION_RETURNED', `partition(s) ${returnedDuringRelease.join(', ')} came back during their release: joining the group again`));
       this.#reconnect();
       return;
     }
@@ -540,24 +540,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (existing) return existing;
     const topic = this.options.from;
     this.#assigned.delete(p);
-    // Everything below `hi` must finish (the commit cannot pass an unfinished record); anything above it that has
-    // produced nothing yet is left to the next owner.
-    let hi = this.#highestDone.get(p);
-    for (const r of this.#running) if (r.partition === p && r.sending && (hi === undefined || r.input.offset > hi)) hi = r.input.offset;
-    const below = (r: Item) => hi !== undefined && r.input.offset <= hi;
-    const waitFor = new Set<Item>();
-    let handedOver = 0;
-    for (const r of this.#running) {
-      if (r.partition !== p) continue;
-      if (r.sending || below(r)) waitFor.add(r);
-      else {
-        r.cancelled = true;
-        handedOver += 1;
-      }
-    }
-    // Records waiting behind others in their lane (key/partition ordering) never started: those above `hi` go to the
-    // next owner, those below start as usual and are waited for.
-    handedOver += this.#scheduler.revoke(topic, p, (r) => below(r) && (waitFor.add(r), true)).length;
+    // Everything up to the highest finished record must finish; anything above it that has produced nothing yet is
+    // left to the next owner (planRelease).
+    const running = [...this.#running].filter((r) => r.partition === p).map((item) => ({ item, offset: item.input.offset, sending: item.sending === true }));
+    const plan = planRelease(running, this.#highestDone.get(p));
+    const waitFor = new Set<Item>(plan.waitFor.map((r) => r.item));
+    for (const r of plan.handOver) r.item.cancelled = true;
+    let handedOver = plan.handOver.length;
+    // Records waiting behind others in their lane (key/partition ordering) never started: those above the bound go to
+    // the next owner, those below start as usual and are waited for.
+    handedOver += this.#scheduler.revoke(topic, p, (r) => mustFinish(plan.mustFinishThrough, r.input.offset) && (waitFor.add(r), true)).length;
     let emptied!: () => void;
     const drained = new Promise<void>((r) => (emptied = r));
     if (waitFor.size === 0) emptied();

@@ -5,3 +5,4 @@ export { freePort, freePortRange } from './net.ts';
 export { moduleUrl, modulePath } from './module-url.ts';
 export { LAGLESS_VERSION } from './version.ts';
 export { within } from './within.ts';
+export { Guarantees, type Guarantee } from './guarantee.ts';

@@ -13,5 +13,5 @@ export {
 } from './status-record.ts';
 export { StatusPublisher, ensureStatusTopic, type StatusPublisherOptions } from './publisher.ts';
 export { StatusTail, type StatusTailOptions } from './status-tail.ts';
-export { describeGroupStatus, readGroupStatus, readStatuses, type GroupStatus, type PartitionLag, type BrokerMember } from './reader.ts';
+export { describeGroupStatus, readGroupStatus, readStatuses, type GroupStatus, type PartitionLagView, type BrokerMember } from './reader.ts';
 export { formatGroupStatus } from './format.ts';

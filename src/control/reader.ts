@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createAdmin, createConsumer, describeTopics, readGroupLag, toLaglessError, type KafkaConnection } from '../kafka/index.ts';
 import { isLive, parseStatus, type MemberStatus } from './status-record.ts';
 
-export interface PartitionLag {
+/** A partition's lag as `lagless status` shows it (numbers, with its owner); src/kafka's PartitionLag is the exact one. */
+export interface PartitionLagView {
   topic: string;
   partition: number;
   logEnd: number;
@@ -29,7 +30,7 @@ export interface GroupStatus {
   brokerMembers: BrokerMember[];
   /** Latest published statuses of this group's processes (live and stale). */
   members: (MemberStatus & { live: boolean; ageMs: number })[];
-  partitions: PartitionLag[];
+  partitions: PartitionLagView[];
   totalLag: number;
   /** Sums over live replicas. */
   rates: { in: number; out: number; dead: number; arrival: number };
@@ -115,7 +116,7 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
     for (const m of brokerMembers) for (const p of m.partitions) topics.add(p.topic);
     for (const g of await admin.listConsumerGroupOffsets({ groups: [group] })) for (const t of g.topics) topics.add(t.name);
     const lags = await readGroupLag(admin, group, await describeTopics(admin, [...topics]));
-    const partitions: PartitionLag[] = [...lags.values()].flatMap((t) =>
+    const partitions: PartitionLagView[] = [...lags.values()].flatMap((t) =>
       t.partitions.map((p) => ({
         topic: t.topic,
         partition: p.partition,

@@ -1,4 +1,5 @@
 // The status every Lagless process publishes to the compacted status topic, and how to tell live members from stale ones.
+import { Guarantees, type Guarantee } from '../common/index.ts';
 
 /** Default compacted topic holding the latest status of every process, keyed by "<group>/<member>". */
 export const DEFAULT_STATUS_TOPIC = 'lagless.status';
@@ -47,8 +48,7 @@ export interface MemberStatus {
   scaleEvents?: ScaleEvent[];
 }
 
-export const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
-export type Guarantee = (typeof GUARANTEES)[number];
+export { Guarantees as GUARANTEES, type Guarantee };
 
 /** One change in the number of worker threads (of a replica) or replicas (of a supervisor), with the policy's reason. */
 export interface ScaleEvent {

@@ -45,7 +45,8 @@ export const defaultCollectorOptions = {
 
 /** Dead letters read at most per partition when the dashboard starts (the chart covers the last hour). */
 const DEAD_LETTER_BACKFILL = 2000;
-const MAX_SCALE_EVENTS = 200;
+/** Scale events the dashboard keeps for its timeline (status records carry only the latest MAX_SCALE_EVENTS of control). */
+const SCALE_EVENTS_KEPT = 200;
 
 export interface MemberView {
   member: string;
@@ -340,7 +341,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
     const events = [...this.#scaleEvents.values()]
       .filter((e) => Date.parse(e.at) >= now - o.historyMs)
       .sort((a, b) => a.at.localeCompare(b.at))
-      .slice(-MAX_SCALE_EVENTS);
+      .slice(-SCALE_EVENTS_KEPT);
     this.#scaleEvents = new Map(events.map((e) => [`${e.member}|${e.at}|${e.unit}|${e.from}|${e.to}`, e]));
 
     const live = (g?.members ?? []).filter((m) => m.live);

@@ -11,6 +11,7 @@ export {
   type TransformerOptions,
   type TransformerInit,
   type Ordering,
+  OrderingModes,
 } from './options.ts';
 export { type TransformerStats, type TransformerEvents, type RecordOutcome, type LagSample, type CloseSummary } from './types.ts';
 export { JobExecutor, DEFAULT_RECORD_TIMEOUT_MS, DEAD_LETTER_FIELDS_BYTES, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';

@@ -1,16 +1,15 @@
 // The transformer's options: what each means, their defaults, and their validation.
 import { hostname } from 'node:os';
+import { Guarantees, type Guarantee } from '../common/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
-import type { OrderingMode } from '../offsets/index.ts';
+import { OrderingModes, type OrderingMode } from '../offsets/index.ts';
 import { defaultExecutorOptions } from './executor.ts';
 import type { WorkerPoolOptions } from './worker-pool.ts';
 
 export type Ordering = OrderingMode;
 
-/** What a crash may cost. Stable values: they appear in flags, the status record and metrics. */
-export const Guarantees = ['at-least-once', 'exactly-once'] as const;
-export type Guarantee = (typeof Guarantees)[number];
+export { Guarantees, type Guarantee, OrderingModes };
 
 /** The commit interval when none is given, per guarantee (exactly-once: Kafka Streams' 100 ms). */
 export const defaultCommitIntervalMs: Record<Guarantee, number> = { 'at-least-once': 1000, 'exactly-once': 100 };
@@ -155,7 +154,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   if (!o.kafka || !Array.isArray(o.kafka.brokers) || o.kafka.brokers.length === 0) fail('kafka.brokers', 'must list at least one host:port');
   for (const f of ['from', 'to', 'dlq', 'group'] as const) if (typeof o[f] !== 'string' || o[f] === '') fail(f, 'must be a non-empty string');
   if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
-  if (!['unordered', 'key', 'partition'].includes(o.ordering)) fail('ordering', `must be unordered, key or partition, got "${o.ordering}"`);
+  if (!(OrderingModes as readonly string[]).includes(o.ordering)) fail('ordering', `must be ${OrderingModes.join(', ')}, got "${o.ordering}"`);
   if (!(Guarantees as readonly string[]).includes(o.guarantee)) fail('guarantee', `must be at-least-once or exactly-once, got "${String(o.guarantee)}"`);
   if (o.recordTimeoutMs !== undefined && (typeof o.recordTimeoutMs !== 'number' || !Number.isInteger(o.recordTimeoutMs) || o.recordTimeoutMs < 1)) {
     fail('recordTimeoutMs', `must be an integer >= 1 when given, got ${String(o.recordTimeoutMs)}`);

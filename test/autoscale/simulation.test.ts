@@ -53,17 +53,22 @@ test('worker-seconds ≤ 1.3× the oracle over a 30-minute varying load (stated 
   assert.ok(r.ticks.every((k) => k.lag <= 2 * Math.max(k.arrival, 10)), 'lag never above 2 s of arrivals');
 });
 
-test('figures for the docs: sensitivity to the service rate, the high-phase length, and replica start and rebalance delays', (t) => {
+test('sensitivity (the figures for the docs): each service rate settles at its headroom target; longer high phases cost no more per unit of work; replicas settle with catchUp 30 s and cascade with 10 s and a 5 s pause', (t) => {
   for (const s of [30, 40, 50, 60, 75, 100]) {
     const r = simulate({ arrival: stepProfile(10, 150, UP, DOWN, 0), servicePerUnit: s, seconds: END, scaling: workers });
     const sr = stepResponse(r, UP, DOWN, s, 1);
     t.diagnostic(`service ${s}/s: settled ${sr.settledUnits} workers (oracle ${Math.ceil(150 / s)}), peak lag ${sr.peakLag}, ratio ${fmt(ratio(r))}`);
+    assert.equal(sr.settledUnits, Math.min(workers.maxUnits, Math.ceil(150 / (s * workers.targetUtilization) - 1e-9)), `service ${s}/s: settled at ceil(150 / (s × targetUtilization))`);
+    assert.ok(Number.isFinite(sr.backToMinAfter), `service ${s}/s: back at min`);
   }
+  const ratios: number[] = [];
   for (const minutes of [2, 5, 10, 15, 30]) {
     const down = UP + minutes * 60;
     const r = simulate({ arrival: stepProfile(10, 150, UP, down, 0), servicePerUnit: SERVICE, seconds: down + 120, scaling: workers });
     t.diagnostic(`high phase ${minutes} min: ratio ${fmt(ratio(r))}`);
+    ratios.push(ratio(r));
   }
+  for (let i = 1; i < ratios.length; i += 1) assert.ok(ratios[i]! <= ratios[i - 1]! + 1e-9, `the idle tail costs less the longer the high phase: ${ratios.map(fmt).join(', ')}`);
   for (const [catchUpMs, delay, pause] of [[10_000, 0, 0], [10_000, 5, 3], [10_000, 5, 5], [30_000, 5, 3], [30_000, 5, 5]] as const) {
     const replicas = resolveScalingOptions({ minUnits: 1, maxUnits: 10, catchUpMs, unitName: 'replicas' });
     const r = simulate({ arrival: stepProfile(10, 150, UP, DOWN, 0), servicePerUnit: SERVICE, seconds: END, scaling: replicas, startDelayTicks: delay, pauseTicksOnChange: pause });
@@ -73,6 +78,11 @@ test('figures for the docs: sensitivity to the service rate, the high-phase leng
       `catchUp ${catchUpMs / 1000}s, start ${delay}s, rebalance pause ${pause}s: peak lag ${sr.peakLag}, lag < 2 s after ${sr.lagRecoveredAfter}s, ` +
         `capacity after ${sr.capacityReachedAfter}s, peak ${sr.peakUnits}, settled ${sr.settledUnits}, ${changes} scale events, min after ${sr.backToMinAfter}s, ratio ${fmt(ratio(r))}`,
     );
+    // docs/autoscaling.md: with catchUp 10 s a 5 s pause per scale event cascades (it stays at the maximum); 30 s does not.
+    const cascades = catchUpMs === 10_000 && pause === 5;
+    if (cascades) assert.equal(sr.settledUnits, replicas.maxUnits, 'catchUp 10 s with a 5 s rebalance pause cascades to the maximum (why replicas use 30 s)');
+    else assert.equal(sr.settledUnits, 5, `catchUp ${catchUpMs / 1000}s, start ${delay}s, pause ${pause}s: settled at ceil(150 / (40 × 0.85))`);
+    assert.ok(Number.isFinite(sr.lagRecoveredAfter) && Number.isFinite(sr.backToMinAfter), 'the lag recovers and the replicas come back to min');
   }
 });
 

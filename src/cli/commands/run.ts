@@ -10,7 +10,7 @@ import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
-import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, type Guarantee, type GroupProtocol, type TransformerStats } from '../../runtime/index.ts';
+import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, OrderingModes, type Guarantee, type GroupProtocol, type Ordering, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { DASHBOARD_TOKEN_ENV, dashboardToken } from '../dashboard-token.ts';
@@ -22,7 +22,7 @@ interface CommonFlags extends KafkaFlags {
   to: string;
   dlq?: string;
   group?: string;
-  ordering: 'unordered' | 'key' | 'partition';
+  ordering: Ordering;
   guarantee: Guarantee;
   transactionTimeout: number;
   maxInFlight: number;
@@ -87,7 +87,7 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     .option('--group <name>', `consumer group: processes in one group share the partitions${defaults.group ? '' : " (default: the job's name)"}`, defaults.group)
     .addOption(
       new Option('--ordering <mode>', 'unordered: any record any time; key: one record at a time per key, in order; partition: one record at a time per partition')
-        .argParser(choiceArg(['unordered', 'key', 'partition'] as const))
+        .argParser(choiceArg(OrderingModes))
         .default('unordered'),
     )
     .addOption(

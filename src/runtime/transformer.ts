@@ -24,6 +24,7 @@ import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/inde
 import { deadLetter, minimalDeadLetter, toRecordError } from './dead-letter.ts';
 import { JobExecutor } from './executor.ts';
 import { ExactlyOnceOutput, type HeldRecord } from './exactly-once.ts';
+import { CommitQueue } from './commit-queue.ts';
 import { diffAssignment, mustFinish, planRelease } from './release-plan.ts';
 import { OutputSink, type OutgoingRecord } from './sink.ts';
 import { claimTransactionalId, type TransactionalIdClaim } from './transactional-id.ts';
@@ -114,7 +115,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   readonly #stopping = new AbortController();
   /** Set when close() or destroy() takes the consumer to close it: a consumer that joins later closes itself. */
   #consumerReleased = false;
-  #committing: Promise<boolean> | undefined;
+  /** One commit at a time, in order (see CommitQueue). */
+  readonly #commits = new CommitQueue((only) => this.#commitNow(only));
   #paused = false;
   #closing: Promise<CloseSummary> | undefined;
   #destroyed = false;
@@ -448,7 +450,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       // the producer is replaced: the new producer epoch fences the old one, and the coordinator aborts what it left
       // open. Only then does the member join again.
       if (this.#eos) {
-        await within(this.#committing ?? Promise.resolve(), this.options.transactionTimeoutMs);
+        await within(this.#commits.tail ?? Promise.resolve(), this.options.transactionTimeoutMs);
         await this.#eos.fence().catch((err: unknown) => this.emit('warning', warning('TRANSACTIONS_INIT_FAILED', `replacing the transactional producer before joining again failed (the next transaction retries it): ${describeKafkaError(err)}`)));
       }
       for (let attempt = 1; !stopping.aborted; attempt += 1) {
@@ -907,60 +909,47 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * to false when the commit failed (it is retried by the next one), true otherwise.
    */
   #commit(only?: number[]): Promise<boolean> {
-    const run = async (): Promise<boolean> => {
-      const consumer = this.#consumer;
-      if (!consumer) return true;
-      // See protocolsMetadata: a commit during this member's join would start one more rebalance. The next one commits.
-      if (this.#joining) return false;
-      // exactly-once: the commit is a transaction (outputs and offsets together); see #commitTransaction.
-      if (this.#eos) return this.#commitTransaction(consumer);
-      const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
-      for (const c of this.#tracker.committable()) {
-        if (only && !only.includes(c.partition)) continue;
-        offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
-      }
-      for (const p of this.#restore) {
-        const ours = this.#committed.get(p);
-        if ((only && !only.includes(p)) || ours === undefined || !this.#assigned.has(p) || offsets.some((o) => o.partition === p)) continue;
-        offsets.push({ topic: this.options.from, partition: p, offset: ours, leaderEpoch: this.#leaderEpochs.get(p) ?? -1 });
-      }
-      if (offsets.length === 0) return true;
-      try {
-        await consumer.commit({ offsets });
-        const now = performance.now();
-        for (const o of offsets) {
-          this.#committed.set(o.partition, o.offset);
-          this.#committedAt.set(o.partition, now);
-          this.#restore.delete(o.partition);
-        }
-        this.#tracker.markCommitted(offsets);
-        this.#stats.commits += 1;
-        this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
-        this.#updateFlow();
-        return true;
-      } catch (err) {
-        // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
-        this.#warnEvery('COMMIT_FAILED', `commit failed (will retry): ${describeKafkaError(err)}`);
-        return false;
-      }
-    };
-    // One commit at a time, in order. A full commit that waits for its turn serves every later call too (it takes what
-    // is committable when it starts): when commits are slower than the commit interval (a transaction's round trips
-    // on a loaded machine) they do not pile up, and the final commit at close() is not queued behind them.
-    if (!only && this.#queuedCommit) return this.#queuedCommit;
-    const start = () => {
-      if (this.#queuedCommit === next) this.#queuedCommit = undefined;
-      return run();
-    };
-    const prev = this.#committing ?? Promise.resolve(true);
-    const next: Promise<boolean> = prev.then(start, start);
-    if (!only) this.#queuedCommit = next;
-    this.#committing = next;
-    return next;
+    return this.#commits.request(only);
   }
 
-  /** The full commit waiting for the one in progress, if any (see #commit). */
-  #queuedCommit: Promise<boolean> | undefined;
+  /** One commit (see #commit), run by the queue in its turn. */
+  async #commitNow(only?: readonly number[]): Promise<boolean> {
+    const consumer = this.#consumer;
+    if (!consumer) return true;
+    // See protocolsMetadata: a commit during this member's join would start one more rebalance. The next one commits.
+    if (this.#joining) return false;
+    // exactly-once: the commit is a transaction (outputs and offsets together); see #commitTransaction.
+    if (this.#eos) return this.#commitTransaction(consumer);
+    const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
+    for (const c of this.#tracker.committable()) {
+      if (only && !only.includes(c.partition)) continue;
+      offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
+    }
+    for (const p of this.#restore) {
+      const ours = this.#committed.get(p);
+      if ((only && !only.includes(p)) || ours === undefined || !this.#assigned.has(p) || offsets.some((o) => o.partition === p)) continue;
+      offsets.push({ topic: this.options.from, partition: p, offset: ours, leaderEpoch: this.#leaderEpochs.get(p) ?? -1 });
+    }
+    if (offsets.length === 0) return true;
+    try {
+      await consumer.commit({ offsets });
+      const now = performance.now();
+      for (const o of offsets) {
+        this.#committed.set(o.partition, o.offset);
+        this.#committedAt.set(o.partition, now);
+        this.#restore.delete(o.partition);
+      }
+      this.#tracker.markCommitted(offsets);
+      this.#stats.commits += 1;
+      this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
+      this.#updateFlow();
+      return true;
+    } catch (err) {
+      // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
+      this.#warnEvery('COMMIT_FAILED', `commit failed (will retry): ${describeKafkaError(err)}`);
+      return false;
+    }
+  }
 
   /**
    * exactly-once: one transaction with the outputs of the done prefix of every owned partition and its offsets, as the

@@ -25,6 +25,7 @@ import { deadLetter, minimalDeadLetter, toRecordError } from './dead-letter.ts';
 import { JobExecutor } from './executor.ts';
 import { ExactlyOnceOutput, type HeldRecord } from './exactly-once.ts';
 import { CommitQueue } from './commit-queue.ts';
+import { PartitionTable } from './partition-table.ts';
 import { diffAssignment, mustFinish, planRelease } from './release-plan.ts';
 import { OutputSink, type OutgoingRecord } from './sink.ts';
 import { claimTransactionalId, type TransactionalIdClaim } from './transactional-id.ts';
@@ -83,27 +84,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   /** The generation (and member id) of the assignment in force: offsets committed in a transaction carry them. */
   #generation: { generationId: number; memberId: string; membership: string } | undefined;
   /**
-   * exactly-once: partitions newly assigned whose stable committed offset is still being read; their records wait here
-   * (a previous owner's transaction may still be committing offsets above what the consumer started from).
+   * The partitions this member holds, one state each (see PartitionTable). exactly-once: the records of a partition
+   * newly assigned wait in its gate while its stable committed offset is read (a previous owner's transaction may
+   * still be committing offsets above what the consumer started from).
    */
-  readonly #gates = new Map<number, Message<string, Buffer, string, string>[]>();
-  #gated = 0;
+  readonly #partitions = new PartitionTable<Message<string, Buffer, string, string>, Release>();
   readonly #tracker = new OffsetTracker();
   readonly #scheduler: OrderingScheduler<Item>;
   readonly #running = new Set<Item>();
-  readonly #aborts = new Map<number, AbortController>();
   readonly #retry: RetryOptions;
-  #assigned = new Set<number>();
-  #leaderEpochs = new Map<number, number>();
-  #committed = new Map<number, bigint>();
-  /** When each of our commits succeeded (performance.now()), to compare with the broker's answers asked for later. */
-  #committedAt = new Map<number, number>();
-  /**
-   * Owned partitions whose committed offset the broker reports below our own last commit: a late commit of their
-   * previous owner overwrote ours (the client retries a commit across a rejoin with the offsets it had, for
-   * partitions that moved in between). Nothing new to commit would ever fix it: the next commit sends ours again.
-   */
-  #restore = new Set<number>();
   #verifyTimer: NodeJS.Timeout | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #reconnecting: Promise<void> | undefined;
@@ -122,9 +111,6 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #destroyed = false;
   #started = false;
   #drainWaiters: (() => void)[] = [];
-  /** Partitions being released, and the highest offset finished per partition (what a release must cover). */
-  readonly #releases = new Map<number, Release>();
-  readonly #highestDone = new Map<number, bigint>();
   /** A JoinGroup of this member is on its way (classic protocol): commits wait (see protocolsMetadata). */
   get #joining(): boolean {
     return this.#joiningNow;
@@ -439,10 +425,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#consumer = undefined;
       this.#stream = undefined;
       this.#joining = false;
-      for (const p of [...this.#assigned, ...this.#releases.keys()]) this.#revoke(p);
-      this.#assigned = new Set();
+      for (const p of this.#partitions.held()) this.#revoke(p);
       this.#generation = undefined;
-      this.#releases.clear();
       void oldStream?.close().catch(() => {});
       void old?.close(true).catch(() => {});
       // exactly-once: nothing of the old membership may commit once the member is back under a new one (its records
@@ -499,7 +483,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       // its partitions may have been processed and committed by others meanwhile, even those assigned to it again.
       // Everything it holds is dropped and every partition starts again from its stable committed offset. (A member
       // that keeps its membership took part in every generation, so a partition it keeps was no one else's in between.)
-      const held = [...this.#assigned].sort((a, b) => a - b);
+      const held = this.#partitions.owned();
       for (const p of held) this.#revoke(p);
       // Records of the old membership may still come from the client's stream (see #replaceStream): a new one.
       if (!this.#closing) this.#replaceStream(consumer);
@@ -507,7 +491,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
     // While closing, the stop drains what it holds and the client still lists the partitions until the member leaves.
     if (this.#closing) return;
-    const { revoked, added, returnedDuringRelease } = diffAssignment(this.#assigned, next, this.#releases);
+    const { revoked, added, returnedDuringRelease } = diffAssignment(new Set(this.#partitions.owned()), next, this.#partitions.releasing);
     // A partition given back while its release runs (KIP-848 only: a classic member holds its rejoin until its releases
     // are done) cannot be resumed: the client's stream has moved past records that were dropped meanwhile. Join again.
     if (returnedDuringRelease.length) {
@@ -522,9 +506,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // what it also commits. There the partition is dropped at once, nothing of it committed by this member any more.
     if (revoked.length && this.#exactlyOnce && this.options.groupProtocol !== 'classic') for (const p of revoked) this.#revoke(p);
     else if (revoked.length) void this.#release(revoked);
-    for (const p of added) this.#assigned.add(p);
+    for (const p of added) this.#partitions.assign(p);
     if (this.#exactlyOnce && added.length) this.#gate(added);
-    this.emit('rebalance', { assigned: [...this.#assigned].sort((a, b) => a - b), revoked, generation });
+    this.emit('rebalance', { assigned: this.#partitions.owned(), revoked, generation });
   }
 
   // ── Release hook (incremental rebalancing) ─────────────────────────────────────────────────────────────────────
@@ -538,14 +522,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   /** Steps 1-3 for one partition: resolves `drained` when the records it must wait for have finished. */
   #settle(p: number): Release {
-    const existing = this.#releases.get(p);
+    const existing = this.#partitions.get(p)?.release;
     if (existing) return existing;
     const topic = this.options.from;
-    this.#assigned.delete(p);
     // Everything up to the highest finished record must finish; anything above it that has produced nothing yet is
     // left to the next owner (planRelease).
     const running = [...this.#running].filter((r) => r.partition === p).map((item) => ({ item, offset: item.input.offset, sending: item.sending === true }));
-    const plan = planRelease(running, this.#highestDone.get(p));
+    const plan = planRelease(running, this.#partitions.get(p)?.highestDone);
     const waitFor = new Set<Item>(plan.waitFor.map((r) => r.item));
     for (const r of plan.handOver) r.item.cancelled = true;
     let handedOver = plan.handOver.length;
@@ -556,7 +539,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const drained = new Promise<void>((r) => (emptied = r));
     if (waitFor.size === 0) emptied();
     const release: Release = { waitFor, emptied, drained, handedOver, done: drained };
-    this.#releases.set(p, release);
+    this.#partitions.startRelease(p, release);
     return release;
   }
 
@@ -564,7 +547,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #release(partitions: number[]): void {
     const deadline = performance.now() + this.options.releaseTimeoutMs;
     for (const p of partitions) {
-      if (this.#releases.has(p)) continue;
+      if (this.#partitions.releasing.has(p)) continue;
       const release = this.#settle(p);
       release.done = (async () => {
         await within(release.drained, deadline - performance.now());
@@ -573,10 +556,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         // the transaction carries the outputs of the partition's done records with their offsets, #commitTransaction).
         await within(this.#commit([p]), this.options.closeTimeoutMs);
         // exactly-once never commits outside a transaction; a next owner there reads stable offsets (#gate).
-        if (!this.#committed.has(p) && !this.#exactlyOnce) await within(this.#commitStart(p), this.options.closeTimeoutMs);
+        if (this.#partitions.get(p)?.committed === undefined && !this.#exactlyOnce) await within(this.#commitStart(p), this.options.closeTimeoutMs);
         // A reconnect dropped every partition meanwhile: nothing of this release is left to do.
-        if (this.#releases.get(p) !== release) return;
-        this.#releases.delete(p);
+        if (this.#partitions.get(p)?.release !== release) return;
         this.#revoke(p, release.handedOver);
         this.#stats.released += 1;
         if (late > 0) this.emit('warning', warning('RELEASE_INCOMPLETE', `partition ${p}: ${late} record(s) did not finish within the release bound (${this.options.releaseTimeoutMs} ms); the next owner redoes them`));
@@ -607,7 +589,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   /** Resolves when no release is running (the classic protocol's rejoin waits for it). */
   #releasesDone(): Promise<void> {
-    return Promise.all([...this.#releases.values()].map((r) => r.done)).then(() => {});
+    return Promise.all(this.#partitions.releases().map((r) => r.done)).then(() => {});
   }
   // ── end of the release hook ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -616,7 +598,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * with requireStable, which waits while a transaction that commits their offsets is open), then drops those below it.
    */
   #gate(partitions: number[]): void {
-    for (const p of partitions) this.#gates.set(p, []);
+    for (const p of partitions) this.#partitions.closeGate(p);
     const topic = this.options.from;
     void (async () => {
       let offsets: Map<number, bigint>;
@@ -632,10 +614,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       }
       let stale = false;
       for (const p of partitions) {
-        const waiting = this.#gates.get(p);
-        if (!waiting || !this.#assigned.has(p)) continue;
-        this.#gates.delete(p);
-        this.#gated -= waiting.length;
+        const waiting = this.#partitions.openGate(p);
+        if (!waiting) continue;
         const committed = offsets.get(p) ?? -1n;
         if (committed < 0n && this.#leftSinceStream.has(p)) {
           // No committed offset, and this member's stream had the partition before: @platformatic/kafka 2.12.1 keeps
@@ -647,7 +627,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         }
         if (committed >= 0n) {
           this.#tracker.assign(topic, p, committed);
-          this.#committed.set(p, committed);
+          this.#partitions.get(p)!.committed = committed;
         }
         for (const m of waiting) if (committed < 0n || m.offset >= committed) this.#onMessage(m);
       }
@@ -669,39 +649,26 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #revoke(partition: number, handedOver = 0): void {
     this.#leftSinceStream.add(partition);
     // No longer ours: nothing of it is registered or committed by this member any more (exactly-once: a transaction of
-    // a later generation would still be accepted for it and commit outputs its next owner also commits).
-    this.#assigned.delete(partition);
+    // a later generation would still be accepted for it and commit outputs its next owner also commits). Its state
+    // (the records its gate held too) goes in one step.
+    this.#partitions.drop(partition);
     for (const r of this.#running) {
       if (r.partition === partition) r.abort?.abort(new LaglessError('INTERNAL', `partition ${partition} was revoked`));
     }
-    this.#aborts.delete(partition);
-    this.#highestDone.delete(partition);
     // Records waiting behind others in their lane never started: the next owner gets them.
     this.#scheduler.revoke(this.options.from, partition);
     const { abandoned } = this.#tracker.revoke(this.options.from, partition);
     this.#stats.handedOver += handedOver;
     this.#stats.abandoned += abandoned - handedOver;
-    this.#leaderEpochs.delete(partition);
-    this.#committed.delete(partition);
-    this.#committedAt.delete(partition);
-    this.#restore.delete(partition);
     this.#eos?.revoke(partition);
-    const waiting = this.#gates.get(partition);
-    if (waiting) {
-      this.#gated -= waiting.length;
-      this.#gates.delete(partition);
-    }
     this.#updateFlow();
   }
 
   #onMessage(m: Message<string, Buffer, string, string>): void {
     if (this.#closing || this.#destroyed) return;
     // Records of partitions we no longer own may still sit in the client's buffer: the new owner processes them.
-    if (m.topic !== this.options.from || !this.#assigned.has(m.partition)) return;
-    const waiting = this.#gates.get(m.partition);
-    if (waiting) {
-      waiting.push(m);
-      this.#gated += 1;
+    if (m.topic !== this.options.from || !this.#partitions.isOwned(m.partition)) return;
+    if (this.#partitions.hold(m.partition, m)) {
       this.#updateFlow();
       return;
     }
@@ -715,7 +682,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       return;
     }
     const ticket = this.#tracker.register(m.topic, m.partition, m.offset);
-    this.#leaderEpochs.set(m.partition, m.leaderEpoch ?? -1);
+    this.#partitions.get(m.partition)!.leaderEpoch = m.leaderEpoch ?? -1;
     this.#stats.received += 1;
     const input = new InputRecord({
       topic: m.topic,
@@ -745,7 +712,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #updateFlow(): void {
     const stream = this.#stream;
     if (!stream) return;
-    const size = this.#tracker.uncommitted() + this.#gated;
+    const size = this.#tracker.uncommitted() + this.#partitions.gated;
     // A window half full of finished records is freed by committing now rather than at the next tick.
     if (size >= this.options.maxInFlight / 2 && !this.#commitPending) this.#commitSoon();
     // The client resumes the stream itself after a cooperative rebalance: its state is checked, not only ours.
@@ -777,8 +744,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   async #process(item: Item): Promise<void> {
     const input = item.input;
     // One controller per partition (not per record): revocation and shutdown abort whole partitions anyway.
-    let abort = this.#aborts.get(item.partition);
-    if (!abort || abort.signal.aborted) this.#aborts.set(item.partition, (abort = new AbortController()));
+    const state = this.#partitions.get(item.partition);
+    let abort = state?.abort;
+    if (!abort || abort.signal.aborted) {
+      abort = new AbortController();
+      if (state) state.abort = abort;
+    }
     const started = performance.now();
     item.abort = abort;
     item.started = started;
@@ -840,14 +811,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#running.delete(item);
       // done() refuses tickets of a partition revoked since: an abandoned or late record is never marked done.
       if (outcome && this.#tracker.done(item.ticket)) {
-        const highest = this.#highestDone.get(item.partition);
-        if (highest === undefined || input.offset > highest) this.#highestDone.set(item.partition, input.offset);
+        this.#partitions.noteDone(item.partition, input.offset);
         if (outcome.kind === 'ok') this.#stats.succeeded += 1;
         else this.#stats.deadLettered += 1;
         this.#stats.busyMs += outcome.durationMs;
         if (this.listenerCount('record') > 0) this.#notify('record', outcome);
       }
-      const release = this.#releases.get(item.partition);
+      const release = this.#partitions.get(item.partition)?.release;
       if (release?.waitFor.delete(item) && release.waitFor.size === 0) release.emptied();
       for (const next of this.#scheduler.complete(item)) this.#start(next);
       this.#updateFlow();
@@ -923,21 +893,23 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
     for (const c of this.#tracker.committable()) {
       if (only && !only.includes(c.partition)) continue;
-      offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
+      offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#partitions.get(c.partition)?.leaderEpoch ?? -1 });
     }
-    for (const p of this.#restore) {
-      const ours = this.#committed.get(p);
-      if ((only && !only.includes(p)) || ours === undefined || !this.#assigned.has(p) || offsets.some((o) => o.partition === p)) continue;
-      offsets.push({ topic: this.options.from, partition: p, offset: ours, leaderEpoch: this.#leaderEpochs.get(p) ?? -1 });
+    for (const p of this.#partitions.owned()) {
+      const s = this.#partitions.get(p)!;
+      if (!s.restore || (only && !only.includes(p)) || s.committed === undefined || offsets.some((o) => o.partition === p)) continue;
+      offsets.push({ topic: this.options.from, partition: p, offset: s.committed, leaderEpoch: s.leaderEpoch });
     }
     if (offsets.length === 0) return true;
     try {
       await consumer.commit({ offsets });
       const now = performance.now();
       for (const o of offsets) {
-        this.#committed.set(o.partition, o.offset);
-        this.#committedAt.set(o.partition, now);
-        this.#restore.delete(o.partition);
+        const s = this.#partitions.get(o.partition);
+        if (!s) continue; // dropped while its commit was on its way
+        s.committed = o.offset;
+        s.committedAt = now;
+        s.restore = false;
       }
       this.#tracker.markCommitted(offsets);
       this.#stats.commits += 1;
@@ -959,8 +931,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const positions = [];
     for (const c of this.#tracker.committable()) {
       // Owned partitions, and those being released (#release: the member still holds the generation that owns them).
-      if (!(this.#assigned.has(c.partition) || this.#releases.has(c.partition)) || this.#gates.has(c.partition)) continue;
-      positions.push({ partition: c.partition, offset: c.offset, leaderEpoch: this.#leaderEpochs.get(c.partition) ?? -1 });
+      const s = this.#partitions.get(c.partition);
+      if (!s || s.gate) continue;
+      positions.push({ partition: c.partition, offset: c.offset, leaderEpoch: s.leaderEpoch });
     }
     if (positions.length === 0) return true;
     // Not a member of a generation (joining, or the coordinator unknown): not now, the next commit tries again.
@@ -980,10 +953,13 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
     const group: GroupGeneration = { groupId: this.options.group, generationId, memberId: generation.memberId, coordinatorId };
     // The offsets go through the transaction, never consumer.commit: so the client has no commit of ours to retry late
-    // across a rejoin, and #verifyCommitted (whose #committedAt this leaves unset) never re-commits them outside one.
+    // across a rejoin, and #verifyCommitted (whose committedAt this leaves unset) never re-commits them outside one.
     const offsets = await this.#eos!.commit(positions, group, { retryNow: this.#finalCommit });
     if (offsets.length === 0) return false;
-    for (const o of offsets) this.#committed.set(o.partition, o.offset);
+    for (const o of offsets) {
+      const s = this.#partitions.get(o.partition);
+      if (s) s.committed = o.offset;
+    }
     this.#tracker.markCommitted(offsets);
     this.#stats.commits += 1;
     this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
@@ -997,7 +973,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    */
   async sampleLag(): Promise<LagSample> {
     const consumer = this.#consumer;
-    const partitions = [...this.#assigned].sort((a, b) => a - b);
+    const partitions = this.#partitions.owned();
     const at = Date.now();
     if (!consumer || partitions.length === 0) return { at, topic: this.options.from, partitions: [], logEnd: 0n, lag: 0n };
     const topic = this.options.from;
@@ -1013,7 +989,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // Our own latest commit may be newer than what the broker answered a moment ago.
     const committed = new Map(
       partitions.map((p) => {
-        const ours = this.#committed.get(p);
+        const ours = this.#partitions.get(p)?.committed;
         const fetched = comArr[p] ?? -1n;
         return [p, ours !== undefined && ours > fetched ? ours : fetched];
       }),
@@ -1021,10 +997,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     return { at, ...computeLag(topic, logEnds, committed) };
   }
 
-  /** Asks the broker for the committed offsets of our partitions and restores any that went back (see #restore). */
+  /** Asks the broker for the committed offsets of our partitions and restores any that went back (PartitionState.restore). */
   async #verifyCommitted(): Promise<void> {
     const consumer = this.#consumer;
-    const partitions = [...this.#assigned];
+    const partitions = this.#partitions.owned();
     if (!consumer || partitions.length === 0 || this.#closing || this.#destroyed) return;
     const asked = performance.now();
     try {
@@ -1038,11 +1014,12 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   #compareCommitted(partitions: number[], fetched: bigint[], asked: number): void {
     let found = false;
     for (const p of partitions) {
-      const ours = this.#committed.get(p);
+      const s = this.#partitions.isOwned(p) ? this.#partitions.get(p)! : undefined;
+      const ours = s?.committed;
       const theirs = fetched[p] ?? -1n;
       // Only commits that had succeeded before the question was asked are expected in the answer.
-      if (ours === undefined || theirs >= ours || (this.#committedAt.get(p) ?? Infinity) >= asked || !this.#assigned.has(p) || this.#restore.has(p)) continue;
-      this.#restore.add(p);
+      if (!s || ours === undefined || theirs >= ours || (s.committedAt ?? Infinity) >= asked || s.restore) continue;
+      s.restore = true;
       found = true;
       this.emit('warning', warning('COMMIT_WENT_BACK', `partition ${p}: the committed offset went back from ${ours} to ${theirs} (a late commit of its previous owner); committing ${ours} again`));
     }
@@ -1058,7 +1035,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       paused: this.#paused,
       buffered: this.#stream?.readableLength ?? 0,
       reconnecting: this.#reconnecting !== undefined,
-      assigned: [...this.#assigned].sort((a, b) => a - b).map((partition) => ({ topic: this.options.from, partition })),
+      assigned: this.#partitions.owned().map((partition) => ({ topic: this.options.from, partition })),
       ...this.executor.stats(),
       guarantee: this.options.guarantee,
       ...(this.#eos ? { transactions: { ...this.#eos.stats(), transactionalId: this.#eos.transactionalId } } : {}),

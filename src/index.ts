@@ -19,6 +19,7 @@ export type {
 } from './job/index.ts';
 export { JobError, UsageError, LaglessError, isLaglessError, errorFactory, WarningCodes, type WarningCode, type JobErrorOptions, type ErrorCodeTable, type LaglessErrorOptions } from './errors/index.ts';
 export type { RunOptions, JobTransformer, JobTransformerEvents } from './process/index.ts';
+export type { CloseSummary } from './runtime/index.ts';
 export type { KafkaConnection } from './kafka/index.ts';
 export type { TransformerStats, RecordOutcome, Ordering, Guarantee, ConcurrencyStats, WorkerPoolStats, OutgoingRecord } from './runtime/index.ts';
 

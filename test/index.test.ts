@@ -18,7 +18,9 @@ test('createTransformer: start, every record transformed and committed, close', 
   await tr.start();
   const out = await consumeAll(to, { count: 3 });
   assert.deepEqual(out.map((o) => [o.key, o.value]).sort(), [['a', 'A'], ['b', 'B'], ['c', 'C']]);
-  await tr.close();
+  const summary = await tr.close();
+  assert.deepEqual(summary, { abandoned: 0, unacknowledged: 0, committed: true, leftGroup: true }, 'close() says what it gave up: nothing');
+  assert.equal(await tr.close(), summary, 'the same summary for every call');
   assert.deepEqual(done.sort(), ['a', 'b', 'c'], "the 'record' event saw every record");
   assert.equal((await groupLag(from, 2, group)).lag, 0n, 'close() committed every record');
   assert.equal(tr.stats().succeeded, 3);

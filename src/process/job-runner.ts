@@ -6,7 +6,7 @@ import { DEFAULT_STATUS_TOPIC } from '../control/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { validateJob, type JobDefinition } from '../job/index.ts';
 import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../kafka/index.ts';
-import { defaultTransformerOptions, type GroupProtocol, type Guarantee, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
+import { defaultTransformerOptions, type CloseSummary, type GroupProtocol, type Guarantee, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
 import { Replica } from './replica.ts';
 
 /** The options of `lagless run`, for embedding a job in your own service. Only `kafka`, `from` and `to` are required. */
@@ -95,8 +95,12 @@ export interface JobTransformer {
   readonly job: JobDefinition;
   /** Checks the brokers, prepares the topics, sets the job up, joins the group. Resolves once processing has started. */
   start(): Promise<void>;
-  /** Graceful: no new records, in-flight ones finish (up to drainTimeoutMs), done offsets committed, group left, job closed. */
-  close(): Promise<void>;
+  /**
+   * Graceful: no new records, in-flight ones finish (up to drainTimeoutMs), done offsets committed, group left, job
+   * closed. Resolves to what it had to give up (all of it is redone by the next owner: nothing is lost); the same
+   * summary for every call.
+   */
+  close(): Promise<CloseSummary>;
   stats(): TransformerStats;
   on<E extends keyof JobTransformerEvents>(event: E, listener: (...args: JobTransformerEvents[E]) => void): this;
   off<E extends keyof JobTransformerEvents>(event: E, listener: (...args: JobTransformerEvents[E]) => void): this;
@@ -241,17 +245,32 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
     try {
       await this.prepare();
     } catch (err) {
-      await this.replica.transformer.executor.close().catch(() => {});
+      await this.discard();
       throw err;
     }
     await this.replica.start();
   }
 
-  close(): Promise<void> {
+  close(): Promise<CloseSummary> {
     return this.replica.stop();
+  }
+
+  /** Releases what the runner holds when it is never started (the job's worker pool): stopped before joining. */
+  async discard(): Promise<void> {
+    await this.replica.transformer.executor.close().catch(() => {});
   }
 
   stats(): TransformerStats {
     return this.replica.transformer.stats();
+  }
+
+  /** The commit interval in force (the guarantee's default when none was given), ms. */
+  get commitIntervalMs(): number {
+    return this.replica.transformer.options.commitIntervalMs;
+  }
+
+  /** The lag of this member's partitions at the last sample, if any. */
+  get lag(): bigint | undefined {
+    return this.replica.lag?.lag;
   }
 }

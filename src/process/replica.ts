@@ -10,7 +10,7 @@ import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
 import { createMetricsRegistry, startObserveServer, type ObserveServer } from '../observe/index.ts';
-import { Transformer, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
+import { Transformer, type CloseSummary, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
 import { SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
 
 export interface ReplicaOptions {
@@ -63,7 +63,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   #startedAt = new Date();
   #prev: { at: number; stats: TransformerStats; logEnd: bigint } | undefined;
   #rates = { in: 0, out: 0, dead: 0, arrival: 0 };
-  #stopped: Promise<void> | undefined;
+  #stopped: Promise<CloseSummary> | undefined;
   #members = 1;
   #membersTimer: NodeJS.Timeout | undefined;
   #membersAdmin: ReturnType<typeof createAdmin> | undefined;
@@ -331,12 +331,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   /** Graceful stop: autoscaler and sampling off, transformer drained and closed, tombstone published, server closed. */
-  stop(): Promise<void> {
+  stop(): Promise<CloseSummary> {
     this.#stopped ??= (async () => {
       if (this.#sampler) clearInterval(this.#sampler);
       if (this.#reporter) clearInterval(this.#reporter);
       this.#autoscaler?.stop();
-      await this.transformer.close();
+      const summary = await this.transformer.close();
       this.#ready = false;
       await this.#publisher?.close();
       if (this.#membersTimer) clearInterval(this.#membersTimer);
@@ -344,6 +344,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       if (this.#membersAdmin) await Promise.race([this.#membersAdmin.close().catch(() => {}), sleep(2000, undefined, { ref: false })]);
       await this.#server?.close();
       await this.#dashboard?.close();
+      return summary;
     })();
     return this.#stopped;
   }

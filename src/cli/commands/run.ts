@@ -331,7 +331,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
       log(`kafka: ${describeConnection(kafka)}`);
     }
   } catch (err) {
-    await runner.replica.transformer.executor.close().catch(() => {});
+    await runner.discard();
     throw err;
   }
   // A standby of a supervisor waits here, started and warm but outside the group, until it is needed.
@@ -341,12 +341,11 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   if (ctx.signal.aborted || woken !== 'activated') {
     // Stopped while starting: nothing was fetched, so nothing is left to finish, and joining the group only to leave it
     // would move its partitions twice.
-    await runner.replica.transformer.executor.close().catch(() => {});
+    await runner.discard();
     log(woken === 'orphaned' ? 'standby: the supervisor is gone; stopped without joining the group' : 'stopped before joining the group: nothing to finish');
     return;
   }
   if (standby && !flags.quiet) log('standby: activated, joining the group');
-  const transformer = runner.replica.transformer;
   runner.on('warning', (e) => log(warningLine(e)));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
   runner.on('info', (m) => log(m));
@@ -356,13 +355,14 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   });
   const started = performance.now();
   await runner.start();
-  const txnId = transformer.stats().transactions?.transactionalId;
-  if (txnId && !flags.quiet) log(`exactly-once: transactional id ${txnId}, transaction timeout ${formatDuration(flags.transactionTimeout)}, one transaction per ${formatDuration(transformer.options.commitIntervalMs)}`);
-  let last = { t: started, s: transformer.stats() };
+  const txnId = runner.stats().transactions?.transactionalId;
+  if (txnId && !flags.quiet) log(`exactly-once: transactional id ${txnId}, transaction timeout ${formatDuration(flags.transactionTimeout)}, one transaction per ${formatDuration(runner.commitIntervalMs)}`);
+  let last = { t: started, s: runner.stats() };
   const timer = setInterval(() => {
     const now = performance.now();
-    const s = transformer.stats();
-    if (!flags.quiet) log(statusLine(s, last.s, now - last.t, runner.replica.lag ? Number(runner.replica.lag.lag) : undefined));
+    const s = runner.stats();
+    const lag = runner.lag;
+    if (!flags.quiet) log(statusLine(s, last.s, now - last.t, lag === undefined ? undefined : Number(lag)));
     last = { t: now, s };
   }, flags.statusInterval);
   timer.unref();
@@ -372,11 +372,9 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   clearInterval(timer);
-  log(`stopping: finishing ${transformer.stats().inFlight} record(s) in flight (up to ${formatDuration(flags.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
-  await runner.close();
-  // close() keeps its promise: the same summary, after the replica's own shutdown.
-  const closed = await transformer.close();
-  const s = transformer.stats();
+  log(`stopping: finishing ${runner.stats().inFlight} record(s) in flight (up to ${formatDuration(flags.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
+  const closed = await runner.close();
+  const s = runner.stats();
   const elapsed = performance.now() - started;
   log(
     `stopped after ${formatDuration(elapsed)}: ${s.succeeded} output(s), ${s.deadLettered} dead letter(s), ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}, ` +

@@ -1,12 +1,12 @@
 // `lagless run ... --replicas MIN..MAX`: supervise replica processes, publish the supervisor's status, serve its metrics, stop them all on Ctrl-C.
-import { warning, warningLine } from '../errors/index.ts';
+import { warning } from '../errors/index.ts';
 import { hostname } from 'node:os';
 import { defaultScalingOptions } from '../autoscale/index.ts';
 import { LAGLESS_VERSION, modulePath } from '../common/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
-import { createMetricsRegistry, startObserveServer } from '../observe/index.ts';
+import { createMetricsRegistry, startObserveServer, type Logger } from '../observe/index.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface RunSupervisorOptions {
@@ -38,7 +38,8 @@ export interface RunSupervisorOptions {
   dashboard?: boolean;
   quiet: boolean;
   signal: AbortSignal;
-  log: (line: string) => void;
+  /** Where its lines go (and its replicas' lines, relayed). */
+  logger: Logger;
   env: NodeJS.ProcessEnv;
 }
 
@@ -66,7 +67,7 @@ export function withoutOption(argv: readonly string[], name: string): string[] {
 export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   let max = o.replicas.max;
   if (max > o.partitions) {
-    o.log(`note: --replicas max ${max} is more than the ${o.partitions} partitions of ${o.topic}; replicas beyond ${o.partitions} would get no partition, so the max is ${o.partitions}`);
+    o.logger.notice(`note: --replicas max ${max} is more than the ${o.partitions} partitions of ${o.topic}; replicas beyond ${o.partitions} would get no partition, so the max is ${o.partitions}`);
     max = o.partitions;
   }
   const min = Math.min(o.replicas.min, max);
@@ -88,18 +89,18 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     standby: o.standby ?? 0,
     env: o.env,
   });
-  supervisor.on('output', ({ id, line }) => o.log(`[replica ${id}] ${line.replace(/^\d\d:\d\d:\d\d /, '')}`));
-  supervisor.on('replica-start', ({ id, pid, standby }) => o.log(`replica ${id} started (pid ${pid})${standby ? ' as a standby: warm, outside the group' : ''}`));
-  supervisor.on('replica-activate', ({ id, pid }) => o.log(`replica ${id} (pid ${pid}) activated: joins the group`));
+  supervisor.on('output', ({ id, line }) => o.logger.relay(line, { replica: id }, `replica ${id}`));
+  supervisor.on('replica-start', ({ id, pid, standby }) => o.logger.notice(`replica ${id} started (pid ${pid})${standby ? ' as a standby: warm, outside the group' : ''}`));
+  supervisor.on('replica-activate', ({ id, pid }) => o.logger.notice(`replica ${id} (pid ${pid}) activated: joins the group`));
   supervisor.on('replica-exit', ({ id, pid, code, signal, expected }) =>
-    o.log(`replica ${id} (pid ${pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}${expected ? '' : ': unexpected, starting a replacement'}`),
+    o.logger.notice(`replica ${id} (pid ${pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}${expected ? '' : ': unexpected, starting a replacement'}`),
   );
   const scaleEvents: ScaleEvent[] = [];
   supervisor.on('scale', (e) => {
     pushScaleEvent(scaleEvents, { at: new Date().toISOString(), unit: 'replicas', from: e.from, to: e.to, reason: e.reason });
-    o.log(`${e.reason}`);
+    o.logger.notice(`${e.reason}`, { event: 'scale', unit: 'replicas', from: e.from, to: e.to });
   });
-  supervisor.on('warning', (e) => o.log(warningLine(e)));
+  supervisor.on('warning', (e) => o.logger.warning(e));
 
   const startedAt = new Date().toISOString();
   const member = `lagless-supervisor-${hostname()}-${process.pid}`;
@@ -155,27 +156,27 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     }
     server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => supervisor.replicas().some((r) => r.last?.ready), ...(extra ? { extra } : {}) });
     dashboard?.start();
-    o.log(`serving /healthz, /readyz and /metrics on ${server.url}`);
-    if (extra) o.log(`the dashboard of group ${o.group} is at ${server.url}/`);
+    o.logger.notice(`serving /healthz, /readyz and /metrics on ${server.url}`);
+    if (extra) o.logger.notice(`the dashboard of group ${o.group} is at ${server.url}/`);
   }
   let publisher: StatusPublisher | undefined;
   if (o.statusIntervalMs > 0) {
     const admin = createAdmin(o.kafka);
     await ensureStatusTopic(admin, o.statusTopic, o.kafka).finally(() => admin.close().catch(() => {}));
-    publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.log(warningLine(warning('STATUS_PUBLISH_FAILED', `publishing status failed: ${e.message}`, e))) });
+    publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.logger.warning(warning('STATUS_PUBLISH_FAILED', `publishing status failed: ${e.message}`, e)) });
   }
 
-  o.log(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each${o.standby ? `, ${o.standby} standby` : ''}`);
+  o.logger.notice(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each${o.standby ? `, ${o.standby} standby` : ''}`);
   await supervisor.start();
   publisher?.start();
   await new Promise<void>((resolve) => {
     if (o.signal.aborted) resolve();
     else o.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  o.log(`stopping ${supervisor.replicas().length} replica(s): each drains, commits and leaves the group`);
+  o.logger.notice(`stopping ${supervisor.replicas().length} replica(s): each drains, commits and leaves the group`);
   await supervisor.stop();
   await publisher?.close();
   await server?.close();
   await dashboard?.close();
-  o.log(`stopped; ${supervisor.restarts} replica(s) were replaced after an unexpected exit`);
+  o.logger.notice(`stopped; ${supervisor.restarts} replica(s) were replaced after an unexpected exit`);
 }

@@ -1,14 +1,15 @@
 // `lagless run ./my-job.ts|palette|noop`: one member of a consumer group that runs a job on records in parallel until Ctrl-C.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { formatDuration } from '../../common/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
 import { defaultDashboardAccessOptions } from '../../dashboard/index.ts';
-import { LaglessError, UsageError, warningLine } from '../../errors/index.ts';
+import { LaglessError, UsageError } from '../../errors/index.ts';
 import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
+import { Logger, LogFormats, LogLevels, type LogFormat, type LogLevel } from '../../observe/index.ts';
 import { JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
 import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, OrderingModes, type Guarantee, type GroupProtocol, type Ordering, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
@@ -36,6 +37,8 @@ interface CommonFlags extends KafkaFlags {
   createTopics: boolean;
   statusInterval: number;
   quiet?: boolean;
+  logFormat: LogFormat;
+  logLevel?: LogLevel;
   statusTopic: string;
   statusEvery: number;
   httpPort?: number;
@@ -135,7 +138,9 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     .option('--http-host <address>', `address the HTTP server binds (0.0.0.0 in a container); beyond loopback the dashboard needs ${DASHBOARD_TOKEN_ENV} (probes and metrics do not)`, '127.0.0.1')
     .option('--no-dashboard', 'serve only the probes and metrics on --http-port, not the dashboard')
     .option('--dashboard-max-clients <n>', 'live dashboard pages (event streams) at once; one more gets HTTP 503 with Retry-After', intArg(1, 10_000), defaultDashboardAccessOptions.maxClients)
-    .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary')
+    .option('-q, --quiet', 'print only warnings, errors, scale events and the final summary (--log-level notice)')
+    .addOption(new Option('--log-format <format>', 'text: lines for people; json: one object per line (time, level, msg, code, group, member, fields) for log collectors').argParser(choiceArg(LogFormats)).default('text'))
+    .addOption(new Option('--log-level <level>', 'the least severe lines printed: debug, info, notice (scale events, banner, summary), warn, error').argParser(choiceArg(LogLevels)))
     .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
     .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
     .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))
@@ -317,52 +322,56 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     ...(http ? { http } : {}),
     dashboard: flags.dashboard,
   };
-  const log = (line: string) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  const logger = processLogger(ctx, flags).child({ group: options.group ?? job.name, member: `${hostname()}-${process.pid}` });
   const runner = new JobRunner(job, options);
   const summary = job.worker === undefined ? `${p.ioWord} up to ${p.maxConcurrency}` : runner.autoscaled ? `workers ${workers.min}..${workers.max} (autoscaled)` : `workers ${workers.max}`;
   try {
     const partitions = await runner.prepare();
-    if (!flags.quiet) {
-      const extra = runner.outputTopics.filter((t) => t !== runner.to);
-      log(
-        `lagless run ${job.name}: ${runner.from} (${partitions} partitions) -> ${runner.to}${extra.length ? ` (and ${extra.join(', ')})` : ''}, ` +
-          `dead letters -> ${runner.dlq}; group ${runner.group}; ordering ${flags.ordering}; ${flags.guarantee}; ${summary}`,
-      );
-      log(`kafka: ${describeConnection(kafka)}`);
-    }
+    const extra = runner.outputTopics.filter((t) => t !== runner.to);
+    logger.info(
+      `lagless run ${job.name}: ${runner.from} (${partitions} partitions) -> ${runner.to}${extra.length ? ` (and ${extra.join(', ')})` : ''}, ` +
+        `dead letters -> ${runner.dlq}; group ${runner.group}; ordering ${flags.ordering}; ${flags.guarantee}; ${summary}`,
+      { event: 'start', job: job.name, input: runner.from, partitions, outputs: runner.outputTopics, dlq: runner.dlq, ordering: flags.ordering, guarantee: flags.guarantee },
+    );
+    logger.info(`kafka: ${describeConnection(kafka)}`);
   } catch (err) {
     await runner.discard();
     throw err;
   }
   // A standby of a supervisor waits here, started and warm but outside the group, until it is needed.
   const standby = ctx.env[STANDBY_ENV] === '1' && ctx.env[SUPERVISED_ENV] !== undefined;
-  if (standby && !flags.quiet) log('standby: started and warm; joins the group when the supervisor asks');
+  if (standby) logger.info('standby: started and warm; joins the group when the supervisor asks');
   const woken = standby ? await waitForActivation(ctx.signal) : 'activated';
   if (ctx.signal.aborted || woken !== 'activated') {
     // Stopped while starting: nothing was fetched, so nothing is left to finish, and joining the group only to leave it
     // would move its partitions twice.
     await runner.discard();
-    log(woken === 'orphaned' ? 'standby: the supervisor is gone; stopped without joining the group' : 'stopped before joining the group: nothing to finish');
+    logger.notice(woken === 'orphaned' ? 'standby: the supervisor is gone; stopped without joining the group' : 'stopped before joining the group: nothing to finish', { event: 'stopped' });
     return;
   }
-  if (standby && !flags.quiet) log('standby: activated, joining the group');
-  runner.on('warning', (e) => log(warningLine(e)));
+  if (standby) logger.info('standby: activated, joining the group');
+  runner.on('warning', (e) => logger.warning(e));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
-  runner.on('info', (m) => log(m));
-  runner.on('scale', (e) => log(`${e.reason} (${p.ioWord} up to ${e.downloads})`));
+  runner.on('info', (m) => logger.notice(m));
+  runner.on('scale', (e) => logger.notice(`${e.reason} (${p.ioWord} up to ${e.downloads})`, { event: 'scale', unit: 'workers', from: e.from, to: e.to, io: e.downloads }));
   runner.on('rebalance', (r) => {
-    if (!flags.quiet) log(`assignment (generation ${r.generation}): partitions [${r.assigned.join(',')}]${r.revoked.length ? `, revoked [${r.revoked.join(',')}]` : ''}`);
+    logger.info(`assignment (generation ${r.generation}): partitions [${r.assigned.join(',')}]${r.revoked.length ? `, revoked [${r.revoked.join(',')}]` : ''}`, {
+      event: 'assignment',
+      generation: r.generation,
+      partitions: r.assigned,
+      revoked: r.revoked,
+    });
   });
   const started = performance.now();
   await runner.start();
   const txnId = runner.stats().transactions?.transactionalId;
-  if (txnId && !flags.quiet) log(`exactly-once: transactional id ${txnId}, transaction timeout ${formatDuration(flags.transactionTimeout)}, one transaction per ${formatDuration(runner.commitIntervalMs)}`);
+  if (txnId) logger.info(`exactly-once: transactional id ${txnId}, transaction timeout ${formatDuration(flags.transactionTimeout)}, one transaction per ${formatDuration(runner.commitIntervalMs)}`);
   let last = { t: started, s: runner.stats() };
   const timer = setInterval(() => {
     const now = performance.now();
     const s = runner.stats();
     const lag = runner.lag;
-    if (!flags.quiet) log(statusLine(s, last.s, now - last.t, lag === undefined ? undefined : Number(lag)));
+    if (logger.enabled('info')) logger.info(statusLine(s, last.s, now - last.t, lag === undefined ? undefined : Number(lag)), statusFields(s, lag));
     last = { t: now, s };
   }, flags.statusInterval);
   timer.unref();
@@ -372,15 +381,30 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   clearInterval(timer);
-  log(`stopping: finishing ${runner.stats().inFlight} record(s) in flight (up to ${formatDuration(flags.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
+  logger.notice(`stopping: finishing ${runner.stats().inFlight} record(s) in flight (up to ${formatDuration(flags.drainTimeout)}; a second Ctrl-C exits at once, and nothing is lost)`);
   const closed = await runner.close();
   const s = runner.stats();
   const elapsed = performance.now() - started;
-  log(
+  logger.notice(
     `stopped after ${formatDuration(elapsed)}: ${s.succeeded} output(s), ${s.deadLettered} dead letter(s), ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}, ` +
       `${s.timeouts ? `${s.timeouts} attempt(s) past the record timeout, ` : ''}${s.workerCrashes ? `${s.workerCrashes} worker crash(es), ` : ''}` +
       `${s.abandoned} abandoned (redone by the next owner), ${s.handedOver} handed over unstarted, ${s.duplicatesSkipped} refetched record(s) skipped` +
       `${closed.unacknowledged ? `, ${closed.unacknowledged} output(s) not acknowledged by the broker` : ''}${closed.committed ? '' : ', final commit failed'}${closed.leftGroup ? '' : ', group not left'}`,
+    {
+      event: 'stopped',
+      elapsedMs: Math.round(elapsed),
+      outputs: s.succeeded,
+      deadLetters: s.deadLettered,
+      retries: s.retries,
+      timeouts: s.timeouts,
+      workerCrashes: s.workerCrashes,
+      abandoned: s.abandoned,
+      handedOver: s.handedOver,
+      duplicatesSkipped: s.duplicatesSkipped,
+      unacknowledged: closed.unacknowledged,
+      committed: closed.committed,
+      leftGroup: closed.leftGroup,
+    },
   );
   // Records abandoned and outputs not acknowledged at the drain deadline are a drain timeout, redone by the next owner
   // (as with a slow job). A final commit or a group leave that got no answer means the broker is away: exit 1.
@@ -434,9 +458,32 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     dashboard: flags.dashboard,
     quiet: flags.quiet ?? false,
     signal: ctx.signal,
-    log: (line) => ctx.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+    logger: processLogger(ctx, flags).child({ group: flags.group ?? job.name, member: `${hostname()}-${process.pid}`, role: 'supervisor' }),
     env: ctx.env,
   });
+}
+
+/** The process's logger, from --log-format, --log-level and --quiet (= --log-level notice unless a level is given). */
+function processLogger(ctx: CliContext, flags: Pick<CommonFlags, 'logFormat' | 'logLevel' | 'quiet'>): Logger {
+  return new Logger({ format: flags.logFormat, level: flags.logLevel ?? (flags.quiet ? 'notice' : 'info'), write: (line) => ctx.stderr.write(line) });
+}
+
+/** The status line's figures as fields of a JSON line. */
+function statusFields(s: TransformerStats, lag: bigint | undefined): Record<string, unknown> {
+  return {
+    event: 'status',
+    received: s.received,
+    outputs: s.succeeded,
+    deadLetters: s.deadLettered,
+    retries: s.retries,
+    inFlight: s.inFlight,
+    window: s.windowSize,
+    paused: s.paused,
+    partitions: s.assigned.map((a) => a.partition),
+    ...(lag === undefined ? {} : { lag }),
+    ...(s.workers ? { workers: { active: s.workers.active, max: s.workers.workers, queued: s.workers.queued } } : {}),
+    io: { active: s.concurrency.active, limit: s.concurrency.limit, queued: s.concurrency.queued },
+  };
 }
 
 function statusLine(s: TransformerStats, prev: TransformerStats, ms: number, lag: number | undefined): string {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Admin } from '@platformatic/kafka';
 import { describeGroupStatus, StatusTail, type GroupStatus, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
+import { RateMeter } from '../observe/index.ts';
 import { ArrivalClock } from './arrival-clock.ts';
 import { History, type HistoryJson } from './history.ts';
 import { parseDeadLetterEntry, parseGalleryEntry, type DeadLetterEntry, type GalleryEntry } from './records.ts';
@@ -134,11 +135,6 @@ export interface CollectorEvents {
   tick: [Point, DashboardState];
 }
 
-interface RateSample {
-  t: number;
-  ends: Map<string, number>;
-  done: Map<string, number>;
-}
 
 const round = (v: number | null, digits = 2): number | null => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
 const unique = (xs: Iterable<string | undefined>): string[] => [...new Set([...xs].filter((x): x is string => !!x))].sort();
@@ -159,7 +155,8 @@ export class Collector extends EventEmitter<CollectorEvents> {
   #started = false;
   #closing: Promise<void> | undefined;
   #wantRecords: boolean;
-  #rateSamples: RateSample[] = [];
+  /** Per-partition log-end and done offsets as counters: arrival and completion rates (the replicas' meter). */
+  #meter: RateMeter;
   #state: DashboardState;
   #scaleEvents = new Map<string, ScaleEventView>();
   #tail: { key: string; tail: TopicTail } | undefined;
@@ -178,6 +175,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
     const o = this.options;
     this.history = new History(Math.max(1, Math.round(o.historyMs / o.sampleMs)));
     this.#clock = new ArrivalClock(o.historyMs);
+    this.#meter = new RateMeter({ windowMs: o.rateWindowMs });
     this.#statusTail = new StatusTail({ kafka: o.kafka, topic: o.statusTopic });
     this.#admin = createAdmin({ ...o.kafka, clientId: 'lagless-dashboard' });
     this.#wantRecords = !o.lazyRecords;
@@ -240,36 +238,29 @@ export class Collector extends EventEmitter<CollectorEvents> {
     if (this.#tailError) problems.push(this.#tailError);
 
     // Per-partition rates over the window, and seconds behind from the arrival clock.
-    const ends = new Map<string, number>();
-    const done = new Map<string, number>();
+    const counters = new Map<string, number>();
+    const keys = new Set<string>();
     const partitions: PartitionView[] = [];
     for (const p of g?.partitions ?? []) {
       const key = `${p.topic}/${p.partition}`;
-      ends.set(key, p.logEnd);
-      done.set(key, p.logEnd - p.lag);
+      keys.add(key);
+      counters.set(`${key} end`, p.logEnd);
+      counters.set(`${key} done`, p.logEnd - p.lag);
       this.#clock.observe(key, now, p.logEnd);
     }
     if (g) {
-      this.#clock.retain(new Set(ends.keys()));
-      this.#rateSamples.push({ t: now, ends, done });
-      while (this.#rateSamples.length > 2 && this.#rateSamples[1]!.t <= now - o.rateWindowMs) this.#rateSamples.shift();
+      this.#clock.retain(keys);
+      this.#meter.add(now, counters);
     }
-    const oldest = this.#rateSamples[0];
-    const dt = oldest && g ? (now - oldest.t) / 1000 : 0;
-    const rate = (from: Map<string, number> | undefined, to: Map<string, number>, key: string): number | null => {
-      const a = from?.get(key);
-      const b = to.get(key);
-      if (dt < 0.5 || a === undefined || b === undefined || b < a) return null;
-      return (b - a) / dt;
-    };
+    const rate = (counter: string): number | null => (g ? this.#meter.rate(counter) : null);
     let arrival: number | null = null;
     let completed: number | null = null;
     let behind = 0;
     let behindAtLeast = false;
     for (const p of g?.partitions ?? []) {
       const key = `${p.topic}/${p.partition}`;
-      const a = rate(oldest?.ends, ends, key);
-      const d = rate(oldest?.done, done, key);
+      const a = rate(`${key} end`);
+      const d = rate(`${key} done`);
       if (a !== null) arrival = (arrival ?? 0) + a;
       if (d !== null) completed = (completed ?? 0) + d;
       const b = this.#clock.behind(key, p.logEnd - p.lag, p.logEnd, now);

@@ -2,3 +2,4 @@
 export { startObserveServer, type ObserveServer, type ObserveServerOptions } from './server.ts';
 export { createMetricsRegistry, type MetricsSource } from './metrics.ts';
 export { Logger, LogFormats, LogLevels, type LogFormat, type LogLevel, type LogFields, type LoggerOptions } from './logger.ts';
+export { RateMeter, type RateMeterOptions } from './rate-meter.ts';

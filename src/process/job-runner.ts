@@ -269,6 +269,11 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
     return this.replica.transformer.options.commitIntervalMs;
   }
 
+  /** Records per second over the last five seconds: taken in, output, dead-lettered, and arriving at the input (its log end). */
+  get rates(): { in: number; out: number; dead: number; arrival: number } {
+    return this.replica.rates;
+  }
+
   /** The lag of this member's partitions at the last sample, if any. */
   get lag(): bigint | undefined {
     return this.replica.lag?.lag;

@@ -9,7 +9,7 @@ import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type MemberStatus, 
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
-import { createMetricsRegistry, startObserveServer, type ObserveServer } from '../observe/index.ts';
+import { createMetricsRegistry, RateMeter, startObserveServer, type ObserveServer } from '../observe/index.ts';
 import { Transformer, type CloseSummary, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
 import { SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
 
@@ -61,7 +61,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   #lag: LagSample | undefined;
   #ready = false;
   #startedAt = new Date();
-  #prev: { at: number; stats: TransformerStats; logEnd: bigint } | undefined;
+  readonly #meter = new RateMeter({ windowMs: 5000 });
   #rates = { in: 0, out: 0, dead: 0, arrival: 0 };
   #stopped: Promise<CloseSummary> | undefined;
   #members = 1;
@@ -264,23 +264,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   #updateRates(): void {
-    const now = performance.now();
     const stats = this.transformer.stats();
-    const logEnd = this.#lag?.logEnd ?? 0n;
-    const prev = this.#prev;
-    // Rates over about five seconds: smooth enough to read, recent enough to follow a step.
-    if (!prev || now - prev.at >= 5000) {
-      if (prev) {
-        const dt = (now - prev.at) / 1000;
-        this.#rates = {
-          in: (stats.received - prev.stats.received) / dt,
-          out: (stats.succeeded - prev.stats.succeeded) / dt,
-          dead: (stats.deadLettered - prev.stats.deadLettered) / dt,
-          arrival: Math.max(0, Number(logEnd - prev.logEnd) / dt),
-        };
-      }
-      this.#prev = { at: now, stats, logEnd };
-    }
+    // The same meter as the dashboard's: rates over the last five seconds, updated every sample.
+    this.#meter.add(performance.now(), { in: stats.received, out: stats.succeeded, dead: stats.deadLettered, arrival: Number(this.#lag?.logEnd ?? 0n) });
+    this.#rates = this.#meter.rates(['in', 'out', 'dead', 'arrival']);
   }
 
   /**

@@ -259,10 +259,6 @@ Example (with the demo image server on 127.0.0.1:8080):
   program.addCommand(run);
 };
 
-function rate(n: number, ms: number): string {
-  return ms > 0 ? ((n * 1000) / ms).toFixed(1) : '0.0';
-}
-
 /** The worker bounds the flags ask for: --workers fixes them, else --min-workers..--max-workers (default 1..cores). */
 function workerFlags(f: CommonFlags): { min: number; max: number } {
   if (f.workers !== undefined) return { min: f.workers, max: f.workers };
@@ -366,13 +362,11 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   await runner.start();
   const txnId = runner.stats().transactions?.transactionalId;
   if (txnId) logger.info(`exactly-once: transactional id ${txnId}, transaction timeout ${formatDuration(flags.transactionTimeout)}, one transaction per ${formatDuration(runner.commitIntervalMs)}`);
-  let last = { t: started, s: runner.stats() };
   const timer = setInterval(() => {
-    const now = performance.now();
     const s = runner.stats();
     const lag = runner.lag;
-    if (logger.enabled('info')) logger.info(statusLine(s, last.s, now - last.t, lag === undefined ? undefined : Number(lag)), statusFields(s, lag));
-    last = { t: now, s };
+    const rates = runner.rates;
+    if (logger.enabled('info')) logger.info(statusLine(s, rates, lag === undefined ? undefined : Number(lag)), { ...statusFields(s, lag), rates });
   }, flags.statusInterval);
   timer.unref();
 
@@ -486,12 +480,13 @@ function statusFields(s: TransformerStats, lag: bigint | undefined): Record<stri
   };
 }
 
-function statusLine(s: TransformerStats, prev: TransformerStats, ms: number, lag: number | undefined): string {
+/** The status line: rates from the replica's meter (the same figures its status record and the dashboard show). */
+function statusLine(s: TransformerStats, rates: { in: number; out: number; dead: number }, lag: number | undefined): string {
   const w = s.workers;
   const c = s.concurrency;
   const jobPart = `${w ? ` | cpu ${w.active}/${w.workers} (queued ${w.queued})` : ''} | io ${c.active}/${c.limit} (queued ${c.queued})`;
   return (
-    `in ${rate(s.received - prev.received, ms)}/s, out ${rate(s.succeeded - prev.succeeded, ms)}/s, dead ${rate(s.deadLettered - prev.deadLettered, ms)}/s` +
+    `in ${rates.in.toFixed(1)}/s, out ${rates.out.toFixed(1)}/s, dead ${rates.dead.toFixed(1)}/s` +
     `${lag !== undefined ? ` | lag ${lag}` : ''} | in flight ${s.inFlight}, window ${s.windowSize}${s.paused ? ' (full: intake paused)' : ''}${jobPart}` +
     ` | total ok ${s.succeeded}, dead ${s.deadLettered}, retries ${s.retries}${s.timeouts ? `, timeouts ${s.timeouts}` : ''}${s.workerCrashes ? `, worker crashes ${s.workerCrashes}` : ''}` +
     (s.transactions ? ` | transactions ${s.transactions.transactions} (failed ${s.transactions.failedTransactions})` : '')

@@ -4,31 +4,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeOptions, Message, MessagesStream } from '@platformatic/kafka';
 import { formatDuration, within } from '../common/index.ts';
 import { describeThrown, isLaglessError, LaglessError, safeCause, warning, type WarningCode } from '../errors/index.ts';
-import type { Admin } from '@platformatic/kafka';
 import { InputRecord, type JobDefinition } from '../job/index.ts';
-import {
-  balancedCooperativeAssigner,
-  computeLag,
-  createAdmin,
-  createRecordConsumer,
-  createRecordProducer,
-  describeKafkaError,
-  MEMBERSHIP_LOST_EVENT,
-  readStableOffsets,
-  recordBatchBytes,
-  type GroupGeneration,
-  type RecordConsumer,
-} from '../kafka/index.ts';
+import { balancedCooperativeAssigner, computeLag, createRecordConsumer, describeKafkaError, MEMBERSHIP_LOST_EVENT, type RecordConsumer } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler, type RecordTicket } from '../offsets/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, minimalDeadLetter, toRecordError } from './dead-letter.ts';
 import { JobExecutor } from './executor.ts';
-import { ExactlyOnceOutput, type HeldRecord } from './exactly-once.ts';
+import type { HeldRecord } from './exactly-once.ts';
+import { createDeliveryStrategy, type DeliveryStrategy } from './delivery.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { PartitionTable } from './partition-table.ts';
 import { diffAssignment, mustFinish, planRelease } from './release-plan.ts';
-import { OutputSink, type OutgoingRecord } from './sink.ts';
-import { claimTransactionalId, type TransactionalIdClaim } from './transactional-id.ts';
+import type { OutgoingRecord } from './sink.ts';
 import { defaultCommitIntervalMs, defaultTransformerOptions, validateTransformerOptions, type TransformerInit, type TransformerOptions } from './options.ts';
 import type { CloseSummary, LagSample, RecordOutcome, TransformerEvents, TransformerStats } from './types.ts';
 
@@ -75,12 +62,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   readonly executor: JobExecutor;
   #consumer: RecordConsumer | undefined;
   #stream: MessagesStream<string, Buffer, string, string> | undefined;
-  /** at-least-once: outputs leave as soon as their record is done. */
-  readonly #sink: OutputSink | undefined;
-  /** exactly-once: outputs wait for the transaction that commits their offsets. */
-  #eos: ExactlyOnceOutput | undefined;
-  #eosAdmin: Admin | undefined;
-  #txnClaim: TransactionalIdClaim | undefined;
+  /** How outputs and offsets reach the broker: one strategy per guarantee (see delivery.ts). */
+  readonly #delivery: DeliveryStrategy;
   /** The generation (and member id) of the assignment in force: offsets committed in a transaction carry them. */
   #generation: { generationId: number; memberId: string; membership: string } | undefined;
   /**
@@ -142,48 +125,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       attempts: this.options.attempts,
       backoff: exponentialBackoff({ baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs, jitter: 'full' }),
     };
-    if (this.options.guarantee === 'at-least-once') {
-      this.#sink = new OutputSink(() => createRecordProducer({ ...this.options.kafka, clientId: `${this.options.clientId}-out` }), {
-        onError: (err) => this.emit('warning', err),
-      });
-    }
-  }
-
-  get #exactlyOnce(): boolean {
-    return this.options.guarantee === 'exactly-once';
-  }
-
-  /** exactly-once: the transactional producer, with its stable id, started before the group is joined. */
-  async #startTransactions(): Promise<void> {
-    const o = this.options;
-    if (o.transactionalId === undefined) this.#txnClaim = await claimTransactionalId(o.group);
-    const transactionalId = o.transactionalId ?? this.#txnClaim!.transactionalId;
-    // No retries inside the client: readStableOffsets retries (and reports) each refusal while a transaction is open.
-    this.#eosAdmin = createAdmin({ ...o.kafka, clientId: `${o.clientId}-txn`, retries: 0 });
-    this.#eos = new ExactlyOnceOutput({
-      topic: o.from,
-      group: o.group,
-      transactionalId,
-      transactionTimeoutMs: o.transactionTimeoutMs,
-      createProducer: () => createRecordProducer({ ...o.kafka, clientId: `${o.clientId}-out`, transactionalId }),
-      admin: this.#eosAdmin,
-      outputTopics: [o.to, o.dlq, ...(this.executor.job.outputs ?? [])],
-      onWarning: (err) => this.emit('warning', err),
+    this.#delivery = createDeliveryStrategy(this.options.guarantee, {
+      options: this.options,
+      outputTopics: [this.options.to, this.options.dlq, ...(job.outputs ?? [])],
+      tracker: this.#tracker,
+      partitions: this.#partitions,
+      member: () => ({ consumer: this.#consumer, generation: this.#generation }),
+      warn: (w) => this.emit('warning', w),
+      warnEvery: (w) => this.#warnEvery(w.code as WarningCode, w.message),
     });
-    // An output over its topic's max.message.bytes would fail every transaction that holds it: the limits are read now,
-    // and such an output becomes its record's dead letter before it is held (#emit).
-    try {
-      await this.#eos.loadLimits();
-    } catch (err) {
-      this.emit('warning', warning('OUTPUT_LIMITS_UNKNOWN', `reading the output topics' max.message.bytes failed (the broker's default is assumed until a refusal): ${describeKafkaError(err)}`));
-    }
-    // Fences a predecessor with the same id (a crashed run of this member) and resolves its open transaction now,
-    // rather than after its timeout: the offsets it was committing become stable for whoever owns its partitions.
-    try {
-      await this.#eos.init();
-    } catch (err) {
-      this.emit('warning', warning('TRANSACTIONS_INIT_FAILED', `starting the transactional producer ${transactionalId} failed (retried with the first transaction): ${describeKafkaError(err)}`));
-    }
   }
 
   /** Sets the job up, joins the group and starts processing. Resolves once the first assignment is known. */
@@ -194,11 +144,11 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     try {
       await this.executor.setup({ from, to, dlq, group });
     } catch (err) {
-      await this.#sink?.destroy();
+      await this.#delivery.destroy();
       await this.executor.close().catch(() => {});
       throw err;
     }
-    if (this.#exactlyOnce) await this.#startTransactions();
+    await this.#delivery.start();
     try {
       await this.#connect();
     } catch (err) {
@@ -212,8 +162,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
     this.#commitTimer.unref();
     // One OffsetFetch every few seconds: is what the broker holds for our partitions still what we committed?
-    this.#verifyTimer = setInterval(() => void this.#verifyCommitted(), Math.max(5000, this.options.commitIntervalMs));
-    this.#verifyTimer.unref();
+    if (this.#delivery.policy.verifyCommits) {
+      this.#verifyTimer = setInterval(() => void this.#verifyCommitted(), Math.max(5000, this.options.commitIntervalMs));
+      this.#verifyTimer.unref();
+    }
   }
 
   async #connect(): Promise<void> {
@@ -429,14 +381,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#generation = undefined;
       void oldStream?.close().catch(() => {});
       void old?.close(true).catch(() => {});
-      // exactly-once: nothing of the old membership may commit once the member is back under a new one (its records
-      // are redone there, from the stable committed offsets). The transaction in progress, if any, gets its time; then
-      // the producer is replaced: the new producer epoch fences the old one, and the coordinator aborts what it left
-      // open. Only then does the member join again.
-      if (this.#eos) {
-        await within(this.#commits.tail ?? Promise.resolve(), this.options.transactionTimeoutMs);
-        await this.#eos.fence().catch((err: unknown) => this.emit('warning', warning('TRANSACTIONS_INIT_FAILED', `replacing the transactional producer before joining again failed (the next transaction retries it): ${describeKafkaError(err)}`)));
-      }
+      // exactly-once: nothing of the old membership may commit once the member is back under a new one; the strategy
+      // lets the transaction in progress end and fences the producer. Only then does the member join again.
+      await this.#delivery.membershipEnded(this.#commits.tail ?? Promise.resolve());
       for (let attempt = 1; !stopping.aborted; attempt += 1) {
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5));
         try {
@@ -478,7 +425,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (memberId && membership && (!previous || previous.membership !== membership || generation >= previous.generationId)) {
       this.#generation = { generationId: generation, memberId, membership };
     }
-    if (this.#exactlyOnce && previous !== undefined && membership && previous.membership !== membership) {
+    if (this.#delivery.policy.restartOnNewMembership && previous !== undefined && membership && previous.membership !== membership) {
       // This member was removed from the group (e.g. frozen past its session timeout) and came back as a new member:
       // its partitions may have been processed and committed by others meanwhile, even those assigned to it again.
       // Everything it holds is dropped and every partition starts again from its stable committed offset. (A member
@@ -504,10 +451,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // Except exactly-once with KIP-848: @platformatic/kafka 2.12.1 acknowledges the revocation in its next heartbeat
     // without waiting for the hook, so the next owner may already be working and a transaction of ours would commit
     // what it also commits. There the partition is dropped at once, nothing of it committed by this member any more.
-    if (revoked.length && this.#exactlyOnce && this.options.groupProtocol !== 'classic') for (const p of revoked) this.#revoke(p);
+    if (revoked.length && this.#delivery.policy.revocation === 'drop') for (const p of revoked) this.#revoke(p);
     else if (revoked.length) void this.#release(revoked);
     for (const p of added) this.#partitions.assign(p);
-    if (this.#exactlyOnce && added.length) this.#gate(added);
+    if (this.#delivery.policy.gateNewPartitions && added.length) this.#gate(added);
     this.emit('rebalance', { assigned: this.#partitions.owned(), revoked, generation });
   }
 
@@ -553,10 +500,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         await within(release.drained, deadline - performance.now());
         const late = release.waitFor.size;
         // Step 4. The member still holds its generation here (its rejoin waits), so the commit is accepted (exactly-once:
-        // the transaction carries the outputs of the partition's done records with their offsets, #commitTransaction).
+        // the transaction carries the outputs of the partition's done records with their offsets, see delivery.ts).
         await within(this.#commit([p]), this.options.closeTimeoutMs);
         // exactly-once never commits outside a transaction; a next owner there reads stable offsets (#gate).
-        if (this.#partitions.get(p)?.committed === undefined && !this.#exactlyOnce) await within(this.#commitStart(p), this.options.closeTimeoutMs);
+        if (this.#partitions.get(p)?.committed === undefined && this.#delivery.policy.commitStartOnRelease) await within(this.#commitStart(p), this.options.closeTimeoutMs);
         // A reconnect dropped every partition meanwhile: nothing of this release is left to do.
         if (this.#partitions.get(p)?.release !== release) return;
         this.#revoke(p, release.handedOver);
@@ -603,12 +550,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     void (async () => {
       let offsets: Map<number, bigint>;
       try {
-        offsets = await readStableOffsets(this.#eosAdmin!, this.options.group, topic, partitions, {
-          signal: this.#gateAbort.signal,
-          onWait: (err, attempt) => {
-            if (attempt % 10 === 0) this.#warnEvery('STABLE_OFFSETS_WAIT', `waiting for stable committed offsets of partitions ${partitions.join(',')} (a transaction holds them): ${describeKafkaError(err)}`);
-          },
-        });
+        offsets = await this.#delivery.stableOffsets(partitions, this.#gateAbort.signal);
       } catch {
         return;
       }
@@ -660,7 +602,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     const { abandoned } = this.#tracker.revoke(this.options.from, partition);
     this.#stats.handedOver += handedOver;
     this.#stats.abandoned += abandoned - handedOver;
-    this.#eos?.revoke(partition);
+    this.#delivery.dropped(partition);
     this.#updateFlow();
   }
 
@@ -694,7 +636,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       headers: m.headers,
     });
     const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
-    if (this.#eos) item.held = this.#eos.register(m.partition, m.offset);
+    const held = this.#delivery.register(m.partition, m.offset);
+    if (held) item.held = held;
     if (this.#scheduler.submit(item)) this.#start(item);
     this.#updateFlow();
   }
@@ -829,24 +772,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * A record's outputs: at-least-once, produced now (resolves when acknowledged); exactly-once, held for the
    * transaction that will commit the record's offset.
    */
-  async #emit(item: Item, outputs: readonly OutgoingRecord[], attempts = 1, deadLetter = false): Promise<void> {
-    if (item.held) {
-      const eos = this.#eos!;
-      // exactly-once: an output the broker would refuse fails the whole transaction, again and again; it fails its
-      // record here instead (OUTPUT_TOO_LARGE: a dead letter, held in its place).
-      for (const o of outputs) {
-        if (!eos.fits(o)) {
-          throw new LaglessError('OUTPUT_TOO_LARGE', `an output of ${recordBatchBytes(o)} bytes is over the ${eos.limitOf(o.topic)} bytes topic "${o.topic}" accepts (max.message.bytes)`);
-        }
-      }
-      eos.finish(item.held, outputs, (error) => this.#lastResortLetter(item, error, attempts, deadLetter));
-      return;
-    }
-    const sink = this.#sink!;
-    // A record given up meanwhile (its partition revoked) is not sent again: its next owner does it.
-    const signal = item.abort?.signal;
-    if (outputs.length === 1) await sink.send(outputs[0]!, signal);
-    else if (outputs.length > 1) await Promise.all(outputs.map((o) => sink.send(o, signal)));
+  #emit(item: Item, outputs: readonly OutgoingRecord[], attempts = 1, deadLetter = false): Promise<void> {
+    return this.#delivery.deliver(item.held, outputs, item.abort?.signal, (error) => this.#lastResortLetter(item, error, attempts, deadLetter));
   }
 
   /**
@@ -861,7 +788,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       this.#stats.succeeded -= 1;
       this.#stats.deadLettered += 1;
     }
-    return [this.#eos!.fits(full) ? full : { ...full, value: JSON.stringify(minimalDeadLetter(letter)) }];
+    return [this.#delivery.fits(full) ? full : { ...full, value: JSON.stringify(minimalDeadLetter(letter)) }];
   }
 
   #commitPending = false;
@@ -888,83 +815,14 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (!consumer) return true;
     // See protocolsMetadata: a commit during this member's join would start one more rebalance. The next one commits.
     if (this.#joining) return false;
-    // exactly-once: the commit is a transaction (outputs and offsets together); see #commitTransaction.
-    if (this.#eos) return this.#commitTransaction(consumer);
-    const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
-    for (const c of this.#tracker.committable()) {
-      if (only && !only.includes(c.partition)) continue;
-      offsets.push({ topic: c.topic, partition: c.partition, offset: c.offset, leaderEpoch: this.#partitions.get(c.partition)?.leaderEpoch ?? -1 });
-    }
-    for (const p of this.#partitions.owned()) {
-      const s = this.#partitions.get(p)!;
-      if (!s.restore || (only && !only.includes(p)) || s.committed === undefined || offsets.some((o) => o.partition === p)) continue;
-      offsets.push({ topic: this.options.from, partition: p, offset: s.committed, leaderEpoch: s.leaderEpoch });
-    }
-    if (offsets.length === 0) return true;
-    try {
-      await consumer.commit({ offsets });
-      const now = performance.now();
-      for (const o of offsets) {
-        const s = this.#partitions.get(o.partition);
-        if (!s) continue; // dropped while its commit was on its way
-        s.committed = o.offset;
-        s.committedAt = now;
-        s.restore = false;
-      }
-      this.#tracker.markCommitted(offsets);
+    const { ok, offsets } = await this.#delivery.commit(only, { final: this.#finalCommit });
+    if (offsets.length) {
+      this.#tracker.markCommitted(offsets.map((o) => ({ topic: this.options.from, ...o })));
       this.#stats.commits += 1;
       this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
       this.#updateFlow();
-      return true;
-    } catch (err) {
-      // Not fatal: the records stay uncommitted and may be redone (at-least-once); the next commit retries.
-      this.#warnEvery('COMMIT_FAILED', `commit failed (will retry): ${describeKafkaError(err)}`);
-      return false;
     }
-  }
-
-  /**
-   * exactly-once: one transaction with the outputs of the done prefix of every owned partition and its offsets, as the
-   * member of the current generation. A failed transaction leaves everything held for the next one.
-   */
-  async #commitTransaction(consumer: RecordConsumer): Promise<boolean> {
-    const positions = [];
-    for (const c of this.#tracker.committable()) {
-      // Owned partitions, and those being released (#release: the member still holds the generation that owns them).
-      const s = this.#partitions.get(c.partition);
-      if (!s || s.gate) continue;
-      positions.push({ partition: c.partition, offset: c.offset, leaderEpoch: s.leaderEpoch });
-    }
-    if (positions.length === 0) return true;
-    // Not a member of a generation (joining, or the coordinator unknown): not now, the next commit tries again.
-    const generation = this.#generation;
-    const coordinatorId = consumer.coordinatorId;
-    if (!generation || coordinatorId === null || coordinatorId === undefined) return false;
-    let generationId = generation.generationId;
-    if (this.options.groupProtocol === 'consumer') {
-      // KIP-848: the epoch now, and only partitions the client still holds now (it takes a revocation into its
-      // assignment before it acknowledges it, and the coordinator moves the partition only after that: a transaction
-      // with this epoch either lands while the partition is ours or is refused as stale).
-      generationId = consumer.memberEpoch;
-      if (generationId <= 0 || `${consumer.memberId}#${consumer.membership}` !== generation.membership) return false;
-      const held = new Set(consumer.assignments?.find((a) => a.topic === this.options.from)?.partitions ?? []);
-      for (let i = positions.length - 1; i >= 0; i -= 1) if (!held.has(positions[i]!.partition)) positions.splice(i, 1);
-      if (positions.length === 0) return true;
-    }
-    const group: GroupGeneration = { groupId: this.options.group, generationId, memberId: generation.memberId, coordinatorId };
-    // The offsets go through the transaction, never consumer.commit: so the client has no commit of ours to retry late
-    // across a rejoin, and #verifyCommitted (whose committedAt this leaves unset) never re-commits them outside one.
-    const offsets = await this.#eos!.commit(positions, group, { retryNow: this.#finalCommit });
-    if (offsets.length === 0) return false;
-    for (const o of offsets) {
-      const s = this.#partitions.get(o.partition);
-      if (s) s.committed = o.offset;
-    }
-    this.#tracker.markCommitted(offsets);
-    this.#stats.commits += 1;
-    this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
-    this.#updateFlow();
-    return true;
+    return ok;
   }
 
   /**
@@ -1038,7 +896,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       assigned: this.#partitions.owned().map((partition) => ({ topic: this.options.from, partition })),
       ...this.executor.stats(),
       guarantee: this.options.guarantee,
-      ...(this.#eos ? { transactions: { ...this.#eos.stats(), transactionalId: this.#eos.transactionalId } } : {}),
+      ...this.#delivery.stats(),
     };
   }
 
@@ -1076,15 +934,8 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
     // at-least-once: outputs still unacknowledged at the deadline are given up. exactly-once: outputs are held for the
     // final transaction below.
-    let unacknowledged = 0;
-    if (this.#sink) {
-      const sink = await this.#sink.close(left());
-      unacknowledged = sink.unacknowledged;
-      this.#stats.unacknowledged += sink.unacknowledged;
-      if (sink.unacknowledged > 0) {
-        this.emit('warning', warning('OUTPUTS_UNACKNOWLEDGED', `the broker did not acknowledge ${sink.unacknowledged} output(s) within the drain timeout: their records are not committed and will be redone by the next owner`));
-      }
-    }
+    const { unacknowledged } = await this.#delivery.drainOutputs(left());
+    this.#stats.unacknowledged += unacknowledged;
 
     const end = performance.now() + o.closeTimeoutMs;
     const rest = () => Math.max(0, end - performance.now());
@@ -1113,7 +964,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     }
     const finalCommit = async (): Promise<boolean> => {
       let ok = await this.#commit();
-      while (!ok && this.#eos && rest() > 0) {
+      while (!ok && this.#delivery.policy.retryFinalCommit && rest() > 0) {
         await sleep(Math.min(500, rest()), undefined, { ref: false });
         ok = await this.#commit();
       }
@@ -1134,16 +985,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       void consumer?.close(true).catch(() => {});
       this.emit('warning', warning('LEAVE_TIMEOUT', `leaving the group did not finish within ${o.closeTimeoutMs} ms: the partitions move to other members after the session timeout`));
     }
-    // exactly-once: an open transaction left behind is aborted by the coordinator (or by this member's successor).
-    await within(this.#closeTransactions(), rest());
+    await within(this.#delivery.close(), rest());
     await this.executor.close();
     return { abandoned: this.#stats.abandoned - abandonedBefore, unacknowledged, committed, leftGroup };
-  }
-
-  async #closeTransactions(): Promise<void> {
-    await this.#eos?.close();
-    await this.#eosAdmin?.close().catch(() => {});
-    this.#txnClaim?.release();
   }
 
   /** Immediate stop: nothing more is committed; unfinished records are redone by the next owner. */
@@ -1155,8 +999,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
     for (const r of this.#running) r.abort?.abort(new LaglessError('INTERNAL', 'destroyed'));
     this.#gateAbort.abort();
-    await this.#sink?.destroy();
-    await this.#closeTransactions();
+    await this.#delivery.destroy();
     await this.#stream?.close().catch(() => {});
     await this.#consumer?.close(true).catch(() => {});
     await this.executor.close().catch(() => {});

@@ -3,4 +3,4 @@ export { Replica, type ReplicaOptions, type ReplicaEvents } from './replica.ts';
 export { runSupervisor, withoutOption, type RunSupervisorOptions } from './run-supervisor.ts';
 export { Supervisor, type SupervisorOptions, type ReplicaInfo, type SupervisorEvents } from './supervisor.ts';
 export { isActivateMessage, isReplicaReport, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type ActivateMessage, type ReplicaReport } from './messages.ts';
-export { JobRunner, prepareTopics, workerBounds, type RunOptions, type JobTransformer, type JobTransformerEvents } from './job-runner.ts';
+export { JobRunner, prepareTopics, workerBounds, defaultDlq, defaultGroup, type RunOptions, type JobTransformer, type JobTransformerEvents } from './job-runner.ts';

@@ -106,6 +106,16 @@ export interface JobTransformer {
   off<E extends keyof JobTransformerEvents>(event: E, listener: (...args: JobTransformerEvents[E]) => void): this;
 }
 
+/** The dead-letter topic when none is given: `<from>.dlq`. */
+export function defaultDlq(from: string): string {
+  return `${from}.dlq`;
+}
+
+/** The consumer group when none is given: the job's name. */
+export function defaultGroup(job: Pick<JobDefinition, 'name'>): string {
+  return job.name;
+}
+
 function checkInt(field: string, v: unknown, min: number): void {
   if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) throw new UsageError(`option ${field} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
 }
@@ -176,8 +186,8 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
     this.kafka = o.kafka;
     this.from = o.from;
     this.to = o.to;
-    this.dlq = o.dlq ?? `${o.from}.dlq`;
-    this.group = o.group ?? job.name;
+    this.dlq = o.dlq ?? defaultDlq(o.from);
+    this.group = o.group ?? defaultGroup(job);
     this.outputTopics = [...new Set([o.to, ...(job.outputs ?? [])])];
     if (this.outputTopics.includes(o.from)) throw new UsageError(`the job's outputs must not include the input topic "${o.from}"`);
     this.#createTopics = o.createTopics ?? true;

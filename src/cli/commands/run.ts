@@ -10,7 +10,7 @@ import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { Logger, LogFormats, LogLevels, type LogFormat, type LogLevel } from '../../observe/index.ts';
-import { JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
+import { defaultDlq, defaultGroup, JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
 import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, OrderingModes, type Guarantee, type GroupProtocol, type Ordering, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
@@ -296,7 +296,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     from: flags.from,
     to: flags.to,
     ...(flags.dlq !== undefined ? { dlq: flags.dlq } : {}),
-    group: flags.group ?? job.name,
+    group: flags.group ?? defaultGroup(job),
     ordering: flags.ordering,
     maxInFlight: flags.maxInFlight,
     attempts: flags.attempts,
@@ -318,7 +318,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     ...(http ? { http } : {}),
     dashboard: flags.dashboard,
   };
-  const logger = processLogger(ctx, flags).child({ group: options.group ?? job.name, member: `${hostname()}-${process.pid}` });
+  const logger = processLogger(ctx, flags).child({ group: options.group ?? defaultGroup(job), member: `${hostname()}-${process.pid}` });
   const runner = new JobRunner(job, options);
   const summary = job.worker === undefined ? `${p.ioWord} up to ${p.maxConcurrency}` : runner.autoscaled ? `workers ${workers.min}..${workers.max} (autoscaled)` : `workers ${workers.max}`;
   try {
@@ -423,7 +423,7 @@ function httpOptions(flags: CommonFlags, ctx: CliContext): HttpOptions | undefin
 
 /** --replicas MIN..MAX: this process supervises replica processes that run the same command without --replicas. */
 async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: KafkaConnection, ctx: CliContext, http: HttpOptions | undefined): Promise<void> {
-  const dlq = flags.dlq ?? `${flags.from}.dlq`;
+  const dlq = flags.dlq ?? defaultDlq(flags.from);
   await checkBrokers(kafka);
   const partitions = await prepareTopics(kafka, flags.from, [flags.to, ...(job.outputs ?? []), dlq], flags.createTopics);
   const hasWorkers = job.worker !== undefined;
@@ -431,7 +431,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     // Replicas get the same arguments and environment, so they resolve the same connection; no secret is ever a flag.
     argv: process.argv.slice(2),
     kafka,
-    group: flags.group ?? job.name,
+    group: flags.group ?? defaultGroup(job),
     topic: flags.from,
     output: flags.to,
     dlq,
@@ -452,7 +452,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     dashboard: flags.dashboard,
     quiet: flags.quiet ?? false,
     signal: ctx.signal,
-    logger: processLogger(ctx, flags).child({ group: flags.group ?? job.name, member: `${hostname()}-${process.pid}`, role: 'supervisor' }),
+    logger: processLogger(ctx, flags).child({ group: flags.group ?? defaultGroup(job), member: `${hostname()}-${process.pid}`, role: 'supervisor' }),
     env: ctx.env,
   });
 }

@@ -3,6 +3,6 @@ export { decide, initialScalingState, ScalingActions, ServiceSources } from './p
 export type { ScalingAction, ScalingDecision, ScalingDetail, ScalingMetrics, ScalingState, ServiceSource } from './policy.ts';
 export { defaultScalingOptions, resolveScalingOptions, validateScalingOptions } from './options.ts';
 export type { ScalingOptions } from './options.ts';
-export { defaultDownloadConcurrencyOptions, suggestDownloads, validateDownloadConcurrencyOptions } from './downloads.ts';
-export type { DownloadConcurrencyOptions } from './downloads.ts';
+export { defaultIoConcurrencyOptions, suggestIoConcurrency, validateIoConcurrencyOptions } from './io-concurrency.ts';
+export type { IoConcurrencyOptions } from './io-concurrency.ts';
 export { Autoscaler, type AutoscalerOptions, type ScalingSample } from './controller.ts';

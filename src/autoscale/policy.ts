@@ -93,7 +93,7 @@ export interface ScalingDetail {
   surplusMs: number;
   /**
    * Records/s the wanted count is meant to sustain: min(demand, desired × servicePerUnit), or the larger of the
-   * arrival and completion rates when the service rate is unknown. Feed it to `suggestDownloads`.
+   * arrival and completion rates when the service rate is unknown. Feed it to `suggestIoConcurrency`.
    */
   targetRate: number;
 }

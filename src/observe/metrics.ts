@@ -17,7 +17,7 @@ export interface MetricsSource {
     windowSize: number;
     /** The worker pool of a job with a worker module. */
     workers?: { workers: number; maxWorkers: number } | undefined;
-    /** Records in run() before their first worker call (downloads for the palette job). */
+    /** Records in run() before their first worker call: the job's I/O (downloads for the palette job). */
     concurrency?: { active: number; limit: number };
     /** The guarantee in force, and for exactly-once its transactions. */
     guarantee?: string;
@@ -58,7 +58,8 @@ export function createMetricsRegistry(src: MetricsSource): Registry {
   gauge('lagless_consumer_lag', 'Log-end offset minus committed offset, summed over the partitions of this member', () => src.lag());
   gauge('lagless_workers_active', 'CPU workers allowed to run now', () => src.stats().workers?.workers);
   gauge('lagless_workers_max', 'CPU workers at most', () => src.stats().workers?.maxWorkers);
-  gauge('lagless_downloads_active', 'Records in run() before their first worker call: downloads for the palette job', () => src.stats().concurrency?.active);
+  gauge('lagless_io_active', "Records in run() before their first worker call: the job's I/O (downloads, API calls)", () => src.stats().concurrency?.active);
+  gauge('lagless_downloads_active', 'Deprecated: lagless_io_active (the palette job\'s downloads); kept for dashboards built on it', () => src.stats().concurrency?.active);
   gauge('lagless_concurrency_limit', 'Records allowed in run() at once before their first worker call (autoscaled by Little\'s law)', () => src.stats().concurrency?.limit);
   gauge('lagless_desired_workers', "The autoscaler's wish for CPU workers in this process", () => src.desiredWorkers());
   gauge('lagless_exactly_once', '1 when outputs and offsets commit in Kafka transactions (--guarantee exactly-once), 0 for at-least-once', () =>

@@ -84,7 +84,8 @@ export interface JobTransformerEvents {
   /** A rare informative line (e.g. the URL of the HTTP server). */
   info: [string];
   /** The worker autoscaler changed the number of workers. */
-  scale: [{ from: number; to: number; reason: string; downloads: number }];
+  /** `io`: the job's I/O concurrency limit after the step (`downloads`: the same, its old name, deprecated). */
+  scale: [{ from: number; to: number; reason: string; io: number; downloads: number }];
   rebalance: [{ assigned: number[]; revoked: number[]; generation: number }];
   /** A record is done: its outputs or its dead letter are acknowledged. */
   record: [RecordOutcome];

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Autoscaler, defaultScalingOptions, suggestDownloads, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
+import { Autoscaler, defaultScalingOptions, suggestIoConcurrency, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import { LAGLESS_VERSION } from '../common/index.ts';
 import { describeThrown, warning } from '../errors/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
@@ -35,7 +35,8 @@ export interface ReplicaOptions {
 
 export interface ReplicaEvents {
   /** A scaling decision that changed the number of workers, with its reason. */
-  scale: [{ from: number; to: number; reason: string; downloads: number }];
+  /** `io`: the job's I/O concurrency limit after the step (`downloads`: the same, its old name, deprecated). */
+  scale: [{ from: number; to: number; reason: string; io: number; downloads: number }];
   warning: [Error];
   info: [string];
 }
@@ -145,7 +146,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const executor = this.transformer.executor;
     const maxConcurrency = executor.maxConcurrency;
     const concurrencyFor = (rate: number) =>
-      suggestDownloads(rate, ioLatencyMs(this.transformer.stats()), { safetyFactor: 2, minDownloads: Math.min(MIN_CONCURRENCY, maxConcurrency), maxDownloads: maxConcurrency });
+      suggestIoConcurrency(rate, ioLatencyMs(this.transformer.stats()), { safetyFactor: 2, min: Math.min(MIN_CONCURRENCY, maxConcurrency), max: maxConcurrency });
     const sample = (): ScalingSample => {
       const s = this.transformer.stats();
       const lag = this.#lag;
@@ -178,7 +179,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           onDecision: (d, m) => {
             if (!d.changed) return;
             pushScaleEvent(this.#scaleEvents, { at: new Date().toISOString(), unit: 'workers', from: m.current, to: d.desired, reason: d.reason });
-            this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, downloads: this.transformer.stats().concurrency.limit });
+            const io = this.transformer.stats().concurrency.limit;
+            this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, io, downloads: io });
           },
           onError: (e) => this.emit('warning', warning('AUTOSCALER_FAILED', `autoscaler: ${e.message}`, e)),
         },

@@ -6,7 +6,7 @@ import { createMetricsRegistry } from '../../src/observe/index.ts';
 const source = {
   group: 'g',
   topic: 'urls',
-  stats: () => ({ received: 5, succeeded: 4, deadLettered: 1, retries: 0, inFlight: 0, windowSize: 0, workers: { workers: 2, maxWorkers: 4 } }),
+  stats: () => ({ received: 5, succeeded: 4, deadLettered: 1, retries: 0, inFlight: 0, windowSize: 0, workers: { workers: 2, maxWorkers: 4 }, concurrency: { active: 6, limit: 64 } }),
   lag: () => 7,
   desiredWorkers: () => 3,
   desiredReplicas: () => undefined,
@@ -27,4 +27,11 @@ test('runtime gauges carry the group and topic labels; a wish nobody computes ha
   assert.match(text, /^lagless_workers_active\{group="g",topic="urls"\} 2$/m);
   assert.match(text, /^lagless_records_dead_lettered_total\{group="g",topic="urls"\} 1$/m);
   assert.doesNotMatch(text, /^lagless_desired_replicas\{/m);
+});
+
+test("the job's I/O in run() is lagless_io_active, whatever the job (lagless_downloads_active stays as a deprecated alias)", async () => {
+  const text = await createMetricsRegistry(source).metrics();
+  assert.match(text, /^lagless_io_active\{[^}]*\} 6$/m);
+  assert.match(text, /^lagless_downloads_active\{[^}]*\} 6$/m);
+  assert.match(text, /^lagless_concurrency_limit\{[^}]*\} 64$/m);
 });

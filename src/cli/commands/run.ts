@@ -349,7 +349,7 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
   runner.on('warning', (e) => logger.warning(e));
   // Rare and useful even with --quiet (e.g. the URL of the HTTP server when --http-port 0 picked the port).
   runner.on('info', (m) => logger.notice(m));
-  runner.on('scale', (e) => logger.notice(`${e.reason} (${p.ioWord} up to ${e.downloads})`, { event: 'scale', unit: 'workers', from: e.from, to: e.to, io: e.downloads }));
+  runner.on('scale', (e) => logger.notice(`${e.reason} (${p.ioWord} up to ${e.io})`, { event: 'scale', unit: 'workers', from: e.from, to: e.to, io: e.io }));
   runner.on('rebalance', (r) => {
     logger.info(`assignment (generation ${r.generation}): partitions [${r.assigned.join(',')}]${r.revoked.length ? `, revoked [${r.revoked.join(',')}]` : ''}`, {
       event: 'assignment',

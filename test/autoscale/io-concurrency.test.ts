@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { defaultDownloadConcurrencyOptions, suggestDownloads, validateDownloadConcurrencyOptions } from '../../src/autoscale/index.ts';
+import { defaultIoConcurrencyOptions, suggestIoConcurrency, validateIoConcurrencyOptions } from '../../src/autoscale/index.ts';
 import { UsageError } from '../../src/errors/index.ts';
 
 test("Little's law table: records/s × seconds × safety factor 2, within 4..512", () => {
@@ -17,18 +17,18 @@ test("Little's law table: records/s × seconds × safety factor 2, within 4..512
     [-5, 100, 4],
     [100, Number.POSITIVE_INFINITY, 4],
   ];
-  for (const [rate, latencyMs, expected] of cases) assert.equal(suggestDownloads(rate, latencyMs), expected, `${rate}/s × ${latencyMs} ms`);
-  assert.equal(suggestDownloads(150, 100, { safetyFactor: 1, minDownloads: 1, maxDownloads: 10 }), 10);
-  assert.equal(suggestDownloads(150, 100, { safetyFactor: 1, minDownloads: 1, maxDownloads: 100 }), 15);
+  for (const [rate, latencyMs, expected] of cases) assert.equal(suggestIoConcurrency(rate, latencyMs), expected, `${rate}/s × ${latencyMs} ms`);
+  assert.equal(suggestIoConcurrency(150, 100, { safetyFactor: 1, min: 1, max: 10 }), 10);
+  assert.equal(suggestIoConcurrency(150, 100, { safetyFactor: 1, min: 1, max: 100 }), 15);
 });
 
 test('more rate or more latency never suggests fewer downloads', () => {
   fc.assert(
     fc.property(fc.double({ min: 0, max: 5000, noNaN: true }), fc.double({ min: 0, max: 5000, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }), (r1, r2, l1, l2) => {
-      const lo = suggestDownloads(Math.min(r1, r2), Math.min(l1, l2));
-      const hi = suggestDownloads(Math.max(r1, r2), Math.max(l1, l2));
+      const lo = suggestIoConcurrency(Math.min(r1, r2), Math.min(l1, l2));
+      const hi = suggestIoConcurrency(Math.max(r1, r2), Math.max(l1, l2));
       assert.ok(lo <= hi, `${lo} > ${hi}`);
-      assert.ok(lo >= defaultDownloadConcurrencyOptions.minDownloads && hi <= defaultDownloadConcurrencyOptions.maxDownloads);
+      assert.ok(lo >= defaultIoConcurrencyOptions.min && hi <= defaultIoConcurrencyOptions.max);
     }),
   );
 });
@@ -36,12 +36,12 @@ test('more rate or more latency never suggests fewer downloads', () => {
 test('bad download options name the field', () => {
   const cases: Array<[object, string]> = [
     [{ safetyFactor: 0.5 }, 'safetyFactor'],
-    [{ minDownloads: 0 }, 'minDownloads'],
-    [{ maxDownloads: 2 }, 'maxDownloads'],
+    [{ min: 0 }, 'min'],
+    [{ max: 2 }, 'max'],
   ];
   for (const [bad, field] of cases) {
     assert.throws(
-      () => validateDownloadConcurrencyOptions({ ...defaultDownloadConcurrencyOptions, ...bad }),
+      () => validateIoConcurrencyOptions({ ...defaultIoConcurrencyOptions, ...bad }),
       (e: unknown) => e instanceof UsageError && e.message.includes(`option ${field} `),
     );
   }

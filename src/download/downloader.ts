@@ -1,6 +1,6 @@
 // Safe HTTP downloads: timeouts, a streamed size limit, redirects followed one checked hop at a time.
 import { Agent, request, type Dispatcher } from 'undici';
-import { isLaglessError, type LaglessError } from '../index.ts';
+import { isLaglessError, type LaglessError } from '../errors/index.ts';
 import { downloadError } from './errors.ts';
 import { createGuardedConnector, type GuardCounters } from './guarded-connector.ts';
 import { resolveDownloadOptions, type DownloadOptions, type ResolvedDownloadOptions } from './options.ts';

@@ -1,5 +1,5 @@
 // The downloader's dead-letter codes (they reach dead letters through the jobs that download, such as the palette job).
-import { errorFactory } from '../index.ts';
+import { errorFactory } from '../errors/index.ts';
 
 /** Stable: add codes, never rename one. `retryable` is the default; HTTP_STATUS is retried for 5xx, 408 and 429. */
 export const DownloadErrorCodes = {

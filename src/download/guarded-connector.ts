@@ -2,7 +2,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { buildConnector } from 'undici';
-import { isLaglessError } from '../index.ts';
+import { isLaglessError } from '../errors/index.ts';
 import { downloadError } from './errors.ts';
 import { classifyAddress } from './address-policy.ts';
 import { downloadChannels } from './channels.ts';

@@ -1,5 +1,5 @@
 // Download options, their defaults, and their one-time validation (messages name the field).
-import { UsageError } from '../index.ts';
+import { UsageError } from '../errors/index.ts';
 
 /** A DNS resolver: every address of `hostname` (A and AAAA), like `dns.promises.lookup(host, { all: true })`. */
 export type LookupFunction = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: number }>>;

@@ -10,7 +10,7 @@
 // sharp as limitInputPixels too; failOn 'error' rejects truncated and corrupt data but accepts the
 // benign libjpeg warnings (extraneous bytes) that Pillow accepts as well.
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
-import { isLaglessError, type LaglessError } from '../index.ts';
+import { isLaglessError, type LaglessError } from '../errors/index.ts';
 import { paletteError } from './errors.ts';
 import { sniffHeader } from './header.ts';
 import { PixelLayout, type Pixels } from './histogram.ts';

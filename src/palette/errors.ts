@@ -1,5 +1,5 @@
 // The palette engine's dead-letter codes: what can be wrong with an image.
-import { errorFactory } from '../index.ts';
+import { errorFactory } from '../errors/index.ts';
 
 /** Stable: add codes, never rename one. None is worth a retry: the same bytes fail the same way. */
 export const PaletteErrorCodes = {

@@ -1,5 +1,5 @@
 // Palette options, their defaults and their one validation (messages name the field).
-import { UsageError } from '../index.ts';
+import { UsageError } from '../errors/index.ts';
 
 export const PaletteMode = { FAST: 'fast', EXACT: 'exact' } as const;
 export type PaletteMode = (typeof PaletteMode)[keyof typeof PaletteMode];

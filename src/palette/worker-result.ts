@@ -1,5 +1,5 @@
 // Structured-clone-safe shapes for palette work done on a worker thread (class instances do not survive postMessage).
-import { isLaglessError, JobError, UsageError } from '../index.ts';
+import { isLaglessError, JobError, UsageError } from '../errors/index.ts';
 import type { PaletteResult } from './extract.ts';
 import type { PaletteOptions } from './options.ts';
 

@@ -64,3 +64,10 @@ test('no import cycle between the folders of src/', () => {
   for (const node of edges.keys()) if (!state.has(node)) visit(node);
   assert.deepEqual(cycles, []);
 });
+
+test('only the built-in jobs (written like a user\'s, with the public API) import the package entry src/index.ts; lower layers never do', () => {
+  const upsideDown = sourceFiles('src')
+    .filter((file) => folderOf(file) !== '' && folderOf(file) !== 'jobs')
+    .filter((file) => importsOf(file).includes('src/index.ts'));
+  assert.deepEqual(upsideDown, []);
+});

@@ -1,5 +1,6 @@
 // Dogfooding: the built-in jobs are written on the public API. Everything they import from Lagless goes through
-// src/index.ts (what `import ... from 'lagless'` gives), besides their own modules (the palette engine, the downloader).
+// src/index.ts (what `import ... from 'lagless'` gives), besides their own modules (the palette engine, the downloader),
+// which sit below the entry and take the error vocabulary from src/errors directly — only names the entry exports.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -7,6 +8,34 @@ import { test } from 'node:test';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const PUBLIC_ENTRY = 'src/index.ts';
+const ERRORS = 'src/errors/index.ts';
+
+/** The names a file imports from `target` (a relative specifier resolved from the file). */
+function namesImported(file: string, target: string): string[] {
+  const text = readFileSync(resolve(ROOT, file), 'utf8');
+  const names: string[] = [];
+  for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g)) {
+    if (relative(ROOT, resolve(ROOT, dirname(file), m[2]!)) !== target) continue;
+    for (const part of m[1]!.split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
+      if (name) names.push(name);
+    }
+  }
+  return names;
+}
+
+/** What the public entry re-exports from src/errors. */
+function publicErrorNames(): Set<string> {
+  const text = readFileSync(resolve(ROOT, PUBLIC_ENTRY), 'utf8');
+  const names = new Set<string>();
+  for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]\.\/errors\/index\.ts['"]/g)) {
+    for (const part of m[1]!.split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
 
 /** Relative specifiers a module imports, statically or dynamically (type-only imports included: they are API too). */
 function importsOf(file: string): string[] {
@@ -40,8 +69,12 @@ for (const [job, own] of Object.entries(OWN)) {
   test(`${job} imports from Lagless only through its public entry (${PUBLIC_ENTRY})`, () => {
     const reached = closure(job);
     assert.ok(reached.has(PUBLIC_ENTRY), `${job} uses the public entry`);
-    const outside = [...reached].filter(([f]) => f !== PUBLIC_ENTRY && !own.test(f)).map(([f, by]) => `${f} (imported by ${by})`);
+    // The job's own modules may take the error vocabulary from src/errors, as long as every name is public.
+    const outside = [...reached].filter(([f, by]) => f !== PUBLIC_ENTRY && !own.test(f) && !(f === ERRORS && own.test(by))).map(([f, by]) => `${f} (imported by ${by})`);
     assert.deepEqual(outside, [], `${job} reaches Lagless modules that are not its own and not the public entry`);
+    const publicNames = publicErrorNames();
+    const privateNames = [...reached.keys()].filter((f) => own.test(f)).flatMap((f) => namesImported(f, ERRORS).filter((n) => !publicNames.has(n)).map((n) => `${n} (in ${f})`));
+    assert.deepEqual(privateNames, [], `${job}'s modules import from src/errors only what the public entry exports`);
   });
 }
 

@@ -11,6 +11,8 @@ import { topologyUnavailable } from './lib/topology.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { createLoopbackNamespace, reexecInNamespace } from '../scripts/netns.ts';
 
+/** The repository: the report is written to its docs/. */
+const ROOT = new URL('..', import.meta.url);
 const USAGE = `usage: npm run faults -- [options]     (as root: the runner creates network namespaces)
 
   --seed <n>              seed of every random choice (default: a new one, printed)
@@ -68,23 +70,26 @@ if (args.help) {
   process.exit(0);
 }
 if (args['render-only']) {
-  const root = new URL('..', import.meta.url);
-  const json = JSON.parse(await readFile(new URL('docs/reliability.json', root), 'utf8')) as Report | RunResults;
+  const json = JSON.parse(await readFile(new URL('docs/reliability.json', ROOT), 'utf8')) as Report | RunResults;
   const report: Report = 'runs' in json ? json : { runs: [json] };
-  await writeFile(new URL('docs/reliability.json', root), JSON.stringify(report, null, 2) + '\n');
-  await writeFile(new URL('docs/reliability.md', root), renderReport(report));
+  await writeFile(new URL('docs/reliability.json', ROOT), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(new URL('docs/reliability.md', ROOT), renderReport(report));
   process.stderr.write('rendered docs/reliability.md from docs/reliability.json\n');
   process.exit(0);
 }
-if (args.merge !== undefined) {
-  const root = new URL('..', import.meta.url);
-  const results = JSON.parse(await readFile(args.merge, 'utf8').catch((err: Error) => usage(`option --merge: ${err.message}`))) as RunResults;
-  if (!Array.isArray(results.scenarios) || results.scenarios.length === 0) usage(`option --merge: ${args.merge} is not the results file of a run`);
-  const jsonUrl = new URL('docs/reliability.json', root);
+/** This run replaces the run of its guarantee and group protocol in docs/reliability.json, and the page is rendered again. */
+async function writeReport(results: RunResults): Promise<Report> {
+  const jsonUrl = new URL('docs/reliability.json', ROOT);
   const previous = await readFile(jsonUrl, 'utf8').then((t) => JSON.parse(t) as Report | RunResults, () => undefined);
   const report = mergeRun(previous, results);
   await writeFile(jsonUrl, JSON.stringify(report, null, 2) + '\n');
-  await writeFile(new URL('docs/reliability.md', root), renderReport(report));
+  await writeFile(new URL('docs/reliability.md', ROOT), renderReport(report));
+  return report;
+}
+if (args.merge !== undefined) {
+  const results = JSON.parse(await readFile(args.merge, 'utf8').catch((err: Error) => usage(`option --merge: ${err.message}`))) as RunResults;
+  if (!Array.isArray(results.scenarios) || results.scenarios.length === 0) usage(`option --merge: ${args.merge} is not the results file of a run`);
+  const report = await writeReport(results);
   process.stderr.write(`merged ${args.merge} (${runLabel(results)}) into docs/reliability.json and docs/reliability.md (runs: ${report.runs.map(runLabel).join(', ')})\n`);
   process.exit(0);
 }
@@ -126,7 +131,6 @@ if (!process.env.LAGLESS_FAULTS_NETNS) {
   await reexecInNamespace(ns, new URL(import.meta.url).pathname, argv, { ...process.env, LAGLESS_FAULTS_NETNS: ns, LAGLESS_FAULTS_COMMAND: command });
 }
 
-const root = new URL('..', import.meta.url);
 const workDir = await mkdtemp(join(tmpdir(), 'lagless-faults-'));
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 log(`fault runner: seed ${seed}, scenarios ${names.join(', ')}, guarantee ${args.guarantee}, ${args['group-protocol']} groups; work directory ${workDir}`);
@@ -157,11 +161,7 @@ const file = new URL(`faults-${results.startedAt.replace(/[:.]/g, '-')}.json`, r
 await writeFile(file, JSON.stringify(results, null, 2) + '\n');
 log(`results: ${file.pathname}`);
 if (args.report) {
-  const jsonUrl = new URL('docs/reliability.json', root);
-  const previous = await readFile(jsonUrl, 'utf8').then((t) => JSON.parse(t) as Report | RunResults, () => undefined);
-  const report = mergeRun(previous, results);
-  await writeFile(jsonUrl, JSON.stringify(report, null, 2) + '\n');
-  await writeFile(new URL('docs/reliability.md', root), renderReport(report));
+  const report = await writeReport(results);
   log(`wrote docs/reliability.json and docs/reliability.md (runs: ${report.runs.map(runLabel).join(', ')})`);
 }
 process.stdout.write(renderReport({ runs: [results] }).split('## What the columns mean')[0]!);

@@ -87,12 +87,6 @@ export function warning(code: WarningCode, message: string, cause?: unknown): La
   return new LaglessError(code, message, cause === undefined ? {} : { cause });
 }
 
-/** A warning as the CLI prints it: `warning: message [CODE]` (the code when it has one). Never throws. */
-export function warningLine(w: unknown): string {
-  const code = isLaglessError(w) ? w.code : undefined;
-  return `warning: ${describeThrown(w)}${code ? ` [${code}]` : ''}`;
-}
-
 /** Known codes; jobs add their own (any string, by convention UPPER_SNAKE_CASE). */
 export type ErrorCode = RecordErrorCode | RuntimeErrorCode | WarningCode | (string & {});
 

@@ -23,6 +23,8 @@ export interface LoggerOptions {
 export type LogFields = Record<string, unknown> & { code?: string };
 
 const rank = (l: LogLevel) => LogLevels.indexOf(l);
+/** The time of a text line: HH:MM:SS (UTC). */
+const clock = (d: Date) => d.toISOString().slice(11, 19);
 
 /** JSON cannot hold a BigInt: sent as a string; anything else JSON refuses is described instead. */
 function toJson(value: Record<string, unknown>): string {
@@ -75,16 +77,20 @@ export class Logger {
     this.log('warn', describeThrown(w), code ? { code } : undefined);
   }
 
+  #now(): Date {
+    return this.#o.now ? this.#o.now() : new Date();
+  }
+
   log(level: LogLevel, msg: string, fields?: LogFields): void {
     if (!this.enabled(level)) return;
-    const now = (this.#o.now ?? (() => new Date()))();
+    const now = this.#now();
     if (this.format === 'json') {
       this.#o.write(`${toJson({ time: now.toISOString(), level, msg, ...this.#o.base, ...fields })}\n`);
       return;
     }
     const prefix = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : '';
     const code = fields?.code && level === 'warn' ? ` [${fields.code}]` : '';
-    this.#o.write(`${now.toISOString().slice(11, 19)} ${prefix}${msg}${code}\n`);
+    this.#o.write(`${clock(now)} ${prefix}${msg}${code}\n`);
   }
 
   /**
@@ -93,7 +99,7 @@ export class Logger {
    */
   relay(line: string, fields: Record<string, unknown>, label: string): void {
     if (this.format === 'text') {
-      this.#o.write(`${(this.#o.now ?? (() => new Date()))().toISOString().slice(11, 19)} [${label}] ${line.replace(/^\d\d:\d\d:\d\d /, '')}\n`);
+      this.#o.write(`${clock(this.#now())} [${label}] ${line.replace(/^\d\d:\d\d:\d\d /, '')}\n`);
       return;
     }
     let parsed: unknown;

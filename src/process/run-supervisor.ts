@@ -1,10 +1,10 @@
 // `lagless run ... --replicas MIN..MAX`: supervise replica processes, publish the supervisor's status, serve its metrics, stop them all on Ctrl-C.
-import { warning } from '../errors/index.ts';
 import { hostname } from 'node:os';
 import { defaultScalingOptions } from '../autoscale/index.ts';
 import { LAGLESS_VERSION, modulePath } from '../common/index.ts';
 import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
+import { warning } from '../errors/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
 import { createMetricsRegistry, startObserveServer, type Logger } from '../observe/index.ts';
 import { Supervisor } from './supervisor.ts';

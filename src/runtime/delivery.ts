@@ -63,7 +63,7 @@ export interface DeliveryStrategy {
    * acknowledged them, exactly-once when they are held for the transaction that commits its offset. `signal`: the
    * record was given up (not sent again). `lastResort`: its dead letter, when the broker refuses an output after all.
    */
-  deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], signal: AbortSignal | undefined, lastResort: (error: LaglessError) => readonly OutgoingRecord[]): Promise<void>;
+  deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], signal: AbortSignal | undefined, lastResort: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined): Promise<void>;
   /** Whether the broker accepts this record (its topic's max.message.bytes, as last read). */
   fits(record: OutgoingRecord): boolean;
   /** Commits what is done (of the given partitions, or all). `final`: the close's last commit. */
@@ -242,7 +242,7 @@ class ExactlyOnceDelivery implements DeliveryStrategy {
     return this.#output!.register(partition, offset);
   }
 
-  async deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], _signal: AbortSignal | undefined, lastResort: (error: LaglessError) => readonly OutgoingRecord[]): Promise<void> {
+  async deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], _signal: AbortSignal | undefined, lastResort: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined): Promise<void> {
     const output = this.#output!;
     // An output the broker would refuse fails the whole transaction, again and again; it fails its record here instead
     // (OUTPUT_TOO_LARGE: a dead letter, held in its place).

@@ -773,7 +773,9 @@ export class Transformer extends EventEmitter<TransformerEvents> {
    * transaction that will commit the record's offset.
    */
   #emit(item: Item, outputs: readonly OutgoingRecord[], attempts = 1, deadLetter = false): Promise<void> {
-    return this.#delivery.deliver(item.held, outputs, item.abort?.signal, (error) => this.#lastResortLetter(item, error, attempts, deadLetter));
+    // The last-resort dead letter is only for a held record (exactly-once): no closure per record otherwise.
+    const lastResort = item.held ? (error: LaglessError) => this.#lastResortLetter(item, error, attempts, deadLetter) : undefined;
+    return this.#delivery.deliver(item.held, outputs, item.abort?.signal, lastResort);
   }
 
   /**

@@ -36,6 +36,16 @@ export async function createTopic(t: TestContext, name: string, partitions: numb
 }
 
 /** Produces string records (acks=all, idempotent), to the partition of their key unless a partition is given. */
+/** `count` ids "<prefix>-0", "<prefix>-1"...: one batch of a test's records. */
+export function idBatch(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, n) => `${prefix}-${n}`);
+}
+
+/** One JSON record `{ id }` per id, keyed by the id (what the noop and the accounting of the tests read back). */
+export function produceIds(topic: string, ids: readonly string[]): Promise<void> {
+  return produce(topic, ids.map((id) => ({ key: id, value: JSON.stringify({ id }) })));
+}
+
 export async function produce(topic: string, records: { key?: string; value: string; partition?: number; headers?: Record<string, string> }[]): Promise<void> {
   const producer = createProducer({ brokers: testBrokers(), clientId: 'lagless-test' });
   try {

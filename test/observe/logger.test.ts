@@ -18,6 +18,7 @@ test('text: the time, then the message; a warning as "warning: message [CODE]"',
   logger.warning(warning('COMMIT_FAILED', 'commit failed (will retry)'));
   logger.warning(new Error('no code'));
   assert.deepEqual(lines, ['18:40:05 assignment (generation 3): partitions [0,1]\n', '18:40:05 warning: commit failed (will retry) [COMMIT_FAILED]\n', '18:40:05 warning: no code\n']);
+  assert.doesNotThrow(() => logger.warning(Object.create(null)), 'anything thrown can be logged');
 });
 
 test('json: one object per line with time, level, msg, the code and the base and event fields; BigInts as strings', () => {

@@ -8,7 +8,7 @@ import { Transformer } from '../../src/runtime/index.ts';
 import { watchInstances, wrapApi, type KafkaApi } from '../helpers/client-faults.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { assertExactlyOnce, readBack } from '../helpers/exactly-once.ts';
-import { createTopic, groupLag, groupMembers, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { createTopic, groupLag, groupMembers, idBatch, produceIds, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { kcatSkipReason } from '../helpers/kcat.ts';
 
 type WatchedConsumer = Consumer<string, Buffer, string, string>;
@@ -66,8 +66,8 @@ test('exactly-once: a member evicted and back under a new member id redoes what 
   t.after(() => tr.destroy());
   const warnings: string[] = [];
   tr.on('warning', (e) => warnings.push(e.message));
-  const ids = (prefix: string) => Array.from({ length: 50 }, (_, n) => `${tp.group}-${prefix}-${n}`);
-  const send = (keys: string[]) => produce(tp.from, keys.map((id) => ({ key: id, value: JSON.stringify({ id }) })));
+  const ids = (prefix: string) => idBatch(`${tp.group}-${prefix}`, 50);
+  const send = (keys: string[]) => produceIds(tp.from, keys);
   const committed = async () => (await groupLag(tp.from, 1, tp.group)).partitions[0]?.committed;
   await tr.start();
   const before = ids('before');

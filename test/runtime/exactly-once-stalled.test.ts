@@ -11,7 +11,7 @@ import { Transformer } from '../../src/runtime/index.ts';
 import { watchInstances, wrapApi, type KafkaApi } from '../helpers/client-faults.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { assertExactlyOnce, readBack } from '../helpers/exactly-once.ts';
-import { createTopic, groupLag, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { createTopic, groupLag, idBatch, produceIds, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { kcatSkipReason } from '../helpers/kcat.ts';
 
 const PARTITIONS = 2;
@@ -48,8 +48,8 @@ test('exactly-once: a member whose heartbeats never get an answer again joins th
   t.after(() => tr.destroy());
   const warnings: string[] = [];
   tr.on('warning', (w) => warnings.push(w.message));
-  const ids = (prefix: string) => Array.from({ length: 100 }, (_, n) => `${tp.group}-${prefix}-${n}`);
-  const send = (keys: string[]) => produce(tp.from, keys.map((id) => ({ key: id, value: JSON.stringify({ id }) })));
+  const ids = (prefix: string) => idBatch(`${tp.group}-${prefix}`, 100);
+  const send = (keys: string[]) => produceIds(tp.from, keys);
   await tr.start();
   const before = ids('before');
   await send(before);
@@ -100,8 +100,8 @@ test("exactly-once: the consumer's error event (a membership lost for good) whil
   });
   const tr = new Transformer(createNoopJob(), { kafka: { brokers: testBrokers() }, ...tp, clientId, guarantee: 'exactly-once', transactionalId: uniqueName('txn-err'), sessionTimeoutMs: 6000, transactionTimeoutMs: 5000 });
   t.after(() => tr.destroy());
-  const ids = (prefix: string) => Array.from({ length: 100 }, (_, n) => `${tp.group}-${prefix}-${n}`);
-  const send = (keys: string[]) => produce(tp.from, keys.map((id) => ({ key: id, value: JSON.stringify({ id }) })));
+  const ids = (prefix: string) => idBatch(`${tp.group}-${prefix}`, 100);
+  const send = (keys: string[]) => produceIds(tp.from, keys);
   await tr.start();
   const before = ids('before');
   await send(before);

@@ -12,7 +12,7 @@ import { Transformer, type Guarantee } from '../../src/runtime/index.ts';
 import { watchInstances, wrapApi, type KafkaApi } from '../helpers/client-faults.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { assertExactlyOnce, readBack } from '../helpers/exactly-once.ts';
-import { consumeAll, createTopic, groupLag, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { consumeAll, createTopic, groupLag, idBatch, produceIds, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { kcatSkipReason } from '../helpers/kcat.ts';
 
 const PARTITIONS = 2;
@@ -50,8 +50,8 @@ for (const guarantee of ['at-least-once', 'exactly-once'] as Guarantee[]) {
       rebalanceTimeoutMs: 600_000,
     });
     t.after(() => tr.destroy());
-    const ids = (prefix: string) => Array.from({ length: 100 }, (_, n) => `${tp.group}-${prefix}-${n}`);
-    const send = (keys: string[]) => produce(tp.from, keys.map((id) => ({ key: id, value: JSON.stringify({ id }) })));
+    const ids = (prefix: string) => idBatch(`${tp.group}-${prefix}`, 100);
+    const send = (keys: string[]) => produceIds(tp.from, keys);
     await tr.start();
     const before = ids('before');
     await send(before);

@@ -21,8 +21,6 @@ export interface DeliveryPolicy {
   readonly restartOnNewMembership: boolean;
   /** A revoked partition is released (its done records committed, then dropped) or dropped at once. */
   readonly revocation: 'release' | 'drop';
-  /** A release of a partition without a committed offset commits its log start (for the next owner's position). */
-  readonly commitStartOnRelease: boolean;
   /** Newly assigned partitions hold their records until their stable committed offsets are known. */
   readonly gateNewPartitions: boolean;
   /** The final commit at close() is tried again (every ≤ 500 ms) until the close deadline. */
@@ -70,6 +68,13 @@ export interface DeliveryStrategy {
   commit(only: readonly number[] | undefined, o: { final: boolean }): Promise<CommitResult>;
   /** The stable committed offsets of newly assigned partitions (gateNewPartitions). */
   stableOffsets(partitions: readonly number[], signal: AbortSignal): Promise<Map<number, bigint>>;
+  /** A release of the partition committed what it could, before the partition is dropped. */
+  released(partition: number): Promise<void>;
+  /**
+   * What the broker answered for our partitions' committed offsets (asked at `asked`, performance.now()): true when
+   * one went back below our commit (a late commit of its previous owner) and must be committed again.
+   */
+  compareCommitted(partitions: readonly number[], fetched: readonly bigint[], asked: number): boolean;
   /** A partition's state ended (released or dropped). */
   dropped(partition: number): void;
   /** The membership ended (a reconnect): resolves when a new one may begin. */
@@ -97,7 +102,7 @@ function positionsOf(ports: DeliveryPorts, keep: (partition: number) => boolean)
 
 class AtLeastOnceDelivery implements DeliveryStrategy {
   readonly guarantee = 'at-least-once' as const;
-  readonly policy: DeliveryPolicy = { restartOnNewMembership: false, revocation: 'release', commitStartOnRelease: true, gateNewPartitions: false, retryFinalCommit: false, verifyCommits: true };
+  readonly policy: DeliveryPolicy = { restartOnNewMembership: false, revocation: 'release', gateNewPartitions: false, retryFinalCommit: false, verifyCommits: true };
   readonly #p: DeliveryPorts;
   readonly #sink: OutputSink;
 
@@ -158,6 +163,43 @@ class AtLeastOnceDelivery implements DeliveryStrategy {
     return Promise.reject(new LaglessError('INTERNAL', 'at-least-once reads no stable offsets'));
   }
 
+  /**
+   * A partition released before any of its records finished here may have no committed offset at all. The next owner
+   * then starts from the client's fetch position for it, and @platformatic/kafka 2.12.1 keeps a stale one (where this
+   * member had fetched to, if it owned the partition before): records would be skipped. Committing the log start
+   * (what the group's fallback `earliest` means) gives every next owner a real position.
+   */
+  async released(partition: number): Promise<void> {
+    const consumer = this.#p.member().consumer;
+    const topic = this.#p.options.from;
+    if (!consumer || this.#p.partitions.get(partition)?.committed !== undefined) return;
+    try {
+      const committed = (await consumer.listCommittedOffsets({ topics: [{ topic, partitions: [partition] }] })).get(topic)?.[partition];
+      if (committed !== undefined && committed >= 0n) return;
+      const start = (await consumer.listOffsets({ topics: [topic], partitions: { [topic]: [partition] }, timestamp: -2n })).get(topic)?.[partition];
+      if (start === undefined || start < 0n) return;
+      await consumer.commit({ offsets: [{ topic, partition, offset: start, leaderEpoch: -1 }] });
+    } catch (err) {
+      this.#p.warnEvery(warning('COMMIT_FAILED', `commit of partition ${partition}'s start failed: ${describeKafkaError(err)}`, err));
+    }
+  }
+
+  compareCommitted(partitions: readonly number[], fetched: readonly bigint[], asked: number): boolean {
+    const table = this.#p.partitions;
+    let found = false;
+    for (const p of partitions) {
+      const s = table.isOwned(p) ? table.get(p)! : undefined;
+      const ours = s?.committed;
+      const theirs = fetched[p] ?? -1n;
+      // Only commits that had succeeded before the question was asked are expected in the answer.
+      if (!s || ours === undefined || theirs >= ours || (s.committedAt ?? Infinity) >= asked || s.restore) continue;
+      s.restore = true;
+      found = true;
+      this.#p.warn(warning('COMMIT_WENT_BACK', `partition ${p}: the committed offset went back from ${ours} to ${theirs} (a late commit of its previous owner); committing ${ours} again`));
+    }
+    return found;
+  }
+
   dropped(): void {}
 
   async membershipEnded(): Promise<void> {}
@@ -196,7 +238,6 @@ class ExactlyOnceDelivery implements DeliveryStrategy {
     this.policy = {
       restartOnNewMembership: true,
       revocation: ports.options.groupProtocol === 'classic' ? 'release' : 'drop',
-      commitStartOnRelease: false,
       gateNewPartitions: true,
       retryFinalCommit: true,
       // Transactions leave committedAt unset: there is no consumer commit of ours to compare.
@@ -304,6 +345,14 @@ class ExactlyOnceDelivery implements DeliveryStrategy {
         if (attempt % 10 === 0) this.#p.warnEvery(warning('STABLE_OFFSETS_WAIT', `waiting for stable committed offsets of partitions ${partitions.join(',')} (a transaction holds them): ${describeKafkaError(err)}`));
       },
     });
+  }
+
+  /** Exactly-once never commits outside a transaction; a next owner reads stable offsets (gateNewPartitions). */
+  async released(): Promise<void> {}
+
+  /** Transactions leave committedAt unset: there is no consumer commit of ours to compare. */
+  compareCommitted(): boolean {
+    return false;
   }
 
   dropped(partition: number): void {

@@ -34,7 +34,6 @@ test('each guarantee says what the member does differently, never which guarante
   assert.deepEqual(createDeliveryStrategy('at-least-once', ports({}, none).p).policy, {
     restartOnNewMembership: false,
     revocation: 'release',
-    commitStartOnRelease: true,
     gateNewPartitions: false,
     retryFinalCommit: false,
     verifyCommits: true,
@@ -84,4 +83,44 @@ test('at-least-once commit that fails: not ok, nothing recorded, COMMIT_FAILED',
   assert.equal(partitions.get(0)!.committed, undefined);
   assert.deepEqual(warnings, ['COMMIT_FAILED']);
   await d.destroy();
+});
+
+test('at-least-once release of a partition never committed commits its log start; one committed is left alone', async () => {
+  const sent: unknown[] = [];
+  const { p, partitions } = ports({}, async (offsets) => {
+    sent.push(offsets);
+  });
+  const broker = p.member().consumer as unknown as Record<string, unknown>;
+  broker.listCommittedOffsets = async () => new Map([['in', [-1n, 9n]]]);
+  broker.listOffsets = async ({ timestamp }: { timestamp: bigint }) => new Map([['in', timestamp === -2n ? [4n, 4n] : [10n, 10n]]]);
+  const d = createDeliveryStrategy('at-least-once', p);
+  partitions.assign(0);
+  await d.released(0);
+  assert.deepEqual(sent, [[{ topic: 'in', partition: 0, offset: 4n, leaderEpoch: -1 }]]);
+  // Committed by us before: nothing asked, nothing committed.
+  partitions.assign(1).committed = 9n;
+  await d.released(1);
+  assert.equal(sent.length, 1);
+  // exactly-once commits nothing outside a transaction.
+  let eosCommits = 0;
+  await createDeliveryStrategy('exactly-once', ports({ guarantee: 'exactly-once' }, async () => void (eosCommits += 1)).p).released(0);
+  assert.equal(eosCommits, 0);
+  await d.destroy();
+});
+
+test('at-least-once commit verification: an offset gone back below a commit made before the question is restored', () => {
+  const { p, partitions, warnings } = ports({}, async () => {});
+  const d = createDeliveryStrategy('at-least-once', p);
+  const s0 = partitions.assign(0);
+  s0.committed = 10n;
+  s0.committedAt = 100;
+  const s1 = partitions.assign(1);
+  s1.committed = 10n;
+  s1.committedAt = 300; // committed after the question was asked (at 200): not expected in the answer
+  assert.equal(d.compareCommitted([0, 1], [7n, 7n], 200), true);
+  assert.deepEqual([s0.restore, s1.restore], [true, false]);
+  assert.deepEqual(warnings, ['COMMIT_WENT_BACK']);
+  // Already being restored: not reported twice.
+  assert.equal(d.compareCommitted([0, 1], [7n, 7n], 200), false);
+  assert.equal(createDeliveryStrategy('exactly-once', ports({ guarantee: 'exactly-once' }, async () => {}).p).compareCommitted([0], [0n], 200), false);
 });

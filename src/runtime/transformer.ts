@@ -8,9 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { within } from '../common/index.ts';
 import { LaglessError, warning, type WarningCode } from '../errors/index.ts';
 import type { JobDefinition } from '../job/index.ts';
-import { computeLag } from '../kafka/index.ts';
 import { OffsetTracker, OrderingScheduler } from '../offsets/index.ts';
-import { CommitQueue } from './commit-queue.ts';
+import { CommitScheduler } from './commit-scheduler.ts';
 import { createDeliveryStrategy, type DeliveryStrategy } from './delivery.ts';
 import { JobExecutor } from './executor.ts';
 import { GroupMember } from './group-member.ts';
@@ -45,11 +44,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   readonly #scheduler: OrderingScheduler<Item>;
   readonly #life = new Lifecycle();
   #closing: Promise<CloseSummary> | undefined;
-  #verifyTimer: NodeJS.Timeout | undefined;
-  #commitTimer: NodeJS.Timeout | undefined;
-  /** One commit at a time, in order (see CommitQueue). */
-  readonly #commits = new CommitQueue((only) => this.#commitNow(only));
-  #commitPending = false;
+  readonly #commits: CommitScheduler;
   readonly #gateAbort = new AbortController();
   #lastWarned = new Map<string, number>();
   #counts = { abandoned: 0, unacknowledged: 0, handedOver: 0, released: 0, commits: 0 };
@@ -70,10 +65,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         this.#syncAssignment(announce);
         this.#updateFlow();
       },
-      rebalanced: () => void this.#commit(),
+      rebalanced: () => void this.#commits.commit(),
       membershipEnded: () => {
         for (const p of this.#partitions.held()) this.#revoke(p);
-        return this.#delivery.membershipEnded(this.#commits.tail ?? Promise.resolve());
+        return this.#delivery.membershipEnded(this.#commits.tail);
       },
       beforeJoin: () => this.#releasesDone(),
       streamAttached: () => this.#updateFlow(),
@@ -102,6 +97,19 @@ export class Transformer extends EventEmitter<TransformerEvents> {
       accepting: () => this.#life.accepting,
       destroyed: () => this.#life.destroyed,
     });
+    this.#commits = new CommitScheduler({
+      options: o,
+      member: this.#member,
+      delivery: this.#delivery,
+      tracker: this.#tracker,
+      partitions: this.#partitions,
+      life: this.#life,
+      committed: (offsets) => {
+        this.#counts.commits += 1;
+        this.emit('commit', { offsets: [...offsets] });
+        this.#updateFlow();
+      },
+    });
   }
 
   /** Sets the job up, joins the group and starts processing. Resolves once the first assignment is known. */
@@ -118,13 +126,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     await this.#delivery.start();
     await this.#member.join();
     this.#life.to('running');
-    this.#commitTimer = setInterval(() => void this.#commit(), this.options.commitIntervalMs);
-    this.#commitTimer.unref();
-    // One OffsetFetch every few seconds: is what the broker holds for our partitions still what we committed?
-    if (this.#delivery.policy.verifyCommits) {
-      this.#verifyTimer = setInterval(() => void this.#verifyCommitted(), Math.max(5000, this.options.commitIntervalMs));
-      this.#verifyTimer.unref();
-    }
+    this.#commits.start();
   }
 
   /**
@@ -211,7 +213,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
         const late = release.waitFor.size;
         // Step 4. The member still holds its generation here (its rejoin waits), so the commit is accepted (exactly-once:
         // the transaction carries the outputs of the partition's done records with their offsets, see delivery.ts).
-        await within(this.#commit([p]), this.options.closeTimeoutMs);
+        await within(this.#commits.commit([p]), this.options.closeTimeoutMs);
         // at-least-once: a partition without a committed offset gets its log start (see AtLeastOnceDelivery.released).
         await within(this.#delivery.released(p), this.options.closeTimeoutMs);
         // A reconnect dropped every partition meanwhile: nothing of this release is left to do.
@@ -301,88 +303,16 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     if (!this.#member.streaming) return;
     const size = this.#tracker.uncommitted() + this.#partitions.gated;
     // A window half full of finished records is freed by committing now rather than at the next tick.
-    if (size >= this.options.maxInFlight / 2 && !this.#commitPending) this.#commitSoon();
+    if (size >= this.options.maxInFlight / 2) this.#commits.soon();
     this.#member.flow(size >= this.options.maxInFlight);
-  }
-
-  #commitSoon(): void {
-    this.#commitPending = true;
-    setImmediate(() => {
-      void this.#commit().finally(() => {
-        this.#commitPending = false;
-      });
-    });
-  }
-
-  /**
-   * Commits, for each owned partition (or the given ones), the offset after the last contiguous done record. Resolves
-   * to false when the commit failed (it is retried by the next one), true otherwise.
-   */
-  #commit(only?: number[]): Promise<boolean> {
-    return this.#commits.request(only);
-  }
-
-  /** One commit (see #commit), run by the queue in its turn. */
-  async #commitNow(only?: readonly number[]): Promise<boolean> {
-    if (!this.#member.consumer) return true;
-    // See GroupMember (protocolsMetadata): a commit during this member's join would start one more rebalance.
-    if (this.#member.joining) return false;
-    const { ok, offsets } = await this.#delivery.commit(only, { final: this.#life.finalCommit });
-    if (offsets.length) {
-      this.#tracker.markCommitted(offsets.map((o) => ({ topic: this.options.from, ...o })));
-      this.#counts.commits += 1;
-      this.emit('commit', { offsets: offsets.map(({ partition, offset }) => ({ partition, offset })) });
-      this.#updateFlow();
-    }
-    return ok;
   }
 
   /**
    * Log-end and committed offsets of the assigned partitions, and their difference (the lag that Kafka tools and
    * KEDA report). One ListOffsets and one OffsetFetch request.
    */
-  async sampleLag(): Promise<LagSample> {
-    const consumer = this.#member.consumer;
-    const partitions = this.#partitions.owned();
-    const at = Date.now();
-    const topic = this.options.from;
-    if (!consumer || partitions.length === 0) return { at, topic, partitions: [], logEnd: 0n, lag: 0n };
-    const asked = performance.now();
-    const [ends, commits] = await Promise.all([
-      consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions } }),
-      consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
-    ]);
-    const endArr = ends.get(topic) ?? [];
-    const comArr = commits.get(topic) ?? [];
-    this.#compareCommitted(partitions, comArr, asked);
-    const logEnds = new Map(partitions.map((p) => [p, endArr[p] ?? 0n]));
-    // Our own latest commit may be newer than what the broker answered a moment ago.
-    const committed = new Map(
-      partitions.map((p) => {
-        const ours = this.#partitions.get(p)?.committed;
-        const fetched = comArr[p] ?? -1n;
-        return [p, ours !== undefined && ours > fetched ? ours : fetched];
-      }),
-    );
-    return { at, ...computeLag(topic, logEnds, committed) };
-  }
-
-  /** Asks the broker for the committed offsets of our partitions and restores any that went back (PartitionState.restore). */
-  async #verifyCommitted(): Promise<void> {
-    const consumer = this.#member.consumer;
-    const partitions = this.#partitions.owned();
-    if (!consumer || partitions.length === 0 || !this.#life.accepting) return;
-    const asked = performance.now();
-    try {
-      const res = await consumer.listCommittedOffsets({ topics: [{ topic: this.options.from, partitions }] });
-      this.#compareCommitted(partitions, res.get(this.options.from) ?? [], asked);
-    } catch {
-      // The broker is away: the next check (or the lag sampling) asks again.
-    }
-  }
-
-  #compareCommitted(partitions: number[], fetched: bigint[], asked: number): void {
-    if (this.#delivery.compareCommitted(partitions, fetched, asked) && this.#life.accepting) void this.#commit();
+  sampleLag(): Promise<LagSample> {
+    return this.#commits.sampleLag();
   }
 
   stats(): TransformerStats {
@@ -437,8 +367,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
     const end = performance.now() + o.closeTimeoutMs;
     const rest = () => Math.max(0, end - performance.now());
-    if (this.#commitTimer) clearInterval(this.#commitTimer);
-    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
+    this.#commits.stop();
     await this.#member.settle(rest());
     // exactly-once: the last transaction commits what the drain finished (tried again, without backoff, while the
     // close deadline allows).
@@ -446,10 +375,10 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     // Classic protocol: no further JoinGroup; a join round in progress ends first (see GroupMember.beginLeaving).
     await this.#member.beginLeaving(rest());
     const finalCommit = async (): Promise<boolean> => {
-      let ok = await this.#commit();
+      let ok = await this.#commits.commit();
       while (!ok && this.#delivery.policy.retryFinalCommit && rest() > 0) {
         await sleep(Math.min(500, rest()), undefined, { ref: false });
-        ok = await this.#commit();
+        ok = await this.#commits.commit();
       }
       return ok;
     };
@@ -469,8 +398,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
   async destroy(): Promise<void> {
     this.#life.to('destroyed');
     this.#member.halt();
-    if (this.#commitTimer) clearInterval(this.#commitTimer);
-    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
+    this.#commits.stop();
     this.#records.abort(undefined, new LaglessError('INTERNAL', 'destroyed'));
     this.#gateAbort.abort();
     await this.#delivery.destroy();

@@ -1,6 +1,8 @@
 // Parsers for CLI option values: each failure names the option's value and what is expected (commander adds the option name).
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../common/index.ts';
+import { LaglessError } from '../errors/index.ts';
+import { optionKeys, RunOptionTable, type OptionKeyOf, type OptionKind, type OptionSpec, type RunOptionKey } from '../runtime/index.ts';
 
 /** An integer parser bounded to [min, max]. */
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -78,4 +80,54 @@ export function durationOption(flags: string, description: string, defaultMs?: n
 export function sizeOption(flags: string, description: string, defaultBytes?: number): Option {
   const o = new Option(flags, description).argParser(sizeArg);
   return defaultBytes === undefined ? o : o.default(defaultBytes, formatBytes(defaultBytes));
+}
+
+/** A duration parser bounded to [minMs, maxMs]. */
+export function durationRangeArg(minMs: number, maxMs = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value: string) => {
+    const ms = durationArg(value);
+    if (ms < minMs || ms > maxMs) {
+      const range = maxMs === Number.MAX_SAFE_INTEGER ? `of at least ${formatMs(minMs)}` : `from ${formatMs(minMs)} to ${formatMs(maxMs)}`;
+      throw new InvalidArgumentError(`expected a duration ${range}, got "${value}".`);
+    }
+    return ms;
+  };
+}
+
+/** The parser of a kind of the option table: the same bounds as the API's checks. */
+function kindArg(kind: OptionKind): (value: string) => number | string {
+  switch (kind.type) {
+    case 'int':
+      return intArg(kind.min, kind.max);
+    case 'duration':
+      return durationRangeArg(kind.min, kind.max);
+    case 'choice':
+      return choiceArg(kind.choices);
+    case 'string':
+      return (value: string) => {
+        if (value === '') throw new InvalidArgumentError('expected a non-empty string.');
+        return value;
+      };
+  }
+}
+
+/** The flag of a run option, all from the option table (src/runtime/option-table.ts): name, value, help, default, parser. */
+export function tableOption(key: RunOptionKey): Option {
+  const spec: OptionSpec = RunOptionTable[key];
+  if (!spec.flag) throw new LaglessError('INTERNAL', `the run option ${key} has no flag`);
+  const o = new Option(spec.flag, spec.defaultHelp ? `${spec.help} (default: ${spec.defaultHelp})` : spec.help).argParser(kindArg(spec.kind));
+  if (typeof spec.default === 'number') return o.default(spec.default, spec.kind.type === 'duration' ? formatMs(spec.default) : undefined);
+  if (typeof spec.default === 'string') return o.default(spec.default);
+  return o;
+}
+
+/** The values of a command's flags of the option table, by option name; options without a value (and default) left out. */
+export function tableFlagValues(cmd: Command): Partial<Record<OptionKeyOf<'cli'>, number | string>> {
+  const out: Partial<Record<OptionKeyOf<'cli'>, number | string>> = {};
+  for (const key of optionKeys('cli')) {
+    const flag = RunOptionTable[key].flag;
+    const value: unknown = cmd.getOptionValue(new Option(flag).attributeName());
+    if (typeof value === 'number' || typeof value === 'string') out[key] = value;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { DEFAULT_STATUS_TOPIC } from '../control/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { validateJob, type JobDefinition } from '../job/index.ts';
 import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../kafka/index.ts';
-import { defaultTransformerOptions, type CloseSummary, type GroupProtocol, type Guarantee, type Ordering, type RecordOutcome, type TransformerStats } from '../runtime/index.ts';
+import { defaultTransformerOptions, optionKeys, RunOptionTable, validateOptions, type CloseSummary, type GroupProtocol, type Guarantee, type Ordering, type RecordOutcome, type RunOptionKey, type TransformerStats } from '../runtime/index.ts';
 import { Replica } from './replica.ts';
 
 /** The options of `lagless run`, for embedding a job in your own service. Only `kafka`, `from` and `to` are required. */
@@ -117,6 +117,9 @@ export function defaultGroup(job: Pick<JobDefinition, 'name'>): string {
   return job.name;
 }
 
+/** The options of the table RunOptions has (the type checks that each is a field of RunOptions). */
+const RUN_KEYS: readonly (keyof RunOptions & RunOptionKey)[] = optionKeys('run');
+
 function checkInt(field: string, v: unknown, min: number): void {
   if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) throw new UsageError(`option ${field} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
 }
@@ -180,9 +183,7 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
       throw new UsageError(`option kafka.brokers must list at least one "host:port", got ${JSON.stringify(brokers)}`);
     }
     for (const f of ['from', 'to'] as const) if (typeof o[f] !== 'string' || o[f] === '') throw new UsageError(`option ${f} must be a topic name, got ${JSON.stringify(o[f])}`);
-    checkInt('idleTimeoutMs', o.idleTimeoutMs, 0);
-    checkInt('catchUpMs', o.catchUpMs, 1);
-    checkInt('statusIntervalMs', o.statusIntervalMs, 0);
+    validateOptions(RUN_KEYS, o, 'option', false);
     if (o.http !== undefined) checkInt('http.port', o.http?.port, 0);
     this.kafka = o.kafka;
     this.from = o.from;
@@ -193,8 +194,8 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
     if (this.outputTopics.includes(o.from)) throw new UsageError(`the job's outputs must not include the input topic "${o.from}"`);
     this.#createTopics = o.createTopics ?? true;
     this.workers = workerBounds(o.workers);
-    const idleTimeoutMs = o.idleTimeoutMs ?? defaultScalingOptions.idleTimeoutMs;
-    const catchUpMs = o.catchUpMs ?? defaultScalingOptions.catchUpMs;
+    const idleTimeoutMs = o.idleTimeoutMs ?? RunOptionTable.idleTimeoutMs.default;
+    const catchUpMs = o.catchUpMs ?? RunOptionTable.catchUpMs.default;
     const { min, max } = this.workers;
     const autoscale = job.worker !== undefined && min < max ? { ...defaultScalingOptions, minUnits: min, maxUnits: max, idleTimeoutMs, catchUpMs } : undefined;
     this.replica = new Replica({
@@ -225,7 +226,7 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
       ...(autoscale ? { autoscale } : {}),
       catchUpMs,
       statusTopic: o.statusTopic ?? DEFAULT_STATUS_TOPIC,
-      statusIntervalMs: o.statusIntervalMs ?? 2000,
+      statusIntervalMs: o.statusIntervalMs ?? RunOptionTable.statusIntervalMs.default,
       ...(o.http ? { http: { ...o.http, host: o.http.host ?? '127.0.0.1' } } : {}),
       ...(o.dashboard !== undefined ? { dashboard: o.dashboard } : {}),
     });

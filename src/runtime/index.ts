@@ -13,6 +13,20 @@ export {
   type Ordering,
   OrderingModes,
 } from './options.ts';
+export {
+  RunOptionTable,
+  OptionLayers,
+  optionKeys,
+  optionRows,
+  validateOptions,
+  acceptsValue,
+  expectation,
+  type RunOptionKey,
+  type OptionKeyOf,
+  type OptionSpec,
+  type OptionKind,
+  type OptionLayer,
+} from './option-table.ts';
 export { type TransformerStats, type TransformerEvents, type RecordOutcome, type LagSample, type CloseSummary } from './types.ts';
 export { JobExecutor, DEFAULT_RECORD_TIMEOUT_MS, DEAD_LETTER_FIELDS_BYTES, defaultExecutorOptions, defaultWorkerPoolOptions, type ExecutorOptions, type ExecutorStats, type ConcurrencyStats } from './executor.ts';
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolStats } from './worker-pool.ts';

@@ -1,31 +1,16 @@
-// The transformer's options: what each means, their defaults, and their validation.
-import { hostname } from 'node:os';
-import { Guarantees, type Guarantee } from '../common/index.ts';
+// The transformer's options: what each means, their defaults, and their validation (both from the option table).
+import type { Guarantee } from '../common/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
-import { OrderingModes, type OrderingMode } from '../offsets/index.ts';
-import { defaultExecutorOptions } from './executor.ts';
+import type { OrderingMode } from '../offsets/index.ts';
+import { defaultCommitIntervalMs, fixedDefaults, GroupProtocols, optionKeys, RunOptionTable, validateOptions, type GroupProtocol, type RunOptionKey } from './option-table.ts';
 import type { WorkerPoolOptions } from './worker-pool.ts';
 
 export type Ordering = OrderingMode;
 
-export { Guarantees, type Guarantee, OrderingModes };
-
-/** The commit interval when none is given, per guarantee (exactly-once: Kafka Streams' 100 ms). */
-export const defaultCommitIntervalMs: Record<Guarantee, number> = { 'at-least-once': 1000, 'exactly-once': 100 };
-
-/**
- * How the group moves partitions between members. Both are incremental: when a member joins or leaves, only the
- * partitions that change owner move, and every other partition keeps being processed through the rebalance.
- * - `classic`: the classic group protocol with the cooperative-sticky assignor (brokers 2.4 and later). A member
- *   gives a partition up only after its release (see `releaseTimeoutMs`): the next owner starts where it stopped.
- * - `consumer`: the consumer group protocol of KIP-848 (brokers 4.0 and later; the broker sets the heartbeat interval
- *   and the session timeout, `group.consumer.*`). @platformatic/kafka acknowledges a revocation in its next heartbeat,
- *   without waiting for the member: the next owner may start before the release is committed and redo the records
- *   finished meanwhile. Exactly-once transactions carry the member epoch (src/kafka/member-epoch.ts).
- */
-export const GroupProtocols = ['classic', 'consumer'] as const;
-export type GroupProtocol = (typeof GroupProtocols)[number];
+export { Guarantees, type Guarantee } from '../common/index.ts';
+export { OrderingModes } from '../offsets/index.ts';
+export { defaultCommitIntervalMs, GroupProtocols, type GroupProtocol };
 
 export interface TransformerOptions {
   /** Brokers, TLS and SASL: every client of the transformer (consumer, output producer) connects with these. */
@@ -120,32 +105,25 @@ export interface TransformerOptions {
   transactionTimeoutMs: number;
 }
 
-export const defaultTransformerOptions = {
-  clientId: `lagless-${hostname()}-${process.pid}`,
-  ordering: 'unordered',
-  groupProtocol: 'classic',
-  maxInFlight: 2000,
-  attempts: 3,
+/** The options of the transformer that have a default (releaseTimeoutMs has one worked out from two others). */
+type DefaultedOptions = Omit<TransformerOptions, 'kafka' | 'from' | 'to' | 'dlq' | 'group' | 'releaseTimeoutMs'>;
+
+const fixed = fixedDefaults('transformer') as Omit<DefaultedOptions, 'commitIntervalMs' | 'recordTimeoutMs' | 'transactionalId' | 'workers'>;
+
+/** The defaults, from the option table (commitIntervalMs: the default guarantee's). */
+export const defaultTransformerOptions: Readonly<DefaultedOptions> = {
+  ...fixed,
+  commitIntervalMs: RunOptionTable.commitIntervalMs.default(fixed),
   recordTimeoutMs: undefined,
-  retryBaseMs: 500,
-  retryMaxMs: 30_000,
-  commitIntervalMs: 1000,
-  drainTimeoutMs: 30_000,
-  closeTimeoutMs: 5000,
-  sessionTimeoutMs: 10_000,
-  heartbeatIntervalMs: 1000,
-  rebalanceTimeoutMs: 45_000,
-  fetchMaxWaitMs: 500,
-  fetchMaxBytes: 4 * 1024 * 1024,
-  maxConcurrency: defaultExecutorOptions.maxConcurrency,
-  workers: {},
-  guarantee: 'at-least-once',
   transactionalId: undefined,
-  transactionTimeoutMs: 10_000,
-} as const satisfies Partial<TransformerOptions>;
+  workers: {},
+};
 
 export type TransformerInit = Pick<TransformerOptions, 'kafka' | 'from' | 'to' | 'dlq' | 'group'> & Partial<TransformerOptions>;
 
+
+/** The options of the table the transformer takes (the type checks that each is a field of TransformerOptions). */
+const TRANSFORMER_KEYS: readonly (keyof TransformerOptions & RunOptionKey)[] = optionKeys('transformer');
 
 export function validateTransformerOptions(o: TransformerOptions): TransformerOptions {
   const fail = (field: string, msg: string) => {
@@ -154,34 +132,7 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   if (!o.kafka || !Array.isArray(o.kafka.brokers) || o.kafka.brokers.length === 0) fail('kafka.brokers', 'must list at least one host:port');
   for (const f of ['from', 'to', 'dlq', 'group'] as const) if (typeof o[f] !== 'string' || o[f] === '') fail(f, 'must be a non-empty string');
   if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
-  if (!(OrderingModes as readonly string[]).includes(o.ordering)) fail('ordering', `must be ${OrderingModes.join(', ')}, got "${o.ordering}"`);
-  if (!(Guarantees as readonly string[]).includes(o.guarantee)) fail('guarantee', `must be at-least-once or exactly-once, got "${String(o.guarantee)}"`);
-  if (o.recordTimeoutMs !== undefined && (typeof o.recordTimeoutMs !== 'number' || !Number.isInteger(o.recordTimeoutMs) || o.recordTimeoutMs < 1)) {
-    fail('recordTimeoutMs', `must be an integer >= 1 when given, got ${String(o.recordTimeoutMs)}`);
-  }
-  if (o.transactionalId !== undefined && (typeof o.transactionalId !== 'string' || o.transactionalId === '')) fail('transactionalId', 'must be a non-empty string');
-  if (!(GroupProtocols as readonly string[]).includes(o.groupProtocol)) fail('groupProtocol', `must be ${GroupProtocols.join(' or ')}, got "${o.groupProtocol}"`);
-  const ints: [keyof TransformerOptions, number][] = [
-    ['maxInFlight', 1],
-    ['attempts', 1],
-    ['retryBaseMs', 0],
-    ['retryMaxMs', 0],
-    ['commitIntervalMs', 10],
-    ['drainTimeoutMs', 0],
-    ['closeTimeoutMs', 0],
-    ['releaseTimeoutMs', 0],
-    ['sessionTimeoutMs', 1000],
-    ['heartbeatIntervalMs', 100],
-    ['rebalanceTimeoutMs', 1000],
-    ['fetchMaxWaitMs', 0],
-    ['fetchMaxBytes', 1024],
-    ['maxConcurrency', 1],
-    ['transactionTimeoutMs', 1000],
-  ];
-  for (const [k, min] of ints) {
-    const v = o[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(k, `must be an integer >= ${min}, got ${String(v)}`);
-  }
+  validateOptions(TRANSFORMER_KEYS, o, 'transformer option', true);
   // A classic member holds its rejoin during a release; the group waits for that rejoin at most rebalanceTimeoutMs.
   if (o.releaseTimeoutMs >= o.rebalanceTimeoutMs) fail('releaseTimeoutMs', `must be below rebalanceTimeoutMs (${o.rebalanceTimeoutMs}), got ${o.releaseTimeoutMs}`);
   return o;

@@ -1,7 +1,6 @@
 // `lagless run ./my-job.ts|palette|noop`: one member of a consumer group that runs a job on records in parallel until Ctrl-C.
 import { availableParallelism, hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultScalingOptions } from '../../autoscale/index.ts';
 import { formatDuration } from '../../common/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
 import { defaultDashboardAccessOptions } from '../../dashboard/index.ts';
@@ -11,11 +10,11 @@ import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { Logger, LogFormats, LogLevels, type LogFormat, type LogLevel } from '../../observe/index.ts';
 import { defaultDlq, defaultGroup, JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
-import { DEFAULT_RECORD_TIMEOUT_MS, defaultCommitIntervalMs, defaultTransformerOptions, GroupProtocols, Guarantees, OrderingModes, type Guarantee, type GroupProtocol, type Ordering, type TransformerStats } from '../../runtime/index.ts';
+import { defaultTransformerOptions, type Guarantee, type GroupProtocol, type OptionKeyOf, type Ordering, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { DASHBOARD_TOKEN_ENV, dashboardToken } from '../dashboard-token.ts';
-import { choiceArg, collect, durationOption, intArg, sizeOption } from '../options.ts';
+import { choiceArg, collect, durationOption, intArg, sizeOption, tableFlagValues, tableOption } from '../options.ts';
 
 /** The flags every job takes. */
 interface CommonFlags extends KafkaFlags {
@@ -88,52 +87,21 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
   cmd
     .option('--dlq <topic>', 'dead-letter topic (default: <from>.dlq)')
     .option('--group <name>', `consumer group: processes in one group share the partitions${defaults.group ? '' : " (default: the job's name)"}`, defaults.group)
-    .addOption(
-      new Option('--ordering <mode>', 'unordered: any record any time; key: one record at a time per key, in order; partition: one record at a time per partition')
-        .argParser(choiceArg(OrderingModes))
-        .default('unordered'),
-    )
-    .addOption(
-      new Option(
-        '--guarantee <mode>',
-        'at-least-once: outputs leave as soon as a record is done (a crash redoes up to --max-in-flight records: duplicates); exactly-once: outputs, dead letters and offsets commit together in Kafka transactions (read them with isolation.level=read_committed)',
-      )
-        .argParser(choiceArg(Guarantees))
-        .default('at-least-once'),
-    )
-    .addOption(
-      durationOption(
-        '--transaction-timeout <duration>',
-        'exactly-once: how long a transaction may stay open; also the longest a crashed member holds back read_committed readers and the next owner of its partitions',
-        defaultTransformerOptions.transactionTimeoutMs,
-      ),
-    )
-    .option('--max-in-flight <n>', 'records fetched and not yet committed, at most (also the most records redone after a crash)', intArg(1, 1_000_000), defaultTransformerOptions.maxInFlight)
-    .option('--attempts <n>', 'attempts per record for transient failures (timeouts, 5xx, 429, resets)', intArg(1, 100), defaultTransformerOptions.attempts)
-    .addOption(
-      durationOption(
-        '--record-timeout <duration>',
-        `deadline of one attempt of a record (its run() and worker calls, not the wait for a free worker): past it, ctx.signal aborts, a worker task still running is stopped, and the attempt fails with RECORD_TIMEOUT, retried up to --attempts, then dead-lettered (default: the job's timeoutMs, else ${formatDuration(DEFAULT_RECORD_TIMEOUT_MS)})`,
-      ),
-    )
-    .addOption(durationOption('--retry-base <duration>', 'first retry delay (exponential, full jitter; Retry-After is honoured)', defaultTransformerOptions.retryBaseMs))
-    .addOption(
-      durationOption(
-        '--commit-interval <duration>',
-        `how often done offsets are committed (default: ${defaultCommitIntervalMs['at-least-once']}ms; ${defaultCommitIntervalMs['exactly-once']}ms with --guarantee exactly-once, one transaction each)`,
-      ),
-    )
-    .addOption(durationOption('--drain-timeout <duration>', 'on Ctrl-C/SIGTERM, time given to in-flight records and their outputs before they are abandoned (and redone later); committing, leaving the group and the last status get 10 s more at most, also with the broker down', defaultTransformerOptions.drainTimeoutMs))
-    .addOption(durationOption('--session-timeout <duration>', 'group session timeout: how soon a crashed member is replaced', defaultTransformerOptions.sessionTimeoutMs))
-    .addOption(
-      new Option('--group-protocol <protocol>', 'classic: classic groups with cooperative-sticky assignment (brokers 2.4+); consumer: KIP-848 groups (brokers 4.0+). Both move only the partitions that change owner')
-        .argParser(choiceArg(GroupProtocols))
-        .default(defaultTransformerOptions.groupProtocol),
-    )
+    .addOption(tableOption('ordering'))
+    .addOption(tableOption('guarantee'))
+    .addOption(tableOption('transactionTimeoutMs'))
+    .addOption(tableOption('maxInFlight'))
+    .addOption(tableOption('attempts'))
+    .addOption(tableOption('recordTimeoutMs'))
+    .addOption(tableOption('retryBaseMs'))
+    .addOption(tableOption('commitIntervalMs'))
+    .addOption(tableOption('drainTimeoutMs'))
+    .addOption(tableOption('sessionTimeoutMs'))
+    .addOption(tableOption('groupProtocol'))
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
     .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))
     .option('--status-topic <topic>', 'compacted topic where this process publishes its status (read by lagless status)', DEFAULT_STATUS_TOPIC)
-    .addOption(durationOption('--status-every <duration>', 'how often the status is published (0 = never)', 2000))
+    .addOption(tableOption('statusIntervalMs'))
     .option('--http-port <port>', 'serve the group\'s dashboard at /, and /healthz, /readyz and /metrics (Prometheus) on this port', intArg(0, 65535))
     .option('--http-host <address>', `address the HTTP server binds (0.0.0.0 in a container); beyond loopback the dashboard needs ${DASHBOARD_TOKEN_ENV} (probes and metrics do not)`, '127.0.0.1')
     .option('--no-dashboard', 'serve only the probes and metrics on --http-port, not the dashboard')
@@ -144,12 +112,12 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     .option('--workers <n>', 'a fixed number of CPU worker threads (turns worker autoscaling off)', intArg(1, 1024))
     .option('--min-workers <n>', 'autoscaling: fewest CPU workers', intArg(1, 1024))
     .option('--max-workers <n>', 'autoscaling: most CPU workers (default: the number of cores)', intArg(1, 1024))
-    .addOption(durationOption('--idle-timeout <duration>', 'autoscaling: scale down only after capacity has been idle this long', defaultScalingOptions.idleTimeoutMs))
-    .addOption(durationOption('--catch-up <duration>', 'autoscaling: size capacity to drain a backlog within this time', defaultScalingOptions.catchUpMs))
+    .addOption(tableOption('idleTimeoutMs'))
+    .addOption(tableOption('catchUpMs'))
     .option('--replicas <min..max>', 'run MIN..MAX replica processes in the group on this machine, scaled by lag and rates', replicasArg)
     .option('--standby <n>', 'with --replicas: keep N more replica processes started and warm outside the group, so that a scale-up only has to join', intArg(0, 1024), 0);
   if (defaults.concurrencyFlag) {
-    cmd.option('--max-concurrency <n>', "records in run() before their first worker call (downloads, API calls) at once, at most; autoscaled below it", intArg(1, 100_000), MAX_CONCURRENCY);
+    cmd.addOption(tableOption('maxConcurrency'));
   }
   return cmd;
 }
@@ -297,24 +265,12 @@ async function runJob(job: JobDefinition, flags: CommonFlags, ctx: CliContext, c
     to: flags.to,
     ...(flags.dlq !== undefined ? { dlq: flags.dlq } : {}),
     group: flags.group ?? defaultGroup(job),
-    ordering: flags.ordering,
-    maxInFlight: flags.maxInFlight,
-    attempts: flags.attempts,
-    ...(flags.recordTimeout !== undefined ? { recordTimeoutMs: flags.recordTimeout } : {}),
-    retryBaseMs: flags.retryBase,
-    ...(flags.commitInterval !== undefined ? { commitIntervalMs: flags.commitInterval } : {}),
-    guarantee: flags.guarantee,
-    transactionTimeoutMs: flags.transactionTimeout,
-    drainTimeoutMs: flags.drainTimeout,
-    sessionTimeoutMs: flags.sessionTimeout,
-    groupProtocol: flags.groupProtocol,
+    // --ordering, --max-in-flight, --commit-interval and the other flags of the option table, checked by its parsers.
+    ...(tableFlagValues(cmd) as Pick<RunOptions, OptionKeyOf<'cli'>>),
     workers,
-    idleTimeoutMs: flags.idleTimeout,
-    catchUpMs: flags.catchUp,
     maxConcurrency: p.maxConcurrency,
     createTopics: flags.createTopics,
     statusTopic: flags.statusTopic,
-    statusIntervalMs: flags.statusEvery,
     ...(http ? { http } : {}),
     dashboard: flags.dashboard,
   };

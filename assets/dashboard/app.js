@@ -196,6 +196,7 @@
           [m.rates ? fmt(m.rates.dead) : '–', 'num'],
           [m.failures ? `${m.failures.timeouts} / ${m.failures.workerCrashes}` : '–', 'num'],
           [m.workers ? `${m.workers.busy}/${m.workers.active}/${m.workers.max}` : m.replicas ? `${m.replicas.running} replicas (${m.replicas.min}..${m.replicas.max})` : '–'],
+          [m.io ? `${m.io.active}/${m.io.max}` : '–', 'num'],
           [ago(m.ageMs)],
           [m.wish ?? '', 'text'],
         ]);

@@ -64,6 +64,8 @@ export interface MemberView {
   /** Since the process started: attempts past the per-record deadline, and worker threads that died under a task. */
   failures: { timeouts: number; workerCrashes: number } | null;
   workers: { active: number; busy: number; max: number } | null;
+  /** The job's I/O concurrency: records in run() before their first worker call, and the limit. */
+  io: { active: number; max: number } | null;
   replicas: { running: number; min: number; max: number } | null;
   wish: string | null;
 }
@@ -297,6 +299,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       rates: { in: round(m.rates.in)!, out: round(m.rates.out)!, dead: round(m.rates.dead)! },
       failures: m.role === 'supervisor' ? null : { timeouts: m.totals.timeouts ?? 0, workerCrashes: m.totals.workerCrashes ?? 0 },
       workers: m.role === 'supervisor' ? null : { active: m.workers.active, busy: m.workers.busy, max: m.workers.max },
+      io: m.role === 'supervisor' ? null : { active: m.io.active, max: m.io.max },
       replicas: m.replicas ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
       wish: m.wish?.reason ?? null,
     }));
@@ -317,6 +320,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
         rates: null,
         failures: null,
         workers: null,
+        io: null,
         replicas: null,
         wish: null,
       });

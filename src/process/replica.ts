@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Autoscaler, defaultScalingOptions, suggestIoConcurrency, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import { LAGLESS_VERSION } from '../common/index.ts';
 import { describeThrown, warning } from '../errors/index.ts';
-import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { StatusPublisher, STATUS_RECORD_VERSION, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
@@ -289,7 +289,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const s = this.transformer.stats();
     const d = this.lastDecision;
     return {
-      v: 1,
+      v: STATUS_RECORD_VERSION,
       group: t.group,
       member: t.clientId,
       role: 'replica',
@@ -302,8 +302,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       at: new Date().toISOString(),
       intervalMs: this.#o.statusIntervalMs,
       workers: { active: s.workers?.workers ?? 0, max: s.workers?.maxWorkers ?? 0, busy: s.workers?.active ?? 0 },
-      // Records in run() before their first worker call: downloads for the palette job.
-      downloads: { active: s.concurrency.active, max: s.concurrency.limit },
+      io: { active: s.concurrency.active, max: s.concurrency.limit },
       inFlight: s.inFlight,
       window: s.windowSize,
       rates: this.#rates,

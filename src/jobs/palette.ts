@@ -2,13 +2,12 @@
 import { createDownloader, DownloadErrorCodes, type DownloadOptions, type Downloader } from '../download/index.ts';
 import { defineJob, JobError, UsageError, type JobDefinition, type JobRecord } from '../index.ts';
 import {
-  decodeWorkerResult,
   PaletteErrorCodes,
   paletteWorkerUrl,
   validatePaletteOptions,
   type PaletteOptions,
+  type PaletteResult,
   type PaletteTask,
-  type PaletteWorkerResult,
 } from '../palette/index.ts';
 
 export interface PaletteJobOptions {
@@ -128,15 +127,15 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): JobDefi
       // below detaches the buffer, after which bytes.byteLength is 0.
       const size = bytes.byteLength;
       bufferedBytes += size;
-      let answer: PaletteWorkerResult;
+      // A failure on the worker comes back as the JobError it threw, with its code (see src/palette/worker.ts).
+      let result: PaletteResult;
       try {
         const task: PaletteTask = { bytes, options: palette };
-        answer = await worker.run<PaletteWorkerResult>(task, { transfer: [bytes.buffer as ArrayBuffer] });
+        result = await worker.run<PaletteResult, PaletteTask>(task, { transfer: [bytes.buffer as ArrayBuffer] });
       } finally {
         bufferedBytes -= size;
         for (const f of bytesFreed.splice(0)) f();
       }
-      const result = decodeWorkerResult(answer);
       const out: PaletteRecord = {
         id,
         url,

@@ -6,7 +6,7 @@ import { Autoscaler, defaultScalingOptions, suggestIoConcurrency, type ScalingDe
 import { LAGLESS_VERSION } from '../common/index.ts';
 import { describeThrown, warning } from '../errors/index.ts';
 import { StatusPublisher, STATUS_RECORD_VERSION, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
-import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
+import { Collector, createDashboardHandler, isLoopbackBind, jobPreviews } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
 import { createMetricsRegistry, RateMeter, startObserveServer, type ObserveServer } from '../observe/index.ts';
@@ -123,7 +123,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       // The group's dashboard at /: it reads the output and dead-letter topics only once a page is opened.
       let extra;
       if (o.dashboard ?? true) {
-        this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true });
+        this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true, previews: jobPreviews(this.job) });
         extra = createDashboardHandler({ collector: this.#dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host), token: o.http.token, maxClients: o.http.maxClients });
       }
       // Liveness never depends on Kafka: the server answers before the group is joined.

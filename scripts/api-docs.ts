@@ -104,6 +104,14 @@ const SECTIONS: { title: string; intro: string; items: [string, string][] }[] = 
     ],
   },
   {
+    title: 'Outputs on the dashboard',
+    intro: "A job's `preview(output)` says how the dashboard shows its latest outputs; without one, an output shows as its key and short values.",
+    items: [
+      ['src/job/types.ts', 'OutputView'],
+      ['src/job/types.ts', 'OutputPreview'],
+    ],
+  },
+  {
     title: 'Failing a record',
     intro:
       'Throw a `JobError` with a stable code of your own: retried with backoff when `retryable`, then written to the dead-letter topic with that code. ' +

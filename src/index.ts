@@ -16,6 +16,8 @@ export type {
   WorkerRunner,
   WorkerRunOptions,
   WorkerFunction,
+  OutputView,
+  OutputPreview,
 } from './job/index.ts';
 export { JobError, UsageError, LaglessError, isLaglessError, errorFactory, WarningCodes, type WarningCode, type JobErrorOptions, type ErrorCodeTable, type LaglessErrorOptions } from './errors/index.ts';
 export type { RunOptions, JobTransformer, JobTransformerEvents } from './process/index.ts';

@@ -196,6 +196,7 @@
           [m.rates ? fmt(m.rates.dead) : '–', 'num'],
           [m.failures ? `${m.failures.timeouts} / ${m.failures.workerCrashes}` : '–', 'num'],
           [m.workers ? `${m.workers.busy}/${m.workers.active}/${m.workers.max}` : m.replicas ? `${m.replicas.running} replicas (${m.replicas.min}..${m.replicas.max})` : '–'],
+          [m.io ? `${m.io.active}/${m.io.max}` : '–', 'num'],
           [ago(m.ageMs)],
           [m.wish ?? '', 'text'],
         ]);
@@ -246,59 +247,67 @@
     const key = `${e.topic}/${e.partition}/${e.offset}`;
     const cached = cards.get(key);
     if (cached) return cached;
-    const c = el('article', 'palette');
+    const c = el('article', 'output');
     c.dataset.topic = e.topic;
     c.dataset.partition = String(e.partition);
     c.dataset.offset = String(e.offset);
-    if (/^https?:\/\//i.test(e.url)) {
+    c.dataset.preview = e.previewed ? 'job' : 'default';
+    if (e.image && /^https?:\/\//i.test(e.image)) {
       const img = el('img');
       img.alt = '';
       img.loading = 'lazy';
       img.decoding = 'async';
       img.referrerPolicy = 'no-referrer';
       img.addEventListener('error', () => img.classList.add('broken'));
-      img.src = e.url;
+      img.src = e.image;
       c.append(img);
     }
-    const swatches = el('div', 'swatches');
-    for (const h of e.hex) {
-      if (!HEX.test(h)) continue;
-      const s = el('div', 'swatch');
-      const color = el('div', 'color');
-      color.style.backgroundColor = h;
-      s.append(color, el('span', 'hex', h));
-      swatches.append(s);
+    if (e.swatches.length > 0) {
+      const swatches = el('div', 'swatches');
+      for (const h of e.swatches) {
+        if (!HEX.test(h)) continue;
+        const s = el('div', 'swatch');
+        const color = el('div', 'color');
+        color.style.backgroundColor = h;
+        s.append(color, el('span', 'hex', h));
+        swatches.append(s);
+      }
+      c.append(swatches);
     }
     const meta = el('div', 'meta');
-    meta.append(el('div', 'palette-id', e.id), el('div', 'palette-url', e.url));
-    const size = e.width && e.height ? `${e.width}×${e.height} · ` : '';
-    meta.append(el('div', 'muted', `${size}${clock(e.timestamp)} · ${e.topic}[${e.partition}]@${e.offset}`));
-    c.append(swatches, meta);
+    meta.append(el('div', 'output-title', e.title || '(no key)'));
+    if (e.fields.length > 0) {
+      const dl = el('dl', 'fields');
+      for (const [name, value] of e.fields) dl.append(el('dt', '', name), el('dd', '', value));
+      meta.append(dl);
+    }
+    meta.append(el('div', 'muted', `${clock(e.timestamp)} · ${e.topic}[${e.partition}]@${e.offset}`));
+    c.append(meta);
     cards.set(key, c);
     return c;
   }
-  // At a few hundred palettes per second the newest twelve change every tick: redraw the gallery at most every 4 s, so
-  // that its pictures can load and be looked at.
-  let galleryShown = 0;
-  let galleryTimer;
-  function renderGallery() {
-    const wait = galleryShown + 4000 - Date.now();
-    // An empty gallery is filled at once.
-    if (wait > 0 && $('gallery').dataset.count !== '0') {
-      clearTimeout(galleryTimer);
-      galleryTimer = setTimeout(renderGallery, wait);
+  // At a few hundred outputs per second the newest twelve change every tick: redraw them at most every 4 s, so that
+  // their pictures can load and be looked at.
+  let outputsShown = 0;
+  let outputsTimer;
+  function renderOutputs() {
+    const wait = outputsShown + 4000 - Date.now();
+    // An empty list is filled at once.
+    if (wait > 0 && $('outputs').dataset.count !== '0') {
+      clearTimeout(outputsTimer);
+      outputsTimer = setTimeout(renderOutputs, wait);
       return;
     }
-    galleryShown = Date.now();
-    showGallery(state.gallery);
+    outputsShown = Date.now();
+    showOutputs(state.outputs);
   }
-  function showGallery(g) {
-    $('gallery').dataset.count = String(g.entries.length);
-    const list = g.entries.map(card);
+  function showOutputs(o) {
+    $('outputs').dataset.count = String(o.entries.length);
+    const list = o.entries.map(card);
     const keep = new Set(list);
     for (const [k, c] of cards) if (!keep.has(c)) cards.delete(k);
-    $('gallery-cards').replaceChildren(...list);
-    $('gallery-note').textContent = g.other > 0 && g.seen === 0 ? `the output records are not palettes (${g.other} seen)` : `${g.seen} palette(s) read since this page's server started`;
+    $('output-cards').replaceChildren(...list);
+    $('outputs-note').textContent = `${o.seen} read since this page's server started`;
   }
 
   function renderDeadLetters(d) {
@@ -330,7 +339,7 @@
     members: renderMembers,
     partitions: renderPartitions,
     scaleEvents: renderScaleEvents,
-    gallery: renderGallery,
+    outputs: renderOutputs,
     deadLetters: renderDeadLetters,
     deadBuckets: renderDeadTotal,
   };
@@ -348,7 +357,7 @@
     history = m.history;
     state = {};
     cards.clear();
-    galleryShown = 0;
+    outputsShown = 0;
     apply(m.state);
     drawCharts();
   }

@@ -1,7 +1,7 @@
 // The engine stage of the pipeline benchmark: the palette engine alone on a worker pool, the same photos and worker count as the pipeline, no Kafka, no HTTP.
 import { Piscina } from 'piscina';
 import { loadImages } from '../../src/image-server/index.ts';
-import { decodeWorkerResult, paletteWorkerUrl, type PaletteTask, type PaletteWorkerResult } from '../../src/palette/index.ts';
+import { paletteWorkerUrl, type PaletteResult, type PaletteTask } from '../../src/palette/index.ts';
 
 export interface EngineFigure {
   workers: number;
@@ -17,7 +17,7 @@ export interface EngineFigure {
  */
 export async function measureEngine(o: { workers: number; records: number; imagesDir: string }): Promise<EngineFigure> {
   const images = (await loadImages(o.imagesDir)).map((i) => i.bytes);
-  const pool = new Piscina<PaletteTask, PaletteWorkerResult>({
+  const pool = new Piscina<PaletteTask, PaletteResult>({
     filename: paletteWorkerUrl.href,
     minThreads: o.workers,
     maxThreads: o.workers,
@@ -26,7 +26,7 @@ export async function measureEngine(o: { workers: number; records: number; image
   try {
     const runOne = async (i: number) => {
       const bytes = new Uint8Array(images[i % images.length]!);
-      decodeWorkerResult(await pool.run({ bytes, options: {} }, { transferList: [bytes.buffer as ArrayBuffer] }));
+      await pool.run({ bytes, options: {} }, { transferList: [bytes.buffer as ArrayBuffer] });
     };
     await Promise.all(Array.from({ length: o.workers * 2 }, (_, i) => runOne(i)));
     let next = 0;

@@ -19,7 +19,7 @@ export function formatGroupStatus(s: GroupStatus): string {
   else {
     out.push(
       table(
-        ['MEMBER', 'ROLE', 'HOST', 'PID', 'GUARANTEE', 'WORKERS', 'IN FLIGHT', 'IN/s', 'OUT/s', 'DEAD/s', 'PARTITIONS', 'SEEN'],
+        ['MEMBER', 'ROLE', 'HOST', 'PID', 'GUARANTEE', 'WORKERS', 'I/O', 'IN FLIGHT', 'IN/s', 'OUT/s', 'DEAD/s', 'PARTITIONS', 'SEEN'],
         s.members.map((m) => [
           m.member,
           m.role,
@@ -27,6 +27,7 @@ export function formatGroupStatus(s: GroupStatus): string {
           m.pid,
           m.guarantee ?? 'at-least-once',
           m.role === 'supervisor' ? `${m.replicas?.running ?? 0} replicas${m.replicas?.standby?.length ? ` +${m.replicas.standby.length} standby` : ''}` : `${m.workers.busy}/${m.workers.active}/${m.workers.max}`,
+          m.role === 'supervisor' ? '-' : `${m.io.active}/${m.io.max}`,
           m.inFlight,
           m.rates.in.toFixed(1),
           m.rates.out.toFixed(1),
@@ -36,7 +37,7 @@ export function formatGroupStatus(s: GroupStatus): string {
         ]),
       ),
     );
-    out.push(' (WORKERS = busy/active/max CPU workers)');
+    out.push(" (WORKERS = busy/active/max CPU workers; I/O = records in the job's I/O (run() before its first worker call) / the limit)");
   }
   out.push('');
   out.push('Partitions');
@@ -53,7 +54,7 @@ export function formatGroupStatus(s: GroupStatus): string {
   out.push(` lag ${s.totalLag} record(s); arrival ${s.rates.arrival.toFixed(1)}/s; in ${s.rates.in.toFixed(1)}/s; out ${s.rates.out.toFixed(1)}/s; dead letters ${s.rates.dead.toFixed(1)}/s`);
   const t = s.totals;
   out.push(` since start (live replicas): ${t.ok} ok, ${t.dead} dead letter(s), ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}, ${t.timeouts} timeout(s), ${t.workerCrashes} worker crash(es)`);
-  out.push(` ${live.filter((m) => m.role === 'replica').length} live replica(s); workers ${s.workers.busy} busy / ${s.workers.active} active / ${s.workers.max} max; ${s.inFlight} record(s) in flight`);
+  out.push(` ${live.filter((m) => m.role === 'replica').length} live replica(s); workers ${s.workers.busy} busy / ${s.workers.active} active / ${s.workers.max} max; I/O ${s.io.active} / ${s.io.max}; ${s.inFlight} record(s) in flight`);
   out.push('');
   out.push('Autoscaler');
   const wish = [s.wish.replicas !== undefined ? `${s.wish.replicas} replica(s)` : '', s.wish.workers !== undefined ? `${s.wish.workers} worker(s)` : ''].filter(Boolean).join(', ');

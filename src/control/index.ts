@@ -6,6 +6,8 @@ export {
   statusKey,
   isLive,
   parseStatus,
+  decodeStatus,
+  STATUS_RECORD_VERSION,
   pushScaleEvent,
   type Guarantee,
   type MemberStatus,

@@ -37,6 +37,8 @@ export interface GroupStatus {
   /** Counts since each live replica started, summed (timeouts: attempts past the per-record deadline). */
   totals: { ok: number; dead: number; retries: number; timeouts: number; workerCrashes: number };
   workers: { active: number; max: number; busy: number };
+  /** The job's I/O concurrency (records in run() before their first worker call) and its limits, summed. */
+  io: { active: number; max: number };
   inFlight: number;
   /** The autoscaler's wish: replicas from a live supervisor, else workers summed over replicas. */
   wish: { replicas?: number; workers?: number; reasons: string[] };
@@ -151,6 +153,7 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
         workerCrashes: sum((m) => m.totals.workerCrashes ?? 0),
       },
       workers: { active: sum((m) => m.workers.active), max: sum((m) => m.workers.max), busy: sum((m) => m.workers.busy) },
+      io: { active: sum((m) => m.io.active), max: sum((m) => m.io.max) },
       inFlight: sum((m) => m.inFlight),
       wish: {
         ...(supervisor?.wish?.replicas !== undefined ? { replicas: supervisor.wish.replicas } : {}),

@@ -4,8 +4,12 @@ import { Guarantees, type Guarantee } from '../common/index.ts';
 /** Default compacted topic holding the latest status of every process, keyed by "<group>/<member>". */
 export const DEFAULT_STATUS_TOPIC = 'lagless.status';
 
+/** The version of the status record this Lagless publishes; {@link parseStatus} also reads version 1. */
+export const STATUS_RECORD_VERSION = 2;
+
 export interface MemberStatus {
-  v: 1;
+  /** 2 since `downloads` became `io`; version-1 records are read into this shape by {@link parseStatus}. */
+  v: typeof STATUS_RECORD_VERSION;
   group: string;
   /** The Kafka client id of the process (unique per process). */
   member: string;
@@ -22,7 +26,11 @@ export interface MemberStatus {
   /** How often it is published, ms: a status older than 3 intervals is stale. */
   intervalMs: number;
   workers: { active: number; max: number; busy: number };
-  downloads: { active: number; max: number };
+  /**
+   * The job's I/O concurrency: records in run() before their first worker call (downloads, API calls), and the limit the
+   * autoscaler set. Named `downloads` in version-1 records.
+   */
+  io: { active: number; max: number };
   inFlight: number;
   window: number;
   /** Records per second over the last interval. */
@@ -78,12 +86,37 @@ export function isLive(s: MemberStatus, now = Date.now()): boolean {
   return now - Date.parse(s.at) <= 3 * s.intervalMs + 1000;
 }
 
+/**
+ * A status record's value (JSON), or undefined when it is none (a tombstone, not JSON, another version, no group or
+ * member). A version-1 record (published by Lagless before the I/O concurrency was named `io`) is read into the current
+ * shape: its `downloads` becomes `io`.
+ */
 export function parseStatus(value: string | undefined | null): MemberStatus | undefined {
   if (!value) return undefined;
+  let v: unknown;
   try {
-    const v = JSON.parse(value) as MemberStatus;
-    return v && v.v === 1 && typeof v.group === 'string' && typeof v.member === 'string' ? v : undefined;
+    v = JSON.parse(value);
   } catch {
     return undefined;
   }
+  return decodeStatus(v);
 }
+
+/** The status in a parsed record value, read as {@link parseStatus} says. */
+export function decodeStatus(v: unknown): MemberStatus | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.group !== 'string' || typeof o.member !== 'string') return undefined;
+  if (o.v === STATUS_RECORD_VERSION) return o as unknown as MemberStatus;
+  if (o.v === 1) {
+    const { downloads, ...rest } = o;
+    return { ...rest, v: STATUS_RECORD_VERSION, io: ioOf(downloads) } as unknown as MemberStatus;
+  }
+  return undefined;
+}
+
+const ioOf = (d: unknown): MemberStatus['io'] => {
+  const o = d && typeof d === 'object' ? (d as Record<string, unknown>) : {};
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  return { active: n(o.active), max: n(o.max) };
+};

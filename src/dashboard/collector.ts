@@ -2,13 +2,24 @@
 import { EventEmitter } from 'node:events';
 import type { Admin } from '@platformatic/kafka';
 import { describeGroupStatus, StatusTail, type GroupStatus, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import type { JobDefinition, OutputPreview, OutputView } from '../job/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
 import { RateMeter } from '../observe/index.ts';
 import { ArrivalClock } from './arrival-clock.ts';
 import { History, type HistoryJson } from './history.ts';
-import { parseDeadLetterEntry, parseGalleryEntry, type DeadLetterEntry, type GalleryEntry } from './records.ts';
+import { outputEntry, parseDeadLetterEntry, type DeadLetterEntry, type OutputEntry } from './records.ts';
 import { TopicTail, type TailRecord } from './topic-tail.ts';
 import pkg from '../../package.json' with { type: 'json' };
+
+/** Previews of output records by job name: each a job's `preview` (see JobDefinition). */
+export type JobPreviews = Readonly<Record<string, (output: OutputView) => OutputPreview | undefined>>;
+
+/** The previews of the given jobs (those that have one), for {@link CollectorOptions.previews}. */
+export function jobPreviews(...jobs: JobDefinition[]): JobPreviews {
+  const out: Record<string, (output: OutputView) => OutputPreview | undefined> = {};
+  for (const job of jobs) if (typeof job.preview === 'function') out[job.name] = (output) => job.preview!(output);
+  return out;
+}
 
 export interface CollectorOptions {
   kafka: KafkaConnection;
@@ -20,8 +31,13 @@ export interface CollectorOptions {
   sampleMs?: number;
   /** Rates are measured over this window, ms. Default 5000. */
   rateWindowMs?: number;
-  /** Palettes in the gallery. Default 12. */
-  gallerySize?: number;
+  /** Latest output records shown. Default 12. */
+  outputListSize?: number;
+  /**
+   * How to show the output records of each job, by job name (the `job` of its members' status records): a job's
+   * `preview`. An output of a job without one shows its key and short values. Default: none.
+   */
+  previews?: JobPreviews;
   /** Latest dead letters listed. Default 20. */
   deadLetterListSize?: number;
   /** Width of a bar of the dead-letter chart, ms. Default 10 s. */
@@ -29,7 +45,7 @@ export interface CollectorOptions {
   /**
    * When true, the output and dead-letter topics are read only once `wantRecords()` was called (a page was opened):
    * a `lagless run` process does not read its own output unless someone looks. They still start with the latest
-   * palettes and the last hour of dead letters. Default false.
+   * outputs and the last hour of dead letters. Default false.
    */
   lazyRecords?: boolean;
 }
@@ -38,7 +54,8 @@ export const defaultCollectorOptions = {
   historyMs: 3_600_000,
   sampleMs: 1000,
   rateWindowMs: 5000,
-  gallerySize: 12,
+  outputListSize: 12,
+  previews: {},
   deadLetterListSize: 20,
   deadBucketMs: 10_000,
   lazyRecords: false,
@@ -64,6 +81,8 @@ export interface MemberView {
   /** Since the process started: attempts past the per-record deadline, and worker threads that died under a task. */
   failures: { timeouts: number; workerCrashes: number } | null;
   workers: { active: number; busy: number; max: number } | null;
+  /** The job's I/O concurrency: records in run() before their first worker call, and the limit. */
+  io: { active: number; max: number } | null;
   replicas: { running: number; min: number; max: number } | null;
   wish: string | null;
 }
@@ -120,7 +139,8 @@ export interface DashboardState {
   members: MemberView[];
   partitions: PartitionView[];
   scaleEvents: ScaleEventView[];
-  gallery: { entries: GalleryEntry[]; seen: number; other: number };
+  /** The latest output records, newest first, and how many were read since the collector started. */
+  outputs: { entries: OutputEntry[]; seen: number };
   deadLetters: { entries: DeadLetterEntry[]; seen: number };
   deadBuckets: DeadBuckets;
 }
@@ -141,7 +161,7 @@ const unique = (xs: Iterable<string | undefined>): string[] => [...new Set([...x
 
 /**
  * The dashboard's data: every `sampleMs` one point (rates, lag, seconds behind, workers, replicas, per-partition lag)
- * into a bounded history, and the current state (members, partitions, scale events, latest palettes and dead
+ * into a bounded history, and the current state (members, partitions, scale events, latest outputs and dead
  * letters). Reads only: it joins no group it does not own and commits nothing.
  */
 export class Collector extends EventEmitter<CollectorEvents> {
@@ -161,9 +181,10 @@ export class Collector extends EventEmitter<CollectorEvents> {
   #scaleEvents = new Map<string, ScaleEventView>();
   #tail: { key: string; tail: TopicTail } | undefined;
   #tailError: string | undefined;
-  #gallery: GalleryEntry[] = [];
-  #gallerySeen = 0;
-  #galleryOther = 0;
+  #latest: OutputEntry[] = [];
+  #outputsSeen = 0;
+  /** The preview of each output topic: the preview of the job whose members name it as their output. */
+  #previews = new Map<string, (output: OutputView) => OutputPreview | undefined>();
   #dead: DeadLetterEntry[] = [];
   #deadSeen = 0;
   #deadCounts = new Map<number, Map<string, number>>();
@@ -297,6 +318,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       rates: { in: round(m.rates.in)!, out: round(m.rates.out)!, dead: round(m.rates.dead)! },
       failures: m.role === 'supervisor' ? null : { timeouts: m.totals.timeouts ?? 0, workerCrashes: m.totals.workerCrashes ?? 0 },
       workers: m.role === 'supervisor' ? null : { active: m.workers.active, busy: m.workers.busy, max: m.workers.max },
+      io: m.role === 'supervisor' ? null : { active: m.io.active, max: m.io.max },
       replicas: m.replicas ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
       wish: m.wish?.reason ?? null,
     }));
@@ -317,6 +339,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
         rates: null,
         failures: null,
         workers: null,
+        io: null,
         replicas: null,
         wish: null,
       });
@@ -376,7 +399,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       members,
       partitions,
       scaleEvents: events,
-      gallery: { entries: this.#gallery, seen: this.#gallerySeen, other: this.#galleryOther },
+      outputs: { entries: this.#latest, seen: this.#outputsSeen },
       deadLetters: { entries: this.#dead, seen: this.#deadSeen },
       deadBuckets: this.#buckets(now),
     };
@@ -416,15 +439,19 @@ export class Collector extends EventEmitter<CollectorEvents> {
   /** (Re)starts the tail of the group's output and dead-letter topics when they change. */
   #updateTail(statuses: MemberStatus[]): void {
     if (!this.#wantRecords) return;
+    this.#previews.clear();
+    for (const s of statuses) {
+      const preview = s.output !== undefined && Object.hasOwn(this.options.previews, s.job) ? this.options.previews[s.job] : undefined;
+      if (preview && !this.#previews.has(s.output!)) this.#previews.set(s.output!, preview);
+    }
     const outputs = unique(statuses.map((s) => s.output));
     const dlqs = unique(statuses.map((s) => s.dlq)).filter((d) => !outputs.includes(d));
     const key = `${outputs.join(',')}|${dlqs.join(',')}`;
     if (this.#tail?.key === key || outputs.length + dlqs.length === 0) return;
     const previous = this.#tail?.tail;
     void previous?.close();
-    this.#gallery = [];
-    this.#gallerySeen = 0;
-    this.#galleryOther = 0;
+    this.#latest = [];
+    this.#outputsSeen = 0;
     this.#dead = [];
     this.#deadSeen = 0;
     this.#deadCounts.clear();
@@ -437,7 +464,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       sinceMs: Date.now() - o.historyMs,
       start: (p) =>
         this.#outputs.has(p.topic)
-          ? p.logEnd - o.gallerySize
+          ? p.logEnd - o.outputListSize
           : Math.max(p.sinceOffset ?? p.logEnd, p.logEnd - DEAD_LETTER_BACKFILL),
       onRecord: (r) => this.#onRecord(tail, r),
       onError: (err) => {
@@ -457,13 +484,9 @@ export class Collector extends EventEmitter<CollectorEvents> {
     const meta = { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp };
     const newestFirst = (a: { timestamp: number; offset: number }, b: { timestamp: number; offset: number }) => b.timestamp - a.timestamp || b.offset - a.offset;
     if (this.#outputs.has(r.topic)) {
-      const entry = parseGalleryEntry(r.value, meta, r.key);
-      if (!entry) {
-        this.#galleryOther += 1;
-        return;
-      }
-      this.#gallerySeen += 1;
-      this.#gallery = [entry, ...this.#gallery].sort(newestFirst).slice(0, this.options.gallerySize);
+      const entry = outputEntry({ topic: r.topic, key: r.key ?? undefined, value: r.value ?? '' }, meta, this.#previews.get(r.topic));
+      this.#outputsSeen += 1;
+      this.#latest = [entry, ...this.#latest].sort(newestFirst).slice(0, this.options.outputListSize);
     } else {
       const entry = parseDeadLetterEntry(r.value, meta, r.key);
       this.#deadSeen += 1;
@@ -498,7 +521,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       members: [],
       partitions: [],
       scaleEvents: [],
-      gallery: { entries: [], seen: 0, other: 0 },
+      outputs: { entries: [], seen: 0 },
       deadLetters: { entries: [], seen: 0 },
       deadBuckets: { bucketMs: this.options.deadBucketMs, t: [], codes: {} },
     };

@@ -12,7 +12,7 @@ const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  // The gallery shows each palette's image where the browser can load it.
+  // The latest outputs show the image of a job's preview where the browser can load it.
   'img-src * data:',
   "connect-src 'self'",
   "base-uri 'none'",

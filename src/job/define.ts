@@ -22,7 +22,7 @@ export function validateJob<T extends JobDefinition>(job: T, where: string): T {
   if (!job || typeof job !== 'object') fail(`a job is an object with "name" and "run", got ${job === null ? 'null' : typeof job}`);
   if (typeof job.name !== 'string' || !NAME.test(job.name)) fail(`"name" must be letters, digits, ".", "_" or "-", got ${JSON.stringify(job.name)}`);
   if (typeof job.run !== 'function') fail(`"run" must be a function (record, ctx) => output(s), got ${typeof job.run}`);
-  for (const f of ['setup', 'close', 'deadLetterFields', 'stats'] as const) {
+  for (const f of ['setup', 'close', 'deadLetterFields', 'stats', 'preview'] as const) {
     if (job[f] !== undefined && typeof job[f] !== 'function') fail(`"${f}" must be a function when given, got ${typeof job[f]}`);
   }
   if (job.worker !== undefined && !(job.worker instanceof URL) && (typeof job.worker !== 'string' || job.worker === '')) {

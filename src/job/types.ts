@@ -78,6 +78,30 @@ export interface SetupContext {
   readonly group: string;
 }
 
+/** An output record as the dashboard reads it back from its topic, for {@link JobDefinition.preview}. */
+export interface OutputView {
+  readonly topic: string;
+  /** The key decoded as UTF-8, or undefined when the record has none. */
+  readonly key: string | undefined;
+  /** The value decoded as UTF-8 (empty for a tombstone). */
+  readonly value: string;
+}
+
+/**
+ * How the dashboard shows one output record, under "Latest outputs". Every field is optional and shown as text (never
+ * markup); what is not of the right shape is left out, long strings are cut.
+ */
+export interface OutputPreview {
+  /** A heading, for example the record's id. Default: the record's key. */
+  readonly title?: string;
+  /** An http(s) URL of a picture to show (loaded by the browser, with no referrer). */
+  readonly image?: string;
+  /** Colours as `#rrggbb`, shown as swatches (at most 64). */
+  readonly swatches?: readonly string[];
+  /** Name → value lines (at most 12). */
+  readonly fields?: Readonly<Record<string, string>>;
+}
+
 /**
  * A job: the runtime consumes `--from`, calls `run()` for each record (many at once, unless `--ordering` says
  * otherwise), produces what it returns, retries retryable failures, dead-letters the others, and commits only
@@ -114,6 +138,12 @@ export interface JobDefinition {
    * without them and its `fieldsError` says why.
    */
   deadLetterFields?(record: JobRecord): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * How the dashboard shows one of the job's output records (it runs in the process serving the dashboard, for the
+   * latest outputs only). Without it, or when it throws or returns undefined, the dashboard shows the record's key and
+   * the start of its value (top-level fields of a JSON object, each cut short).
+   */
+  preview?(output: OutputView): OutputPreview | undefined;
   /** Gauges of the job's own (e.g. bytes buffered), read when the runtime's stats are (`stats().job`). */
   stats?(): Readonly<Record<string, number>>;
   /** Once, when the process stops, after the last record: close what setup opened. */

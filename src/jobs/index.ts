@@ -6,6 +6,12 @@ export {
   DEFAULT_MAX_BUFFERED_BYTES,
   PaletteJobErrorCodes,
   parseUrlRecord,
+  previewPaletteOutput,
   type PaletteJobOptions,
   type PaletteRecord,
 } from './palette.ts';
+
+import { previewPaletteOutput } from './palette.ts';
+
+/** The built-in jobs' previews of their outputs by job name, for a dashboard that does not run the job (`lagless dashboard`). */
+export const BUILT_IN_PREVIEWS = { palette: previewPaletteOutput } as const;

@@ -1,14 +1,13 @@
 // The flagship job, written on the public job API: {"id","url"} in, a colour palette out. Downloads run in run(), decode + quantize on the runtime's worker threads.
 import { createDownloader, DownloadErrorCodes, type DownloadOptions, type Downloader } from '../download/index.ts';
-import { defineJob, JobError, UsageError, type JobDefinition, type JobRecord } from '../index.ts';
+import { defineJob, JobError, UsageError, type JobDefinition, type JobRecord, type OutputPreview, type OutputView } from '../index.ts';
 import {
-  decodeWorkerResult,
   PaletteErrorCodes,
   paletteWorkerUrl,
   validatePaletteOptions,
   type PaletteOptions,
+  type PaletteResult,
   type PaletteTask,
-  type PaletteWorkerResult,
 } from '../palette/index.ts';
 
 export interface PaletteJobOptions {
@@ -57,6 +56,31 @@ export function parseUrlRecord(value: string): { id: string; url: string } {
   if (o.url === undefined || o.url === null || o.url === '') throw new JobError('INVALID_URL', 'the value has no "url"');
   if (typeof o.url !== 'string') throw new JobError('INVALID_URL', `"url" must be a string, got ${typeof o.url}`);
   return { id: o.id, url: o.url };
+}
+
+/**
+ * How the dashboard shows a palette record: its id, the photo, the swatches, and the size. Undefined for a value that
+ * is not a palette record (the dashboard then shows its key and short values).
+ */
+export function previewPaletteOutput(output: OutputView): OutputPreview | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(output.value);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== 'object' || !Array.isArray((v as PaletteRecord).hex)) return undefined;
+  const o = v as Partial<PaletteRecord>;
+  const fields: Record<string, string> = {};
+  if (typeof o.url === 'string') fields.url = o.url;
+  if (typeof o.width === 'number' && typeof o.height === 'number') fields.size = `${o.width}×${o.height}`;
+  if (typeof o.mode === 'string') fields.mode = o.mode;
+  return {
+    ...(typeof o.id === 'string' ? { title: o.id } : {}),
+    ...(typeof o.url === 'string' ? { image: o.url } : {}),
+    swatches: o.hex!.filter((h): h is string => typeof h === 'string'),
+    fields,
+  };
 }
 
 /** Best effort, for dead letters: the input's id and url when its value is a JSON object that has them as strings. */
@@ -128,15 +152,15 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): JobDefi
       // below detaches the buffer, after which bytes.byteLength is 0.
       const size = bytes.byteLength;
       bufferedBytes += size;
-      let answer: PaletteWorkerResult;
+      // A failure on the worker comes back as the JobError it threw, with its code (see src/palette/worker.ts).
+      let result: PaletteResult;
       try {
         const task: PaletteTask = { bytes, options: palette };
-        answer = await worker.run<PaletteWorkerResult>(task, { transfer: [bytes.buffer as ArrayBuffer] });
+        result = await worker.run<PaletteResult, PaletteTask>(task, { transfer: [bytes.buffer as ArrayBuffer] });
       } finally {
         bufferedBytes -= size;
         for (const f of bytesFreed.splice(0)) f();
       }
-      const result = decodeWorkerResult(answer);
       const out: PaletteRecord = {
         id,
         url,
@@ -151,6 +175,8 @@ export function createPaletteJob(init: Partial<PaletteJobOptions> = {}): JobDefi
     },
 
     deadLetterFields: idAndUrl,
+
+    preview: previewPaletteOutput,
 
     stats: () => ({ bufferedBytes, downloadMs, downloadsDone }),
 

@@ -5,18 +5,12 @@ export { expectedColorCount, type Rgb } from './mmcq.ts';
 export { SUPPORTED_FORMATS } from './decode.ts';
 export { PaletteErrorCodes, paletteError, type PaletteErrorCode } from './errors.ts';
 export { paletteDistance, ciede2000, srgbToLab, type PaletteDistance } from './distance.ts';
-export {
-  decodeWorkerResult,
-  serializePaletteError,
-  type PaletteTask,
-  type PaletteWorkerResult,
-  type SerializedPaletteError,
-} from './worker-result.ts';
+export type { PaletteTask } from './task.ts';
 
 /**
- * The worker entry for a piscina pool: `new Piscina({ filename: paletteWorkerUrl.href })`, then
- * `decodeWorkerResult(await pool.run({ bytes, options }, { transferList: [bytes.buffer] }))`.
- * Transfer only a buffer the caller owns whole (not a slice of a pooled Buffer).
+ * The palette job's worker module (a job's `worker`): the runtime's worker threads run its default export with a
+ * {@link PaletteTask} and answer with a PaletteResult, or the error it threw with its code, through the runtime's worker
+ * protocol. Transfer only a buffer the caller owns whole (not a slice of a pooled Buffer).
  */
 // worker.ts next to the sources, worker.js in the package's build.
 export const paletteWorkerUrl: URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);

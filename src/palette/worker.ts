@@ -1,20 +1,21 @@
-// Piscina worker entry: runs extractPalette on a worker thread and answers with a structured-clone-safe result.
+// The palette job's worker module: runs extractPalette on one of the runtime's worker threads.
 import sharp from 'sharp';
-import { extractPalette, releaseBuffer } from './extract.ts';
+import { extractPalette, releaseBuffer, type PaletteResult } from './extract.ts';
+import type { PaletteTask } from './task.ts';
 
 // One libvips thread per worker and no operation cache: the pool already runs one worker per core, and images are
 // seen once. (Process-wide settings: this module only loads inside pool threads.)
 sharp.concurrency(1);
 sharp.cache(false);
-import { serializePaletteError, type PaletteTask, type PaletteWorkerResult } from './worker-result.ts';
 
-/** Never throws: errors come back as { ok: false, error: { code, message, retryable } } (see decodeWorkerResult). */
-export default async function paletteWorker(task: PaletteTask): Promise<PaletteWorkerResult> {
+/**
+ * The palette of the task's bytes. A failure is thrown as it is: the runtime's worker protocol carries its code
+ * (NOT_AN_IMAGE, DECODE_FAILED, ...) and retryability back to the job, and its dead letters turn the tool's own codes
+ * (USAGE, from options that are wrong) and errors without a code into JOB_FAILED.
+ */
+export default async function paletteWorker(task: PaletteTask): Promise<PaletteResult> {
   try {
-    const result = await extractPalette(task.bytes, task.options ?? {});
-    return { ok: true, result };
-  } catch (err) {
-    return { ok: false, error: serializePaletteError(err) };
+    return await extractPalette(task.bytes, task.options ?? {});
   } finally {
     // The bytes were transferred or copied to this thread for this task alone: free them now rather than at the next full GC.
     releaseBuffer(task.bytes);

@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Autoscaler, defaultScalingOptions, suggestIoConcurrency, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
 import { LAGLESS_VERSION } from '../common/index.ts';
 import { describeThrown, warning } from '../errors/index.ts';
-import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
-import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
+import { StatusPublisher, STATUS_RECORD_VERSION, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { Collector, createDashboardHandler, isLoopbackBind, jobPreviews } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
 import { createMetricsRegistry, RateMeter, startObserveServer, type ObserveServer } from '../observe/index.ts';
@@ -123,7 +123,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       // The group's dashboard at /: it reads the output and dead-letter topics only once a page is opened.
       let extra;
       if (o.dashboard ?? true) {
-        this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true });
+        this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true, previews: jobPreviews(this.job) });
         extra = createDashboardHandler({ collector: this.#dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host), token: o.http.token, maxClients: o.http.maxClients });
       }
       // Liveness never depends on Kafka: the server answers before the group is joined.
@@ -289,7 +289,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const s = this.transformer.stats();
     const d = this.lastDecision;
     return {
-      v: 1,
+      v: STATUS_RECORD_VERSION,
       group: t.group,
       member: t.clientId,
       role: 'replica',
@@ -302,8 +302,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       at: new Date().toISOString(),
       intervalMs: this.#o.statusIntervalMs,
       workers: { active: s.workers?.workers ?? 0, max: s.workers?.maxWorkers ?? 0, busy: s.workers?.active ?? 0 },
-      // Records in run() before their first worker call: downloads for the palette job.
-      downloads: { active: s.concurrency.active, max: s.concurrency.limit },
+      io: { active: s.concurrency.active, max: s.concurrency.limit },
       inFlight: s.inFlight,
       window: s.windowSize,
       rates: this.#rates,

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { defaultScalingOptions } from '../autoscale/index.ts';
 import { LAGLESS_VERSION, modulePath } from '../common/index.ts';
-import { StatusPublisher, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
+import { StatusPublisher, STATUS_RECORD_VERSION, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
 import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
 import { warning } from '../errors/index.ts';
 import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
@@ -108,7 +108,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
     const reps = supervisor.replicas();
     const last = supervisor.lastDecision;
     return {
-      v: 1,
+      v: STATUS_RECORD_VERSION,
       group: o.group,
       member,
       role: 'supervisor',
@@ -121,7 +121,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
       at: new Date().toISOString(),
       intervalMs: o.statusIntervalMs,
       workers: { active: 0, max: 0, busy: 0 },
-      downloads: { active: 0, max: 0 },
+      io: { active: 0, max: 0 },
       inFlight: reps.reduce((a, r) => a + (r.last?.inFlight ?? 0), 0),
       window: reps.reduce((a, r) => a + (r.last?.windowSize ?? 0), 0),
       rates: { in: 0, out: last?.metrics.completionRate ?? 0, dead: 0, arrival: last?.metrics.arrivalRate ?? 0 },

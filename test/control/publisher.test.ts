@@ -19,7 +19,7 @@ test('the status publisher sends every status and its tombstone with acks=all', 
   const handlers = { start: onStart, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
   tracingChannel('plt:kafka:producer:sends').subscribe(handlers);
   t.after(() => tracingChannel('plt:kafka:producer:sends').unsubscribe(handlers));
-  const status = { v: 1, group: 'g', member: 'm1', role: 'replica', pid: process.pid } as unknown as MemberStatus;
+  const status = { v: 2, group: 'g', member: 'm1', role: 'replica', pid: process.pid } as unknown as MemberStatus;
   const publisher = new StatusPublisher({ kafka: { brokers: testBrokers() }, topic, clientId, intervalMs: 60_000, snapshot: () => status, onError: (err) => assert.fail(err) });
   await publisher.publish();
   await publisher.close();

@@ -1,4 +1,4 @@
-// The dashboard in a real browser (Debian's Chromium) against a real broker and pipeline: points, a scale event, the gallery's pixels, hostile ids as text, reconnection.
+// The dashboard in a real browser (Debian's Chromium) against a real broker and pipeline: points, a scale event, the latest outputs' pixels (the palette job's preview) and an output without a preview, hostile ids as text, reconnection.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,7 +27,7 @@ interface OutputRecord {
 }
 
 test(
-  'the dashboard in Chromium: charts get points, a step load shows a scale event with its reason, the gallery shows the output colours, hostile ids stay text, and the page reconnects after a restart',
+  'the dashboard in Chromium: charts get points, a step load shows a scale event with its reason, the latest outputs show the colours of the palettes and the keys and values of other outputs, hostile ids stay text, and the page reconnects after a restart',
   { skip: 'missing' in browser ? browser.missing : false },
   async (t) => {
     if (!('path' in browser)) return;
@@ -112,7 +112,7 @@ test(
     ]);
 
     await t.test('a hostile id, url and message render as text, run nothing', async () => {
-      await page.waitForFunction((id) => [...document.querySelectorAll('#gallery .palette-id')].some((e: any) => e.textContent === id), hostileId, { timeout: 120_000 });
+      await page.waitForFunction((id) => [...document.querySelectorAll('#outputs .output-title')].some((e: any) => e.textContent === id), hostileId, { timeout: 120_000 });
       await page.waitForFunction((id) => [...document.querySelectorAll('#dead .dl-id')].some((e: any) => e.textContent === id), hostileDead, { timeout: 120_000 });
       const dom = await page.evaluate(() => ({
         injectedImages: document.querySelectorAll('img[src="x"], img[src="y"]').length,
@@ -128,14 +128,14 @@ test(
       assert.deepEqual(pageErrors, []);
     });
 
-    await t.test("the gallery's swatches have the output records' colours (pixels from a screenshot)", async () => {
+    await t.test("the palette job's preview: the swatches of the latest outputs have the output records' colours (pixels from a screenshot)", async () => {
       const byPlace = new Map<string, OutputRecord>();
       for (const r of await consumeAll(n.to, { count: produced + 1, timeoutMs: 120_000 })) byPlace.set(`${r.partition}/${r.offset}`, JSON.parse(r.value) as OutputRecord);
       // The pictures load from the image server; wait for them so that the screenshot is the one a user sees.
-      await page.waitForFunction(() => [...document.querySelectorAll('#gallery img')].every((i: any) => i.complete), undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => [...document.querySelectorAll('#outputs img')].every((i: any) => i.complete), undefined, { timeout: 30_000 });
       const layout = () =>
         page.evaluate(() =>
-          [...document.querySelectorAll('#gallery .palette')].map((card: any) => ({
+          [...document.querySelectorAll('#outputs .output')].map((card: any) => ({
             place: `${card.dataset.partition}/${card.dataset.offset}`,
             swatches: [...card.querySelectorAll('.swatch .color')].map((s: any) => {
               const r = s.getBoundingClientRect();
@@ -143,7 +143,7 @@ test(
             }),
           })),
         );
-      // The gallery redraws every few seconds: keep a screenshot taken between two identical layouts.
+      // The latest outputs are redrawn every few seconds: keep a screenshot taken between two identical layouts.
       const { cards, png } = await eventually(
         async () => {
           const a = await layout();
@@ -151,7 +151,7 @@ test(
           const b = await layout();
           return JSON.stringify(a) === JSON.stringify(b) && a.length > 0 ? { cards: a, png: shot } : undefined;
         },
-        { what: 'a screenshot of a stable gallery' },
+        { what: 'a screenshot of stable latest outputs' },
       );
       const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
       const pixel = (x: number, y: number) => {
@@ -173,13 +173,38 @@ test(
         const small = (p: Buffer | Uint8Array) => sharp(p).png({ palette: true, quality: 90, compressionLevel: 9, effort: 10 });
         await page.evaluate(() => window.scrollTo(0, 0));
         await small(await page.screenshot({ clip: { x: 0, y: 0, width: 1400, height: 900 } })).toFile(join(dir, 'dashboard.png'));
-        const gallery = await page.locator('#gallery').boundingBox();
+        const gallery = await page.locator('#outputs').boundingBox();
         const dead = await page.locator('#dead-letters').boundingBox();
         const top = Math.round(gallery!.y);
         const bottom = Math.round(dead!.y + dead!.height);
         await small(await page.screenshot({ fullPage: true, clip: { x: 0, y: top, width: 1400, height: bottom - top } })).toFile(join(dir, 'dashboard-gallery.png'));
         t.diagnostic(`screenshots written to ${dir}`);
       }
+    });
+
+    await t.test('an output the preview does not know shows its key and short values, as text', async () => {
+      const key = '<b>order</b> A-17';
+      await produce(n.to, [{ key, value: JSON.stringify({ order: 'A-17', items: [1, 2, 3], note: `<i>${'n'.repeat(500)}</i>` }) }]);
+      const card = await eventually(
+        async () => {
+          const cards = await page.$$eval('#outputs .output[data-preview="default"]', (cs) =>
+            cs.map((c: any) => ({
+              title: c.querySelector('.output-title')?.textContent,
+              fields: [...c.querySelectorAll('.fields dt')].map((dt: any) => [dt.textContent, dt.nextElementSibling?.textContent]),
+              images: c.querySelectorAll('img, .swatch').length,
+              markup: c.querySelectorAll('b, i').length,
+            })),
+          );
+          return cards.find((c) => c.title === key);
+        },
+        { what: 'the output without a preview on the page', timeout: 60_000 },
+      );
+      assert.deepEqual(card.fields.slice(0, 2), [['order', 'A-17'], ['items', '[1,2,3]']]);
+      assert.equal(card.fields[2]![0], 'note');
+      assert.ok(card.fields[2]![1]!.length < 200 && card.fields[2]![1]!.endsWith('…'), `a long value is cut short: ${card.fields[2]![1]}`);
+      assert.equal(card.images, 0);
+      assert.equal(card.markup, 0, 'the key and values are text, not markup');
+      assert.deepEqual(pageErrors, []);
     });
 
     await t.test('the run process serves the same page and data at / of --http-port', async () => {

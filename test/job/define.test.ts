@@ -16,6 +16,7 @@ test('defineJob names the bad field', () => {
     [{ name: 'has space', run: () => null }, /"name" must be/],
     [{ name: 'x' }, /"run" must be a function/],
     [{ name: 'x', run: () => null, setup: 'no' }, /"setup" must be a function/],
+    [{ name: 'x', run: () => null, preview: {} }, /"preview" must be a function/],
     [{ name: 'x', run: () => null, worker: 3 }, /"worker" must be a URL or a path/],
     [{ name: 'x', run: () => null, outputs: 'a' }, /"outputs" must be an array/],
     [{ name: 'x', run: () => null, outputs: [''] }, /"outputs" must hold topic names/],

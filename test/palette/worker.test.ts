@@ -1,16 +1,10 @@
-// The piscina worker entry, run for real in a pool: transferable bytes in, structured-clone-safe result or error shape out.
+// The palette worker module on the runtime's worker threads, for real: transferable bytes in, the palette or the error with its code out.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { Piscina } from 'piscina';
 import { LaglessError } from '../../src/errors/index.ts';
-import {
-  decodeWorkerResult,
-  extractPalette,
-  paletteWorkerUrl,
-  type PaletteTask,
-  type PaletteWorkerResult,
-} from '../../src/palette/index.ts';
+import { extractPalette, paletteWorkerUrl, type PaletteTask } from '../../src/palette/index.ts';
+import { toRecordError, WorkerPool } from '../../src/runtime/index.ts';
 
 const fixture = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url));
 
@@ -19,27 +13,28 @@ function ownedBytes(path: string): Uint8Array {
   return new Uint8Array(fixture(path));
 }
 
-test('a piscina pool runs the worker entry: same palette as on the main thread, bytes transferred', async (t) => {
-  const pool = new Piscina<PaletteTask, PaletteWorkerResult>({ filename: paletteWorkerUrl.href, minThreads: 1, maxThreads: 2 });
-  t.after(() => pool.destroy());
+function pool(t: { after(fn: () => Promise<void>): void }, workers: number): WorkerPool {
+  const p = new WorkerPool(paletteWorkerUrl, { workers, maxWorkers: workers, minWorkers: 1, idleTimeoutMs: 60_000 });
+  t.after(() => p.close());
+  return p;
+}
+
+test("the runtime's worker pool runs the palette worker: same palette as on the main thread, bytes transferred", async (t) => {
+  const p = pool(t, 2);
   const want = await extractPalette(fixture('assets/images/coffee.jpg'), { colors: 8 });
   const bytes = ownedBytes('assets/images/coffee.jpg');
-  const answer = await pool.run({ bytes, options: { colors: 8 } }, { transferList: [bytes.buffer as ArrayBuffer] });
+  const task: PaletteTask = { bytes, options: { colors: 8 } };
+  assert.deepEqual(await p.run(task, { transfer: [bytes.buffer as ArrayBuffer] }), want);
   assert.equal(bytes.byteLength, 0, 'the buffer was transferred (detached here), not copied');
-  assert.deepEqual(answer, { ok: true, result: want });
-  assert.deepEqual(decodeWorkerResult(answer), want);
 
   // several at once, both modes
   const paths = ['assets/images/rocket.jpg', 'assets/images/chelsea.webp', 'test/fixtures/palette/cmyk.jpg', 'assets/images/coins.png'];
-  const answers = await Promise.all(paths.map((p) => pool.run({ bytes: ownedBytes(p), options: { mode: 'exact' } })));
-  for (const [i, p] of paths.entries()) {
-    assert.deepEqual(decodeWorkerResult(answers[i]!), await extractPalette(fixture(p), { mode: 'exact' }), p);
-  }
+  const answers = await Promise.all(paths.map((path) => p.run({ bytes: ownedBytes(path), options: { mode: 'exact' } })));
+  for (const [i, path] of paths.entries()) assert.deepEqual(answers[i], await extractPalette(fixture(path), { mode: 'exact' }), path);
 });
 
-test('worker errors come back as { code, message } and decodeWorkerResult rethrows them as LaglessError', async (t) => {
-  const pool = new Piscina<PaletteTask, PaletteWorkerResult>({ filename: paletteWorkerUrl.href, maxThreads: 1 });
-  t.after(() => pool.destroy());
+test("the palette worker's errors come back through the runtime's worker protocol with their codes; bad options become JOB_FAILED in a dead letter", async (t) => {
+  const p = pool(t, 1);
   const cases: [string, string][] = [
     ['test/fixtures/palette/not-an-image.html', 'NOT_AN_IMAGE'],
     ['test/fixtures/palette/truncated.jpg', 'DECODE_FAILED'],
@@ -47,19 +42,15 @@ test('worker errors come back as { code, message } and decodeWorkerResult rethro
     ['test/fixtures/palette/white.png', 'NO_PIXELS'],
   ];
   for (const [path, code] of cases) {
-    const answer = await pool.run({ bytes: ownedBytes(path) });
-    assert.equal(answer.ok, false, path);
-    if (answer.ok) continue;
-    assert.equal(answer.error.code, code, path);
-    assert.equal(typeof answer.error.message, 'string');
-    assert.equal(Object.getPrototypeOf(answer.error), Object.prototype, 'a plain object');
-    assert.throws(() => decodeWorkerResult(answer), (err: unknown) => err instanceof LaglessError && err.code === code && err.message === answer.error.message);
+    const err = await p.run({ bytes: ownedBytes(path) }).then(() => assert.fail(`${path} has no palette`), (e: unknown) => e);
+    assert.ok(err instanceof LaglessError, path);
+    assert.equal(err.code, code, path);
+    assert.equal(err.retryable, false, path);
+    assert.equal(toRecordError(err).code, code, `${path}: the dead letter keeps the code`);
   }
-  // bad options are a caller bug, not a record error: they come back as JOB_FAILED naming the field
-  const bad = await pool.run({ bytes: ownedBytes('test/fixtures/palette/one-pixel.png'), options: { colors: 1 } });
-  assert.equal(bad.ok, false);
-  if (!bad.ok) {
-    assert.equal(bad.error.code, 'JOB_FAILED');
-    assert.match(bad.error.message, /"colors"/);
-  }
+  // Bad options are a caller bug, not a record error: the worker's UsageError is a dead letter JOB_FAILED naming the field.
+  const bad = await p.run({ bytes: ownedBytes('test/fixtures/palette/one-pixel.png'), options: { colors: 1 } }).then(() => assert.fail('colors: 1 was taken'), (e: unknown) => e);
+  const record = toRecordError(bad);
+  assert.equal(record.code, 'JOB_FAILED');
+  assert.match(record.message, /"colors"/);
 });

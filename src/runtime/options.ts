@@ -3,7 +3,7 @@ import type { Guarantee } from '../common/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { OrderingMode } from '../offsets/index.ts';
-import { defaultCommitIntervalMs, fixedDefaults, GroupProtocols, optionKeys, RunOptionTable, validateOptions, type GroupProtocol, type RunOptionKey } from './option-table.ts';
+import { defaultCommitIntervalMs, fixedDefaults, GroupProtocols, optionKeys, optionRows, RunOptionTable, validateOptions, type GroupProtocol, type RunOptionKey } from './option-table.ts';
 import type { WorkerPoolOptions } from './worker-pool.ts';
 
 export type Ordering = OrderingMode;
@@ -136,4 +136,18 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   // A classic member holds its rejoin during a release; the group waits for that rejoin at most rebalanceTimeoutMs.
   if (o.releaseTimeoutMs >= o.rebalanceTimeoutMs) fail('releaseTimeoutMs', `must be below rebalanceTimeoutMs (${o.rebalanceTimeoutMs}), got ${o.releaseTimeoutMs}`);
   return o;
+}
+
+/**
+ * The options in force for `init`: what it gives over the table's defaults, those worked out from other options
+ * included (the commit interval of the guarantee, the release timeout), validated.
+ */
+export function resolveTransformerOptions(init: TransformerInit): TransformerOptions {
+  const given = { ...defaultTransformerOptions, ...init } as TransformerOptions;
+  const inputs = { guarantee: given.guarantee, drainTimeoutMs: given.drainTimeoutMs, rebalanceTimeoutMs: given.rebalanceTimeoutMs };
+  const derived: Record<string, number> = {};
+  for (const [key, spec] of optionRows()) {
+    if (typeof spec.default === 'function' && spec.layers.includes('transformer') && (init as Record<string, unknown>)[key] === undefined) derived[key] = spec.default(inputs);
+  }
+  return validateTransformerOptions({ ...given, ...derived });
 }

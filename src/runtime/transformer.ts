@@ -14,7 +14,7 @@ import { createDeliveryStrategy, type DeliveryStrategy } from './delivery.ts';
 import { JobExecutor } from './executor.ts';
 import { GroupMember } from './group-member.ts';
 import { Lifecycle } from './lifecycle.ts';
-import { defaultCommitIntervalMs, defaultTransformerOptions, validateTransformerOptions, type TransformerInit, type TransformerOptions } from './options.ts';
+import { resolveTransformerOptions, type TransformerInit, type TransformerOptions } from './options.ts';
 import { PartitionTable } from './partition-table.ts';
 import { RecordProcessor, type Item, type Partitions, type Release } from './record-processor.ts';
 import { diffAssignment, mustFinish, planRelease } from './release-plan.ts';
@@ -51,10 +51,7 @@ export class Transformer extends EventEmitter<TransformerEvents> {
 
   constructor(job: JobDefinition, init: TransformerInit) {
     super();
-    const guarantee = init.guarantee ?? defaultTransformerOptions.guarantee;
-    const bounds = { ...defaultTransformerOptions, ...init };
-    const releaseTimeoutMs = init.releaseTimeoutMs ?? Math.max(0, Math.min(bounds.drainTimeoutMs, bounds.rebalanceTimeoutMs - 5000));
-    this.options = validateTransformerOptions({ ...defaultTransformerOptions, commitIntervalMs: defaultCommitIntervalMs[guarantee] ?? 1000, ...init, releaseTimeoutMs });
+    this.options = resolveTransformerOptions(init);
     const o = this.options;
     this.executor = new JobExecutor(job, { to: o.to, maxConcurrency: o.maxConcurrency, workers: o.workers, ...(o.recordTimeoutMs !== undefined ? { timeoutMs: o.recordTimeoutMs } : {}) });
     this.#scheduler = new OrderingScheduler<Item>(o.ordering);

@@ -50,7 +50,8 @@ test('a worker task stuck in a loop: its thread is terminated at the deadline an
     worker: new URL('./fixtures/slow-worker.ts', import.meta.url),
     run: async (r, ctx) => ({ value: JSON.stringify(await ctx.worker.run({ spin: r.text() === 'spin' })) }),
   });
-  const ex = new JobExecutor(job, { to: 'out', timeoutMs: 300, workers: { workers: 1, maxWorkers: 1, minWorkers: 1, idleTimeoutMs: 60_000 } });
+  // A deadline far above what the next task needs on a loaded machine (a spinning task reaches any deadline).
+  const ex = new JobExecutor(job, { to: 'out', timeoutMs: 2000, workers: { workers: 1, maxWorkers: 1, minWorkers: 1, idleTimeoutMs: 60_000 } });
   await ex.setup({ from: 'in', to: 'out', dlq: 'dlq', group: 'g' });
   const partition = new AbortController();
   const spin = new InputRecord({ topic: 'in', partition: 0, offset: 0n, key: 'k', value: Buffer.from('spin'), timestamp: 0n, headers: new Map() });
@@ -60,17 +61,18 @@ test('a worker task stuck in a loop: its thread is terminated at the deadline an
   await ex.close();
 });
 
-test('waiting for a worker thread does not use up the deadline: with one thread, ten 150 ms tasks all finish under a 400 ms deadline', async () => {
+test('waiting for a worker thread does not use up the deadline: with one thread, twenty 100 ms tasks all finish under a 1 s deadline', async () => {
   const job = defineJob({
     name: 'queue',
     worker: new URL('./fixtures/slow-worker.ts', import.meta.url),
-    run: async (_r, ctx) => ({ value: JSON.stringify(await ctx.worker.run({ ms: 150 })) }),
+    run: async (_r, ctx) => ({ value: JSON.stringify(await ctx.worker.run({ ms: 100 })) }),
   });
-  const ex = new JobExecutor(job, { to: 'out', timeoutMs: 400, workers: { workers: 1, maxWorkers: 1, minWorkers: 1, idleTimeoutMs: 60_000 } });
+  // The queue (20 × 100 ms = 2 s) outlasts the deadline; each task's own time leaves 900 ms to a loaded machine.
+  const ex = new JobExecutor(job, { to: 'out', timeoutMs: 1000, workers: { workers: 1, maxWorkers: 1, minWorkers: 1, idleTimeoutMs: 60_000 } });
   await ex.setup({ from: 'in', to: 'out', dlq: 'dlq', group: 'g' });
   const partition = new AbortController();
-  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ex.run(record(i), 1, partition.signal)));
-  assert.deepEqual(results.map((r) => r.status), Array(10).fill('fulfilled'), results.map((r) => (r.status === 'rejected' ? codeOf(r.reason) : 'ok')).join(','));
+  const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => ex.run(record(i), 1, partition.signal)));
+  assert.deepEqual(results.map((r) => r.status), Array(20).fill('fulfilled'), results.map((r) => (r.status === 'rejected' ? codeOf(r.reason) : 'ok')).join(','));
   assert.equal(ex.stats().timeouts, 0);
   await ex.close();
 });

@@ -5,10 +5,15 @@ export {
   MAX_SCALE_EVENTS,
   statusKey,
   isLive,
+  isReplica,
+  isSupervisor,
   parseStatus,
   pushScaleEvent,
   type Guarantee,
   type MemberStatus,
+  type ReplicaStatus,
+  type SupervisorStatus,
+  type StatusRole,
   type ScaleEvent,
 } from './status-record.ts';
 export { StatusPublisher, ensureStatusTopic, type StatusPublisherOptions } from './publisher.ts';

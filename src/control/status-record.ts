@@ -4,13 +4,17 @@ import { Guarantees, type Guarantee } from '../common/index.ts';
 /** Default compacted topic holding the latest status of every process, keyed by "<group>/<member>". */
 export const DEFAULT_STATUS_TOPIC = 'lagless.status';
 
-export interface MemberStatus {
+/** The status of a process, by its role: a replica processes records; a supervisor starts and stops replicas. */
+export type MemberStatus = ReplicaStatus | SupervisorStatus;
+export const StatusRoles = ['replica', 'supervisor'] as const;
+export type StatusRole = MemberStatus['role'];
+
+/** What every process publishes, whatever its role. */
+interface StatusCommon {
   v: 1;
   group: string;
   /** The Kafka client id of the process (unique per process). */
   member: string;
-  /** A replica processes records; a supervisor starts and stops replicas. */
-  role: 'replica' | 'supervisor';
   host: string;
   pid: number;
   version: string;
@@ -21,20 +25,13 @@ export interface MemberStatus {
   at: string;
   /** How often it is published, ms: a status older than 3 intervals is stale. */
   intervalMs: number;
-  workers: { active: number; max: number; busy: number };
-  downloads: { active: number; max: number };
+  /** Records started and not finished, and fetched and not committed (a supervisor's: summed over its replicas). */
   inFlight: number;
   window: number;
-  /** Records per second over the last interval. */
+  /** Records per second over the last few seconds (a supervisor's: summed over its replicas). */
   rates: { in: number; out: number; dead: number; arrival: number };
-  /** Counts since start; `timeouts` (attempts past the per-record deadline) and `workerCrashes` are absent in older records. */
-  totals: { ok: number; dead: number; retries: number; timeouts?: number; workerCrashes?: number };
-  assigned: number[];
+  /** Lag of this member's partitions (a supervisor's: of the group). */
   lag: number;
-  /** The autoscaler's current wish for this process (workers) and, for a supervisor, for the group (replicas). */
-  wish?: { workers?: number; replicas?: number; reason: string };
-  /** A supervisor's replicas: `pids` are the group's replica processes; `standby` (absent in older records) the warm ones outside it. */
-  replicas?: { running: number; min: number; max: number; pids: number[]; standby?: number[] };
   // Fields added later, all optional: readers must accept records without them (older processes publish none).
   /** Output topic of the job (absent for a supervisor's own record before replicas report, and in older records). */
   output?: string;
@@ -46,6 +43,30 @@ export interface MemberStatus {
   runtime?: { node: string };
   /** The latest scale events of this process, oldest first (at most MAX_SCALE_EVENTS). */
   scaleEvents?: ScaleEvent[];
+}
+
+/** A process that runs the job: its workers, I/O, totals and partitions. */
+export interface ReplicaStatus extends StatusCommon {
+  role: 'replica';
+  workers: { active: number; max: number; busy: number };
+  downloads: { active: number; max: number };
+  /** Counts since start; `timeouts` (attempts past the per-record deadline) and `workerCrashes` are absent in older records. */
+  totals: { ok: number; dead: number; retries: number; timeouts?: number; workerCrashes?: number };
+  assigned: number[];
+  /** The autoscaler's current wish for the workers of this process. */
+  wish?: { workers?: number; reason: string };
+}
+
+/**
+ * A supervisor of replica processes. It runs no job itself: no workers, I/O, totals or partitions of its own (records
+ * of older versions carry them as zeros; readers ignore them).
+ */
+export interface SupervisorStatus extends StatusCommon {
+  role: 'supervisor';
+  /** `pids` are the group's replica processes; `standby` (absent in older records) the warm ones outside it. */
+  replicas: { running: number; min: number; max: number; pids: number[]; standby?: number[] };
+  /** The autoscaler's current wish for the replicas of the group. */
+  wish?: { replicas?: number; reason: string };
 }
 
 export { Guarantees as GUARANTEES, type Guarantee };
@@ -78,11 +99,26 @@ export function isLive(s: MemberStatus, now = Date.now()): boolean {
   return now - Date.parse(s.at) <= 3 * s.intervalMs + 1000;
 }
 
+export function isReplica<S extends MemberStatus>(s: S): s is Extract<S, { role: 'replica' }> {
+  return s.role === 'replica';
+}
+
+export function isSupervisor<S extends MemberStatus>(s: S): s is Extract<S, { role: 'supervisor' }> {
+  return s.role === 'supervisor';
+}
+
+/**
+ * A status record read from the topic, or undefined when it is not one (a tombstone, another format, a role this
+ * version does not know). Every version has published `role`; a record without one is read by its shape (a
+ * supervisor's carries `replicas`).
+ */
 export function parseStatus(value: string | undefined | null): MemberStatus | undefined {
   if (!value) return undefined;
   try {
-    const v = JSON.parse(value) as MemberStatus;
-    return v && v.v === 1 && typeof v.group === 'string' && typeof v.member === 'string' ? v : undefined;
+    const v = JSON.parse(value) as Partial<MemberStatus> | null;
+    if (!v || v.v !== 1 || typeof v.group !== 'string' || typeof v.member !== 'string') return undefined;
+    const role = v.role ?? ('replicas' in v && v.replicas ? 'supervisor' : 'replica');
+    return StatusRoles.includes(role) ? ({ ...v, role } as MemberStatus) : undefined;
   } catch {
     return undefined;
   }

@@ -5,12 +5,17 @@ export {
   MAX_SCALE_EVENTS,
   statusKey,
   isLive,
+  isReplica,
+  isSupervisor,
   parseStatus,
   decodeStatus,
   STATUS_RECORD_VERSION,
   pushScaleEvent,
   type Guarantee,
   type MemberStatus,
+  type ReplicaStatus,
+  type SupervisorStatus,
+  type StatusRole,
   type ScaleEvent,
 } from './status-record.ts';
 export { StatusPublisher, ensureStatusTopic, type StatusPublisherOptions } from './publisher.ts';

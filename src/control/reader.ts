@@ -2,7 +2,7 @@
 import type { Admin } from '@platformatic/kafka';
 import { randomBytes } from 'node:crypto';
 import { createAdmin, createConsumer, describeTopics, readGroupLag, toLaglessError, type KafkaConnection } from '../kafka/index.ts';
-import { isLive, parseStatus, type MemberStatus } from './status-record.ts';
+import { isLive, isReplica, isSupervisor, parseStatus, type MemberStatus, type ReplicaStatus } from './status-record.ts';
 
 /** A partition's lag as `lagless status` shows it (numbers, with its owner); src/kafka's PartitionLag is the exact one. */
 export interface PartitionLagView {
@@ -114,7 +114,7 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
     const owners = new Map<string, string>();
     for (const m of brokerMembers) for (const p of m.partitions) owners.set(`${p.topic}/${p.partition}`, m.clientId);
 
-    const topics = new Set<string>(statuses.filter((s) => s.role === 'replica').map((s) => s.input));
+    const topics = new Set<string>(statuses.filter(isReplica).map((s) => s.input));
     for (const m of brokerMembers) for (const p of m.partitions) topics.add(p.topic);
     for (const g of await admin.listConsumerGroupOffsets({ groups: [group] })) for (const t of g.topics) topics.add(t.name);
     const lags = await readGroupLag(admin, group, await describeTopics(admin, [...topics]));
@@ -132,9 +132,9 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
     const members = statuses
       .map((s) => ({ ...s, live: isLive(s, now), ageMs: now - Date.parse(s.at) }))
       .sort((a, b) => a.role.localeCompare(b.role) || a.member.localeCompare(b.member));
-    const live = members.filter((m) => m.live && m.role === 'replica');
-    const sum = (f: (m: MemberStatus) => number) => live.reduce((acc, m) => acc + f(m), 0);
-    const supervisor = members.find((m) => m.live && m.role === 'supervisor');
+    const live = members.filter(isReplica).filter((m) => m.live);
+    const sum = (f: (m: ReplicaStatus) => number) => live.reduce((acc, m) => acc + f(m), 0);
+    const supervisor = members.filter(isSupervisor).find((m) => m.live);
     const reasons = members.filter((m) => m.live && m.wish).map((m) => `${m.member}: ${m.wish!.reason}`);
     return {
       group,

@@ -313,13 +313,13 @@ export class Collector extends EventEmitter<CollectorEvents> {
       version: m.version,
       live: m.live,
       ageMs: m.ageMs,
-      assigned: m.assigned,
+      assigned: m.role === 'replica' ? m.assigned : [],
       inFlight: m.inFlight,
       rates: { in: round(m.rates.in)!, out: round(m.rates.out)!, dead: round(m.rates.dead)! },
       failures: m.role === 'supervisor' ? null : { timeouts: m.totals.timeouts ?? 0, workerCrashes: m.totals.workerCrashes ?? 0 },
       workers: m.role === 'supervisor' ? null : { active: m.workers.active, busy: m.workers.busy, max: m.workers.max },
       io: m.role === 'supervisor' ? null : { active: m.io.active, max: m.io.max },
-      replicas: m.replicas ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
+      replicas: m.role === 'supervisor' ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
       wish: m.wish?.reason ?? null,
     }));
     const published = new Set(members.map((m) => m.member));

@@ -5,6 +5,7 @@ export interface ReplicaReport {
   type: 'lagless:replica-stats';
   pid: number;
   ready: boolean;
+  received: number;
   succeeded: number;
   deadLettered: number;
   windowSize: number;

@@ -1,17 +1,16 @@
 // One `lagless run` process: the transformer, its in-process autoscaler, lag sampling, status publishing, probes and metrics.
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Autoscaler, defaultScalingOptions, suggestIoConcurrency, type ScalingDecision, type ScalingOptions, type ScalingSample } from '../autoscale/index.ts';
-import { LAGLESS_VERSION } from '../common/index.ts';
 import { describeThrown, warning } from '../errors/index.ts';
-import { StatusPublisher, STATUS_RECORD_VERSION, ensureStatusTopic, pushScaleEvent, type MemberStatus, type ScaleEvent } from '../control/index.ts';
-import { Collector, createDashboardHandler, isLoopbackBind, jobPreviews } from '../dashboard/index.ts';
+import type { ReplicaStatus } from '../control/index.ts';
+import { jobPreviews } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
-import { createMetricsRegistry, RateMeter, startObserveServer, type ObserveServer } from '../observe/index.ts';
+import { RateMeter } from '../observe/index.ts';
 import { Transformer, type CloseSummary, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
 import { SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
+import { ProcessShell } from './shell.ts';
 
 export interface ReplicaOptions {
   transformer: TransformerInit;
@@ -55,21 +54,17 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   readonly #o: ReplicaOptions;
   #autoscaler: Autoscaler | undefined;
   #concurrencyTick: (() => void) | undefined;
-  #publisher: StatusPublisher | undefined;
-  #server: ObserveServer | undefined;
+  readonly #shell: ProcessShell;
   #sampler: NodeJS.Timeout | undefined;
   #reporter: NodeJS.Timeout | undefined;
   #lag: LagSample | undefined;
   #ready = false;
-  #startedAt = new Date();
   readonly #meter = new RateMeter({ windowMs: 5000 });
   #rates = { in: 0, out: 0, dead: 0, arrival: 0 };
   #stopped: Promise<CloseSummary> | undefined;
   #members = 1;
   #membersTimer: NodeJS.Timeout | undefined;
   #membersAdmin: ReturnType<typeof createAdmin> | undefined;
-  #scaleEvents: ScaleEvent[] = [];
-  #dashboard: Collector | undefined;
 
   constructor(o: ReplicaOptions) {
     super();
@@ -77,6 +72,30 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.job = o.job;
     this.transformer = new Transformer(o.job, o.transformer);
     this.transformer.on('warning', (e) => this.emit('warning', e));
+    const t = this.transformer.options;
+    this.#shell = new ProcessShell({
+      kafka: t.kafka,
+      group: t.group,
+      member: t.clientId,
+      statusTopic: o.statusTopic,
+      statusIntervalMs: o.statusIntervalMs,
+      http: o.http,
+      dashboard: o.dashboard,
+      previews: jobPreviews(o.job),
+      metrics: {
+        role: 'replica',
+        group: t.group,
+        topic: t.from,
+        stats: () => this.transformer.stats(),
+        lag: () => (this.#lag ? Number(this.#lag.lag) : undefined),
+        desiredWorkers: () => this.lastDecision?.desired,
+        desiredReplicas: () => this.#desiredReplicas(),
+      },
+      status: () => this.status(),
+      ready: () => this.#ready,
+      onWarning: (e) => this.emit('warning', e),
+      onInfo: (m) => this.emit('info', m),
+    });
   }
 
   get ready(): boolean {
@@ -92,21 +111,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.#rates;
   }
   get observeUrl(): string | undefined {
-    return this.#server?.url;
+    return this.#shell.url;
   }
 
   async start(): Promise<void> {
     const o = this.#o;
     const t = this.transformer.options;
     if (o.http) {
-      const registry = createMetricsRegistry({
-        group: t.group,
-        topic: t.from,
-        stats: () => this.transformer.stats(),
-        lag: () => (this.#lag ? Number(this.#lag.lag) : undefined),
-        desiredWorkers: () => this.lastDecision?.desired,
-        desiredReplicas: () => this.#desiredReplicas(),
-      });
       // The replica wish needs the group's size: read it from the broker every few seconds (metrics only).
       const admin = createAdmin({ ...t.kafka, clientId: `${t.clientId}-group` });
       const readMembers = async () => {
@@ -120,26 +131,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.#membersTimer = setInterval(() => void readMembers(), 5000);
       this.#membersTimer.unref();
       this.#membersAdmin = admin;
-      // The group's dashboard at /: it reads the output and dead-letter topics only once a page is opened.
-      let extra;
-      if (o.dashboard ?? true) {
-        this.#dashboard = new Collector({ kafka: t.kafka, group: t.group, statusTopic: o.statusTopic, lazyRecords: true, previews: jobPreviews(this.job) });
-        extra = createDashboardHandler({ collector: this.#dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host), token: o.http.token, maxClients: o.http.maxClients });
-      }
-      // Liveness never depends on Kafka: the server answers before the group is joined.
-      this.#server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => this.#ready, ...(extra ? { extra } : {}) });
-      this.#dashboard?.start();
-      this.emit('info', `serving /healthz, /readyz and /metrics on ${this.#server.url}`);
-      if (extra) this.emit('info', `the dashboard of group ${t.group} is at ${this.#server.url}/`);
     }
-    if (o.statusIntervalMs > 0) {
-      const admin = createAdmin(t.kafka);
-      try {
-        await ensureStatusTopic(admin, o.statusTopic, t.kafka);
-      } finally {
-        await admin.close().catch(() => {});
-      }
-    }
+    await this.#shell.open();
     await this.transformer.start();
     this.#ready = true;
 
@@ -178,7 +171,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           },
           onDecision: (d, m) => {
             if (!d.changed) return;
-            pushScaleEvent(this.#scaleEvents, { at: new Date().toISOString(), unit: 'workers', from: m.current, to: d.desired, reason: d.reason });
+            this.#shell.scaleEvent({ unit: 'workers', from: m.current, to: d.desired, reason: d.reason });
             const io = this.transformer.stats().concurrency.limit;
             this.emit('scale', { from: m.current, to: d.desired, reason: d.reason, io, downloads: io });
           },
@@ -226,17 +219,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.#sampler = setInterval(() => void tick(), 1000);
     this.#sampler.unref();
 
-    if (o.statusIntervalMs > 0) {
-      this.#publisher = new StatusPublisher({
-        kafka: t.kafka,
-        topic: o.statusTopic,
-        clientId: t.clientId,
-        intervalMs: o.statusIntervalMs,
-        snapshot: () => this.status(),
-        onError: (e) => this.emit('warning', warning('STATUS_PUBLISH_FAILED', `publishing status failed: ${e.message}`, e)),
-      });
-      this.#publisher.start();
-    }
+    this.#shell.publish();
 
     // Under a supervisor: report counters over IPC every second.
     if ((o.env ?? process.env)[SUPERVISED_ENV] && typeof process.send === 'function') {
@@ -251,6 +234,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           type: 'lagless:replica-stats',
           pid: process.pid,
           ready: this.#ready,
+          received: s.received,
           succeeded: s.succeeded,
           deadLettered: s.deadLettered,
           windowSize: s.windowSize,
@@ -284,23 +268,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return Math.max(1, Math.ceil((this.#members * d.detail.needUp) / max));
   }
 
-  status(): MemberStatus {
+  status(): ReplicaStatus {
     const t = this.transformer.options;
     const s = this.transformer.stats();
     const d = this.lastDecision;
     return {
-      v: STATUS_RECORD_VERSION,
-      group: t.group,
-      member: t.clientId,
+      ...this.#shell.envelope(),
       role: 'replica',
-      host: hostname(),
-      pid: process.pid,
-      version: LAGLESS_VERSION,
       job: this.job.name,
       input: t.from,
-      startedAt: this.#startedAt.toISOString(),
-      at: new Date().toISOString(),
-      intervalMs: this.#o.statusIntervalMs,
       workers: { active: s.workers?.workers ?? 0, max: s.workers?.maxWorkers ?? 0, busy: s.workers?.active ?? 0 },
       io: { active: s.concurrency.active, max: s.concurrency.limit },
       inFlight: s.inFlight,
@@ -313,8 +289,6 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       output: t.to,
       dlq: t.dlq,
       guarantee: t.guarantee,
-      runtime: { node: process.version },
-      scaleEvents: [...this.#scaleEvents],
     };
   }
 
@@ -326,12 +300,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.#autoscaler?.stop();
       const summary = await this.transformer.close();
       this.#ready = false;
-      await this.#publisher?.close();
       if (this.#membersTimer) clearInterval(this.#membersTimer);
       // Bounded: with the broker frozen, closing its connections may not finish (the process exits anyway).
       if (this.#membersAdmin) await Promise.race([this.#membersAdmin.close().catch(() => {}), sleep(2000, undefined, { ref: false })]);
-      await this.#server?.close();
-      await this.#dashboard?.close();
+      await this.#shell.close();
       return summary;
     })();
     return this.#stopped;

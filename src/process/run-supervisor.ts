@@ -1,13 +1,13 @@
 // `lagless run ... --replicas MIN..MAX`: supervise replica processes, publish the supervisor's status, serve its metrics, stop them all on Ctrl-C.
 import { hostname } from 'node:os';
 import { defaultScalingOptions } from '../autoscale/index.ts';
-import { LAGLESS_VERSION, modulePath } from '../common/index.ts';
-import { StatusPublisher, STATUS_RECORD_VERSION, ensureStatusTopic, pushScaleEvent, type Guarantee, type MemberStatus, type ScaleEvent } from '../control/index.ts';
-import { Collector, createDashboardHandler, isLoopbackBind } from '../dashboard/index.ts';
-import { warning } from '../errors/index.ts';
-import { createAdmin, type KafkaConnection } from '../kafka/index.ts';
-import { createMetricsRegistry, startObserveServer, type Logger } from '../observe/index.ts';
-import { Supervisor } from './supervisor.ts';
+import { modulePath } from '../common/index.ts';
+import type { Guarantee, SupervisorStatus } from '../control/index.ts';
+import type { JobPreviews } from '../dashboard/index.ts';
+import type { KafkaConnection } from '../kafka/index.ts';
+import { RateMeter, type Logger } from '../observe/index.ts';
+import { ProcessShell } from './shell.ts';
+import { Supervisor, type ReplicaInfo } from './supervisor.ts';
 
 export interface RunSupervisorOptions {
   /** The CLI arguments of this process; replicas get the same minus --replicas and --http-port. */
@@ -36,6 +36,8 @@ export interface RunSupervisorOptions {
   http?: { port: number; host: string; token?: string; maxClients?: number };
   /** Serve the group's dashboard at / of the HTTP server. Default true. */
   dashboard?: boolean;
+  /** How the dashboard shows the job's outputs (see JobDefinition.preview), by job name. */
+  previews?: JobPreviews;
   quiet: boolean;
   signal: AbortSignal;
   /** Where its lines go (and its replicas' lines, relayed). */
@@ -95,88 +97,68 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   supervisor.on('replica-exit', ({ id, pid, code, signal, expected }) =>
     o.logger.notice(`replica ${id} (pid ${pid}) exited${signal ? ` on ${signal}` : ` with code ${code}`}${expected ? '' : ': unexpected, starting a replacement'}`),
   );
-  const scaleEvents: ScaleEvent[] = [];
-  supervisor.on('scale', (e) => {
-    pushScaleEvent(scaleEvents, { at: new Date().toISOString(), unit: 'replicas', from: e.from, to: e.to, reason: e.reason });
-    o.logger.notice(`${e.reason}`, { event: 'scale', unit: 'replicas', from: e.from, to: e.to });
-  });
   supervisor.on('warning', (e) => o.logger.warning(e));
 
-  const startedAt = new Date().toISOString();
+  // The supervisor runs no job: its status and metrics are the group's lag and arrival (measured by its autoscaler)
+  // and sums over its replicas' reports, never zeros standing in for fields it does not have.
+  const inGroup = () => supervisor.replicas().filter((r) => !r.standby);
+  const load = () => inGroup().reduce((a, r) => ({ inFlight: a.inFlight + (r.last?.inFlight ?? 0), windowSize: a.windowSize + (r.last?.windowSize ?? 0) }), { inFlight: 0, windowSize: 0 });
+  // Rates from each replica's counters (a replaced replica's are new keys: it counts once its rate is known).
+  const meter = new RateMeter({ windowMs: 5000 });
+  const counters = (reps: ReplicaInfo[]) => Object.fromEntries(reps.flatMap((r) => (r.last ? [[`${r.id} in`, r.last.received], [`${r.id} out`, r.last.succeeded], [`${r.id} dead`, r.last.deadLettered]] : [])));
+  supervisor.on('decision', () => meter.add(performance.now(), counters(supervisor.replicas())));
+  const replicaRate = (reps: ReplicaInfo[], key: string) => reps.reduce((a, r) => a + (meter.rate(`${r.id} ${key}`) ?? 0), 0);
   const member = `lagless-supervisor-${hostname()}-${process.pid}`;
-  const status = (): MemberStatus => {
-    const reps = supervisor.replicas();
-    const last = supervisor.lastDecision;
-    return {
-      v: STATUS_RECORD_VERSION,
-      group: o.group,
-      member,
-      role: 'supervisor',
-      host: hostname(),
-      pid: process.pid,
-      version: LAGLESS_VERSION,
-      job: 'supervisor',
-      input: o.topic,
-      startedAt,
-      at: new Date().toISOString(),
-      intervalMs: o.statusIntervalMs,
-      workers: { active: 0, max: 0, busy: 0 },
-      io: { active: 0, max: 0 },
-      inFlight: reps.reduce((a, r) => a + (r.last?.inFlight ?? 0), 0),
-      window: reps.reduce((a, r) => a + (r.last?.windowSize ?? 0), 0),
-      rates: { in: 0, out: last?.metrics.completionRate ?? 0, dead: 0, arrival: last?.metrics.arrivalRate ?? 0 },
-      totals: { ok: 0, dead: 0, retries: 0 },
-      assigned: [],
-      lag: last?.metrics.lag ?? 0,
-      wish: { replicas: supervisor.desired, reason: last?.decision.reason ?? `start ${min} replica(s)` },
-      replicas: { running: reps.filter((r) => !r.stopping && !r.standby).length, min, max, pids: reps.filter((r) => !r.standby).map((r) => r.pid ?? 0), standby: reps.filter((r) => r.standby).map((r) => r.pid ?? 0) },
-      output: o.output,
-      dlq: o.dlq,
-      guarantee: o.guarantee ?? 'at-least-once',
-      runtime: { node: process.version },
-      scaleEvents: [...scaleEvents],
-    };
-  };
-
-  let server: Awaited<ReturnType<typeof startObserveServer>> | undefined;
-  let dashboard: Collector | undefined;
-  if (o.http) {
-    const registry = createMetricsRegistry({
-      group: o.group,
-      topic: o.topic,
-      stats: () => ({ received: 0, succeeded: 0, deadLettered: 0, retries: 0, inFlight: status().inFlight, windowSize: status().window }),
-      lag: () => supervisor.lastDecision?.metrics.lag,
-      desiredWorkers: () => undefined,
-      desiredReplicas: () => supervisor.desired,
-    });
-    let extra;
-    if (o.dashboard ?? true) {
-      dashboard = new Collector({ kafka: o.kafka, group: o.group, statusTopic: o.statusTopic, lazyRecords: true });
-      extra = createDashboardHandler({ collector: dashboard, loopbackHostsOnly: isLoopbackBind(o.http.host), token: o.http.token, maxClients: o.http.maxClients });
-    }
-    server = await startObserveServer({ port: o.http.port, host: o.http.host, registry, ready: () => supervisor.replicas().some((r) => r.last?.ready), ...(extra ? { extra } : {}) });
-    dashboard?.start();
-    o.logger.notice(`serving /healthz, /readyz and /metrics on ${server.url}`);
-    if (extra) o.logger.notice(`the dashboard of group ${o.group} is at ${server.url}/`);
-  }
-  let publisher: StatusPublisher | undefined;
-  if (o.statusIntervalMs > 0) {
-    const admin = createAdmin(o.kafka);
-    await ensureStatusTopic(admin, o.statusTopic, o.kafka).finally(() => admin.close().catch(() => {}));
-    publisher = new StatusPublisher({ kafka: o.kafka, topic: o.statusTopic, clientId: member, intervalMs: o.statusIntervalMs, snapshot: status, onError: (e) => o.logger.warning(warning('STATUS_PUBLISH_FAILED', `publishing status failed: ${e.message}`, e)) });
-  }
+  const shell: ProcessShell = new ProcessShell({
+    kafka: o.kafka,
+    group: o.group,
+    member,
+    statusTopic: o.statusTopic,
+    statusIntervalMs: o.statusIntervalMs,
+    http: o.http,
+    dashboard: o.dashboard,
+    ...(o.previews ? { previews: o.previews } : {}),
+    metrics: { role: 'supervisor', group: o.group, topic: o.topic, lag: () => supervisor.lastDecision?.metrics.lag, desiredReplicas: () => supervisor.desired, load },
+    status: (): SupervisorStatus => {
+      const reps = supervisor.replicas();
+      const running = inGroup();
+      const last = supervisor.lastDecision;
+      const { inFlight, windowSize } = load();
+      return {
+        ...shell.envelope(),
+        role: 'supervisor',
+        job: 'supervisor',
+        input: o.topic,
+        inFlight,
+        window: windowSize,
+        rates: { in: replicaRate(running, 'in'), out: replicaRate(running, 'out'), dead: replicaRate(running, 'dead'), arrival: last?.metrics.arrivalRate ?? 0 },
+        lag: last?.metrics.lag ?? 0,
+        wish: { replicas: supervisor.desired, reason: last?.decision.reason ?? `start ${min} replica(s)` },
+        replicas: { running: running.filter((r) => !r.stopping).length, min, max, pids: running.map((r) => r.pid ?? 0), standby: reps.filter((r) => r.standby).map((r) => r.pid ?? 0) },
+        output: o.output,
+        dlq: o.dlq,
+        guarantee: o.guarantee ?? 'at-least-once',
+      };
+    },
+    ready: () => supervisor.replicas().some((r) => r.last?.ready),
+    onWarning: (e) => o.logger.warning(e),
+    onInfo: (m) => o.logger.notice(m),
+  });
+  supervisor.on('scale', (e) => {
+    shell.scaleEvent({ unit: 'replicas', from: e.from, to: e.to, reason: e.reason });
+    o.logger.notice(`${e.reason}`, { event: 'scale', unit: 'replicas', from: e.from, to: e.to });
+  });
+  await shell.open();
 
   o.logger.notice(`supervising ${min}..${max} replicas of group ${o.group} on ${o.topic} (${o.partitions} partitions), ${o.workersPerReplica} worker(s) each${o.standby ? `, ${o.standby} standby` : ''}`);
   await supervisor.start();
-  publisher?.start();
+  shell.publish();
   await new Promise<void>((resolve) => {
     if (o.signal.aborted) resolve();
     else o.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   o.logger.notice(`stopping ${supervisor.replicas().length} replica(s): each drains, commits and leaves the group`);
   await supervisor.stop();
-  await publisher?.close();
-  await server?.close();
-  await dashboard?.close();
+  await shell.close();
   o.logger.notice(`stopped; ${supervisor.restarts} replica(s) were replaced after an unexpected exit`);
 }

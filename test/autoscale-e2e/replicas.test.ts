@@ -2,6 +2,7 @@
 // kill -9, and across all of these rebalances every input record ends as a palette or a dead letter.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isReplica, isSupervisor } from '../../src/control/index.ts';
 import { startImageServer, type ImageServer } from '../../src/image-server/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { consumeAll, produce } from '../helpers/kafka.ts';
@@ -40,11 +41,12 @@ interface ReplicaState {
 
 async function replicaState(n: PipelineNames): Promise<ReplicaState> {
   const s = await groupStatus(n);
-  const sup = s.members.find((m) => m.role === 'supervisor' && m.live);
+  const sup = s.members.filter(isSupervisor).find((m) => m.live);
   if (!sup?.replicas) throw new Error('no live supervisor status yet');
   const pids = sup.replicas.pids;
   const replicas = s.members
-    .filter((m) => m.role === 'replica' && m.live && pids.includes(m.pid))
+    .filter(isReplica)
+    .filter((m) => m.live && pids.includes(m.pid))
     .map((m) => ({ pid: m.pid, assigned: [...m.assigned].sort((a, b) => a - b), ok: m.totals.ok }));
   return { pids, running: sup.replicas.running, replicas, standby: sup.replicas.standby ?? [], consumers: s.brokerMembers.length, totalLag: s.totalLag };
 }

@@ -1,7 +1,7 @@
 // The status record's versions: version 2 names the job's I/O concurrency `io`; version-1 records (`downloads`) are still read.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeStatus, formatGroupStatus, parseStatus, STATUS_RECORD_VERSION, type GroupStatus, type MemberStatus } from '../../src/control/index.ts';
+import { decodeStatus, formatGroupStatus, isReplica, parseStatus, STATUS_RECORD_VERSION, type GroupStatus, type MemberStatus } from '../../src/control/index.ts';
 
 const base = {
   group: 'g',
@@ -33,15 +33,19 @@ test('a version-2 record is read as it is, its I/O concurrency in io', () => {
 test('a version-1 record is read into the version-2 shape: its downloads become io', () => {
   const v1 = { ...base, v: 1, downloads: { active: 5, max: 16 } };
   const s = parseStatus(JSON.stringify(v1));
-  assert.ok(s);
+  assert.ok(s && isReplica(s));
   assert.equal(s.v, 2);
   assert.deepEqual(s.io, { active: 5, max: 16 });
   assert.equal('downloads' in s, false, 'the old field is not carried along');
   const { downloads: _, ...rest } = v1;
   assert.deepEqual(s, { ...rest, v: 2, io: { active: 5, max: 16 } }, 'every other field as it was');
   // A version-1 record without a usable downloads field still has an io, at zero.
-  assert.deepEqual(decodeStatus({ ...base, v: 1 })?.io, { active: 0, max: 0 });
-  assert.deepEqual(decodeStatus({ ...base, v: 1, downloads: { active: 'x' } })?.io, { active: 0, max: 0 });
+  const io = (v: unknown) => {
+    const d = decodeStatus(v);
+    return d && isReplica(d) ? d.io : undefined;
+  };
+  assert.deepEqual(io({ ...base, v: 1 }), { active: 0, max: 0 });
+  assert.deepEqual(io({ ...base, v: 1, downloads: { active: 'x' } }), { active: 0, max: 0 });
 });
 
 test('what is not a status record of a known version is not read', () => {

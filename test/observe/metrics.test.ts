@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { createMetricsRegistry } from '../../src/observe/index.ts';
 
 const source = {
+  role: 'replica' as const,
   group: 'g',
   topic: 'urls',
   stats: () => ({ received: 5, succeeded: 4, deadLettered: 1, retries: 0, inFlight: 0, windowSize: 0, workers: { workers: 2, maxWorkers: 4 }, concurrency: { active: 6, limit: 64 } }),

@@ -3,7 +3,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatDuration } from '../../common/index.ts';
 import { DEFAULT_STATUS_TOPIC } from '../../control/index.ts';
-import { defaultDashboardAccessOptions } from '../../dashboard/index.ts';
+import { defaultDashboardAccessOptions, jobPreviews } from '../../dashboard/index.ts';
 import { LaglessError, UsageError } from '../../errors/index.ts';
 import { loadJobFile, type JobDefinition } from '../../job/index.ts';
 import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../../jobs/index.ts';
@@ -406,6 +406,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     statusIntervalMs: flags.statusEvery,
     ...(http ? { http } : {}),
     dashboard: flags.dashboard,
+    previews: jobPreviews(job),
     quiet: flags.quiet ?? false,
     signal: ctx.signal,
     logger: processLogger(ctx, flags).child({ group: flags.group ?? defaultGroup(job), member: `${hostname()}-${process.pid}`, role: 'supervisor' }),

@@ -27,14 +27,14 @@ test('createTransformer: start, every record transformed and committed, close', 
 });
 
 test('createTransformer rejects bad options with a UsageError that names them', async () => {
-  const cases: [unknown, RegExp][] = [
-    [{ from: 'a', to: 'b' }, /kafka\.brokers/],
-    [{ kafka: { brokers: ['127.0.0.1:9'] }, to: 'b' }, /option from/],
-    [{ kafka: { brokers: ['127.0.0.1:9'] }, from: 'a', to: 'b', workers: { min: 3, max: 2 } }, /workers\.min \(3\) must not exceed workers\.max \(2\)/],
-    [{ kafka: { brokers: ['127.0.0.1:9'] }, from: 'a', to: 'b', maxInFlight: 0 }, /maxInFlight must be an integer >= 1/],
+  // The code is the contract; the option's name in the message is what the user needs (never the rest of its wording).
+  const cases: [unknown, string][] = [
+    [{ from: 'a', to: 'b' }, 'kafka.brokers'],
+    [{ kafka: { brokers: ['127.0.0.1:9'] }, to: 'b' }, 'from'],
+    [{ kafka: { brokers: ['127.0.0.1:9'] }, from: 'a', to: 'b', workers: { min: 3, max: 2 } }, 'workers.min'],
+    [{ kafka: { brokers: ['127.0.0.1:9'] }, from: 'a', to: 'b', maxInFlight: 0 }, 'maxInFlight'],
   ];
-  for (const [options, message] of cases) {
-    await assert.rejects(createTransformer(upper, options as never), (e: unknown) => e instanceof UsageError && message.test(e.message), String(message));
-  }
-  await assert.rejects(createTransformer({ name: 'x' } as never, { kafka: { brokers: ['127.0.0.1:9'] }, from: 'a', to: 'b' }), /"run" must be a function/);
+  const names = (name: string) => (e: unknown) => e instanceof UsageError && e.code === 'USAGE' && new RegExp(`(^|[^\\w.])${name.replace('.', '\\.')}([^\\w]|$)`).test(e.message);
+  for (const [options, name] of cases) await assert.rejects(createTransformer(upper, options as never), names(name), name);
+  await assert.rejects(createTransformer({ name: 'x' } as never, { kafka: { brokers: ['127.0.0.1:9'] }, from: 'a', to: 'b' }), names('run'));
 });

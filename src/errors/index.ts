@@ -78,6 +78,8 @@ export const WarningCodes = {
   LAG_SAMPLING_FAILED: 'sampling the consumer lag failed; autoscaling holds until it works again',
   STATUS_PUBLISH_FAILED: 'publishing the status record failed; the next interval tries again',
   STANDBY_ACTIVATION_FAILED: 'activating a standby replica failed; a new replica is started instead',
+  INPUT_SKIPPED: 'lagless produce: a malformed input line or record was skipped (reported with its line number; the rest is delivered, and the exit code is 1 unless --allow-skipped)',
+  NO_STREAM_RULES: 'lagless produce --source x: the X stream has no rules, so it delivers nothing',
 } as const;
 
 export type WarningCode = keyof typeof WarningCodes;

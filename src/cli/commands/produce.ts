@@ -345,7 +345,7 @@ async function produceFromX(flags: ProduceFlags, ctx: CliContext, kafka: KafkaCo
       else for (const r of rules) ctx.stdout.write(`${r.id}\t${r.value}${r.tag ? `\t[${r.tag}]` : ''}\n`);
     }
     if (flags.topic !== undefined && rules.length === 0) {
-      ctx.stderr.write('warning: there are no stream rules, so the stream will deliver nothing; add one with --rule "VALUE has:images"\n');
+      ctx.stderr.write('warning: there are no stream rules, so the stream will deliver nothing; add one with --rule "VALUE has:images" [NO_STREAM_RULES]\n');
     }
   }
   if (flags.topic === undefined) return;
@@ -387,8 +387,8 @@ class EventReporter {
         if (e.line !== undefined && this.skippedLines.length < MAX_PRINTED_SKIPS) this.skippedLines.push(e.line);
         if (this.skipped <= MAX_PRINTED_SKIPS) {
           const where = e.line !== undefined ? `line ${e.line}` : 'input';
-          this.#print(`warning: skipped ${where}: ${e.reason}${e.text !== undefined ? `: ${e.text}` : ''}`);
-          if (this.skipped === MAX_PRINTED_SKIPS) this.#print(`warning: further skipped input is counted in the summary but not printed`);
+          this.#print(`warning: skipped ${where}: ${e.reason}${e.text !== undefined ? `: ${e.text}` : ''} [INPUT_SKIPPED]`);
+          if (this.skipped === MAX_PRINTED_SKIPS) this.#print(`warning: further skipped input is counted in the summary but not printed [INPUT_SKIPPED]`);
         }
         return;
       case 'connected':

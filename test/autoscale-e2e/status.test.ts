@@ -88,7 +88,8 @@ test('lagless status shows the live members and the per-partition lag the admin 
   for (const p of stable) {
     assert.match(text.stdout, new RegExp(`^${n.from} +${p.partition} +${p.logEnd} +${p.committed ?? '-'} +${p.lag} +${me.member}$`, 'm'));
   }
-  assert.match(text.stdout, new RegExp(`^${me.member} +replica +\\S+ +${run.pid} +at-least-once +\\d+/1/1 +${stuck.length} `, 'm'));
+  // WORKERS busy/active/max, I/O active/limit, IN FLIGHT.
+  assert.match(text.stdout, new RegExp(`^${me.member} +replica +\\S+ +${run.pid} +at-least-once +\\d+/1/1 +\\d+/\\d+ +${stuck.length} `, 'm'));
   assert.match(text.stdout, new RegExp(`^ lag ${total} record\\(s\\);`, 'm'));
 
   const stopped = await stopLagless(run);

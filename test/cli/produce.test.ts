@@ -47,7 +47,7 @@ test('file source: good lines delivered, malformed ones reported with line numbe
   assert.equal(res.code, 1, res.stderr);
   assert.match(res.stdout, /^3 delivered, 0 failed, 2 skipped to topic /m);
   // Each skipped line is reported with its number and the code; the error names the lines.
-  const skipped = (stderr: string) => [...stderr.matchAll(/^warning: .*\bline (\d+)\b.*\[INPUT_SKIPPED\]$/gm)].map((m) => Number(m[1]));
+  const skipped = (stderr: string) => [...stderr.matchAll(/^warning: .*?\bline (\d+)\b.*\[INPUT_SKIPPED\]$/gm)].map((m) => Number(m[1]));
   assert.deepEqual(skipped(res.stderr), [3, 5]);
   assert.match(res.stderr, /^error \[INVALID_MESSAGE\]: .*\blines 3, 5\b/m);
 

@@ -1,14 +1,16 @@
 // Peers benchmark: Lagless's noop job against other Node Kafka loops, each draining the same backlog in a child process.
 //
 //   npm run bench -- peers [--records 1000000] [--partitions 8] [--rounds 5] [--only noop,bare,kafkajs,confluent]
-//                          [--brokers host:port] [--json-out FILE]
+//                          [--lagless-bin] [--brokers host:port] [--json-out FILE]
 //
 // One backlog of --records records (about 100 bytes each) is produced once to a topic of --partitions partitions, on one
 // broker (--brokers, on loopback, if it answers; else one this bench starts on a free port and stops at the
 // end). Each round, each contender drains the whole backlog from its start, with a consumer group and an output topic
 // of its own, in a child process (node --conditions=lagless-source): consume, produce each record to the output topic
 // with an idempotent acks=all producer, commit only offsets whose outputs are acknowledged. The contenders:
-//   noop       lagless run noop (src/cli/main.ts; --status-every 0 --quiet, other flags at their defaults)
+//   noop       lagless run noop (src/cli/main.ts; --status-every 0 --quiet, other flags at their defaults); with
+//              --lagless-bin through bin/lagless.js as users start it (its shebang adds MALLOC_ARENA_MAX=2 and
+//              --max-semi-space-size=16, which the other contenders do not get)
 //   bare       bareLoop of bench/pipeline/overhead.ts: the bare @platformatic/kafka loop of the pipeline bench
 //   kafkajs    KafkaJS eachBatch (eachBatchAutoResolve false; resolveOffset, commitOffsetsIfNecessary after the send)
 //   confluent  the same on @confluentinc/kafka-javascript's KafkaJS API (LAGLESS_BENCH_CONFLUENT=path, or its name)
@@ -39,6 +41,8 @@ export interface PeersBenchOptions {
   partitions: number;
   rounds: number;
   only: Contender[];
+  /** Start the noop contender through bin/lagless.js (with the binary's memory flags) instead of node src/cli/main.ts. */
+  laglessBin: boolean;
   brokers: string | undefined;
   jsonOut: string | undefined;
   log: (line: string) => void;
@@ -49,6 +53,7 @@ export const defaultPeersBenchOptions = (): PeersBenchOptions => ({
   partitions: 8,
   rounds: 5,
   only: [...CONTENDERS],
+  laglessBin: false,
   brokers: undefined,
   jsonOut: undefined,
   log: () => {},
@@ -81,15 +86,18 @@ const METHOD =
   `firstOutputSeconds count from the spawn. cpuMsPerRecord = the child's user+system CPU from its start, per record.`;
 
 /** The child process of one contender: its node arguments. */
-function childArgv(c: Contender, t: { brokers: string[]; from: string; to: string; dlq: string; group: string; records: number }): string[] {
+function childCommand(c: Contender, laglessBin: boolean, t: { brokers: string[]; from: string; to: string; dlq: string; group: string; records: number }): [string, string[]] {
   if (c === 'noop') {
-    return [
-      '--conditions=lagless-source', join(ROOT, 'src/cli/main.ts'), 'run', 'noop',
+    const args = [
+      'run', 'noop',
       '--brokers', t.brokers.join(','), '--from', t.from, '--to', t.to, '--dlq', t.dlq, '--group', t.group,
       '--status-every', '0', '--quiet', '--drain-timeout', '5s',
     ];
+    // The binary runs the `node` first in PATH (npm run puts the project's Node 24 there).
+    if (laglessBin) return [join(ROOT, 'bin/lagless.js'), args];
+    return [process.execPath, ['--conditions=lagless-source', join(ROOT, 'src/cli/main.ts'), ...args]];
   }
-  return ['--conditions=lagless-source', join(ROOT, `bench/peers/${c}.ts`), '--brokers', t.brokers.join(','), '--from', t.from, '--to', t.to, '--group', t.group, '--records', String(t.records)];
+  return [process.execPath, ['--conditions=lagless-source', join(ROOT, `bench/peers/${c}.ts`), '--brokers', t.brokers.join(','), '--from', t.from, '--to', t.to, '--group', t.group, '--records', String(t.records)]];
 }
 
 /** Peak resident set size of a live process, MB (VmHWM: the kernel's own high-water mark, no sampling gaps). */
@@ -137,7 +145,15 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
   const topics = contender === 'noop' ? [to, dlq] : [to];
   await createTopics(env, topics, o.partitions);
   const run: PeerRun = { round, contender, position, records: o.records, seconds: 0, perSecond: 0, joinedSeconds: null, firstOutputSeconds: 0, peakRssMb: 0, cpuMsPerRecord: null, outputs: 0, exit: null };
-  const proc = spawn(process.execPath, childArgv(contender, { brokers: env.brokers, from, to, dlq, group, records: o.records }), { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const watch = new Map([
+    [from, o.partitions],
+    [to, o.partitions],
+  ]);
+  // One poll before the child starts: the admin client's first requests for a new topic and group (metadata, the
+  // group's coordinator) take a second here, in which a fast contender could drain a small backlog unseen.
+  await Promise.all([readGroupLag(admin, group, watch), admin.describeGroups({ groups: [group] })]);
+  const [command, args] = childCommand(contender, o.laglessBin, { brokers: env.brokers, from, to, dlq, group, records: o.records });
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   ctx.current.proc = proc;
   let output = '';
   const keep = (d: Buffer) => {
@@ -147,10 +163,6 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const spawned = performance.now();
-  const watch = new Map([
-    [from, o.partitions],
-    [to, o.partitions],
-  ]);
   try {
     let joined: number | undefined;
     let firstOutput: number | undefined;
@@ -172,6 +184,7 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
         run.cpuMsPerRecord = cpu === undefined ? null : cpu / o.records;
         run.outputs = outputs;
         run.seconds = (at - first) / 1000;
+        if (run.seconds === 0) throw new Error(`drained between two polls ${POLL_MS} ms apart: too few --records to measure`);
         run.perSecond = o.records / run.seconds;
         run.joinedSeconds = joined === undefined ? null : (joined - spawned) / 1000;
         run.firstOutputSeconds = (firstOutput - spawned) / 1000;
@@ -188,6 +201,8 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
     await admin.deleteTopics({ topics }).catch(() => {});
     env.topics = env.topics.filter((t) => !topics.includes(t));
   }
+  if (!run.error && run.seconds < (20 * POLL_MS) / 1000) o.log(`  note: ${contender} drained in ${run.seconds.toFixed(2)} s: at one poll every ${POLL_MS} ms its rate is coarse (more --records)`);
+  if (!run.error && run.outputs < o.records) o.log(`  note: ${contender} committed the whole backlog with only ${run.outputs} outputs for ${o.records} records`);
   if (run.outputs > o.records) o.log(`  note: ${contender} wrote ${run.outputs} outputs for ${o.records} records (duplicates)`);
   return run;
 }
@@ -227,7 +242,7 @@ export async function runPeersBench(options: Partial<PeersBenchOptions> = {}, co
     command,
     commit: gitCommit(),
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore: loadavg(), loadAfter: [], brokerOwned: false },
-    options: { records: o.records, partitions: o.partitions, rounds: o.rounds, only: o.only },
+    options: { records: o.records, partitions: o.partitions, rounds: o.rounds, only: o.only, laglessBin: o.laglessBin },
     method: METHOD,
     contenders: Object.fromEntries(o.only.map((c) => [c, DESCRIPTIONS[c]])),
     unavailable,
@@ -306,6 +321,7 @@ async function main(): Promise<void> {
       partitions: { type: 'string' },
       rounds: { type: 'string' },
       only: { type: 'string' },
+      'lagless-bin': { type: 'boolean', default: false },
       brokers: { type: 'string' },
       'json-out': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -341,6 +357,7 @@ async function main(): Promise<void> {
     o.only = [...new Set(list)] as Contender[];
   }
   if (a.brokers) o.brokers = a.brokers;
+  o.laglessBin = a['lagless-bin'];
   o.log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   let result: PeersBenchResult;
   try {

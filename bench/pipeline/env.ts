@@ -31,7 +31,7 @@ export function loopbackBrokers(brokers: string): string[] {
   return list;
 }
 
-export async function openEnv(o: PipelineBenchOptions): Promise<BenchEnv> {
+export async function openEnv(o: Pick<PipelineBenchOptions, 'brokers' | 'log'>): Promise<BenchEnv> {
   const prefix = `bench-pipe-${Date.now().toString(36)}`;
   const env: BenchEnv = { brokers: [], owned: undefined, prefix, topics: [], cleanups: [] };
   if (o.brokers) {

@@ -1,7 +1,8 @@
 // Peers benchmark: Lagless's noop job against other Node Kafka loops, each draining the same backlog in a child process.
 //
 //   npm run bench -- peers [--records 1000000] [--partitions 8] [--rounds 5] [--only noop,bare,kafkajs,confluent]
-//                          [--lagless-bin] [--brokers host:port] [--json-out FILE]
+//                          [--lagless-bin] [--lagless-args "--max-in-flight 20000 ..."] [--brokers host:port]
+//                          [--json-out FILE] [--profile DIR]
 //
 // One backlog of --records records (about 100 bytes each) is produced once to a topic of --partitions partitions, on one
 // broker (--brokers, on loopback, if it answers; else one this bench starts on a free port and stops at the
@@ -19,6 +20,8 @@
 // records / the time from the first poll that sees its group stable with a member (partitions assigned: its first
 // fetch follows) to the first poll that sees the group's commits at the backlog's log end. Peak RSS is the child's VmHWM (/proc/PID/status) read at that moment, before it is sent SIGTERM.
 // Prints medians with ranges and the load average before and after; writes JSON to bench/results/peers-<date>.json.
+// --profile DIR: every child also writes a V8 CPU profile (--cpu-prof) and GC counts (--trace-gc, summarised) to
+// DIR/<contender>-r<round>/; `node bench/lib/profile-top.ts DIR/<contender>-r1` prints where its time went.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -45,6 +48,10 @@ export interface PeersBenchOptions {
   laglessBin: boolean;
   brokers: string | undefined;
   jsonOut: string | undefined;
+  /** More flags for `lagless run noop` (tuning experiments; the default run has none). */
+  laglessArgs: string[];
+  /** Where each child writes a CPU profile (DIR/<contender>-r<round>/), or undefined for none. */
+  profile: string | undefined;
   log: (line: string) => void;
 }
 
@@ -56,6 +63,8 @@ export const defaultPeersBenchOptions = (): PeersBenchOptions => ({
   laglessBin: false,
   brokers: undefined,
   jsonOut: undefined,
+  profile: undefined,
+  laglessArgs: [],
   log: () => {},
 });
 
@@ -65,7 +74,7 @@ export interface PeersBenchResult {
   command: string;
   commit: string | null;
   machine: { cpu: string | undefined; cores: number; memoryGb: number; node: string; loadBefore: number[]; loadAfter: number[]; brokerOwned: boolean };
-  options: Omit<PeersBenchOptions, 'log' | 'jsonOut' | 'brokers'>;
+  options: Omit<PeersBenchOptions, 'log' | 'jsonOut' | 'brokers' | 'profile'>;
   method: string;
   contenders: Partial<Record<Contender, string>>;
   /** Contenders left out, with the reason (e.g. a package that does not install here). */
@@ -86,18 +95,23 @@ const METHOD =
   `firstOutputSeconds count from the spawn. cpuMsPerRecord = the child's user+system CPU from its start, per record.`;
 
 /** The child process of one contender: its node arguments. */
-function childCommand(c: Contender, laglessBin: boolean, t: { brokers: string[]; from: string; to: string; dlq: string; group: string; records: number }): [string, string[]] {
+function childCommand(c: Contender, laglessBin: boolean, laglessArgs: readonly string[], t: { brokers: string[]; from: string; to: string; dlq: string; group: string; records: number }, profileDir?: string): [string, string[]] {
+  // A profiled child: its CPU profile is written when it exits (after the parent's SIGTERM), GC events go to stdout.
+  const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--trace-gc'] : [];
   if (c === 'noop') {
     const args = [
       'run', 'noop',
       '--brokers', t.brokers.join(','), '--from', t.from, '--to', t.to, '--dlq', t.dlq, '--group', t.group,
       '--status-every', '0', '--quiet', '--drain-timeout', '5s',
+      ...laglessArgs,
     ];
     // The binary runs the `node` first in PATH (npm run puts the project's Node 24 there).
-    if (laglessBin) return [join(ROOT, 'bin/lagless.js'), args];
-    return [process.execPath, ['--conditions=lagless-source', join(ROOT, 'src/cli/main.ts'), ...args]];
+    // The binary's own flags, given to node directly when profiling (a shebang takes no more flags).
+    if (laglessBin && !profileDir) return [join(ROOT, 'bin/lagless.js'), args];
+    const binFlags = laglessBin ? ['--max-semi-space-size=16'] : [];
+    return [process.execPath, [...binFlags, ...prof, '--conditions=lagless-source', join(ROOT, 'src/cli/main.ts'), ...args]];
   }
-  return [process.execPath, ['--conditions=lagless-source', join(ROOT, `bench/peers/${c}.ts`), '--brokers', t.brokers.join(','), '--from', t.from, '--to', t.to, '--group', t.group, '--records', String(t.records)]];
+  return [process.execPath, [...prof, '--conditions=lagless-source', join(ROOT, `bench/peers/${c}.ts`), '--brokers', t.brokers.join(','), '--from', t.from, '--to', t.to, '--group', t.group, '--records', String(t.records)]];
 }
 
 /** Peak resident set size of a live process, MB (VmHWM: the kernel's own high-water mark, no sampling gaps). */
@@ -152,8 +166,13 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
   // One poll before the child starts: the admin client's first requests for a new topic and group (metadata, the
   // group's coordinator) take a second here, in which a fast contender could drain a small backlog unseen.
   await Promise.all([readGroupLag(admin, group, watch), admin.describeGroups({ groups: [group] })]);
-  const [command, args] = childCommand(contender, o.laglessBin, { brokers: env.brokers, from, to, dlq, group, records: o.records });
-  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const profileDir = o.profile ? join(resolve(o.profile), `${contender}-r${round + 1}`) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const [command, args] = childCommand(contender, o.laglessBin, o.laglessArgs, { brokers: env.brokers, from, to, dlq, group, records: o.records }, profileDir);
+  const childEnv = o.laglessBin && profileDir ? { ...process.env, MALLOC_ARENA_MAX: '2' } : process.env;
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env: childEnv });
+  let gcLines = '';
+  if (profileDir) proc.stdout!.on('data', (d: Buffer) => (gcLines += d.toString()));
   ctx.current.proc = proc;
   let output = '';
   const keep = (d: Buffer) => {
@@ -197,6 +216,7 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
   } finally {
     run.exit = await stopChild(proc);
     ctx.current.proc = undefined;
+    if (profileDir) writeFileSync(join(profileDir, 'gc.txt'), gcLines);
     // The outputs are not read again: their topics go, so that five rounds of a million records do not fill the disk.
     await admin.deleteTopics({ topics }).catch(() => {});
     env.topics = env.topics.filter((t) => !topics.includes(t));
@@ -242,7 +262,7 @@ export async function runPeersBench(options: Partial<PeersBenchOptions> = {}, co
     command,
     commit: gitCommit(),
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore: loadavg(), loadAfter: [], brokerOwned: false },
-    options: { records: o.records, partitions: o.partitions, rounds: o.rounds, only: o.only, laglessBin: o.laglessBin },
+    options: { records: o.records, partitions: o.partitions, rounds: o.rounds, only: o.only, laglessBin: o.laglessBin, laglessArgs: o.laglessArgs },
     method: METHOD,
     contenders: Object.fromEntries(o.only.map((c) => [c, DESCRIPTIONS[c]])),
     unavailable,
@@ -324,6 +344,8 @@ async function main(): Promise<void> {
       'lagless-bin': { type: 'boolean', default: false },
       brokers: { type: 'string' },
       'json-out': { type: 'string' },
+      profile: { type: 'string' },
+      'lagless-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -357,6 +379,8 @@ async function main(): Promise<void> {
     o.only = [...new Set(list)] as Contender[];
   }
   if (a.brokers) o.brokers = a.brokers;
+  if (a.profile) o.profile = a.profile;
+  if (a['lagless-args']) o.laglessArgs = a['lagless-args'].split(/\s+/).filter(Boolean);
   o.laglessBin = a['lagless-bin'];
   o.log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   let result: PeersBenchResult;

@@ -43,6 +43,15 @@ export class Semaphore {
     this.#drain();
   }
 
+  /** Takes a slot now if one is free and nobody waits (no promise): true when taken. */
+  tryAcquire(): boolean {
+    if (this.#active < this.#limit && this.#waiting === 0) {
+      this.#active += 1;
+      return true;
+    }
+    return false;
+  }
+
   /** Waits for a slot (first come, first served); rejects with the signal's reason if aborted while waiting. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);

@@ -1,5 +1,5 @@
 // Completion tracking for every assigned partition, with rebalances: revoke, reassign, and stale tickets ignored.
-import { PartitionOffsets, type OffsetTicket } from './partition-offsets.ts';
+import { PartitionOffsets, type OffsetEntry, type OffsetTicket } from './partition-offsets.ts';
 
 /** A record's place in the log. */
 export interface TopicPartition {
@@ -15,12 +15,10 @@ export interface CommitPosition extends TopicPartition {
 /** A registered record of some partition, handed back to done(). */
 export interface RecordTicket extends TopicPartition, OffsetTicket {}
 
-interface Ticket extends RecordTicket {
-  readonly inner: OffsetTicket;
-  readonly tracker: PartitionOffsets;
+interface PartitionState {
+  readonly tp: TopicPartition;
+  readonly offsets: PartitionOffsets;
 }
-
-const keyOf = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
 
 /**
  * Offsets of all partitions this consumer owns. A partition's state lives from assign() (or its first register())
@@ -28,38 +26,63 @@ const keyOf = (topic: string, partition: number): string => `${partition}\u0000$
  * its partition moved away can never mark a record of the new assignment done.
  */
 export class OffsetTracker {
-  #partitions = new Map<string, { tp: TopicPartition; offsets: PartitionOffsets }>();
+  /** By topic, then partition (no key string built per record). */
+  #topics = new Map<string, Map<number, PartitionState>>();
+  /** Registered records not yet covered by a commit, over all partitions (kept as it changes: read per record). */
+  #uncommitted = 0;
+
+  #get(topic: string, partition: number): PartitionState | undefined {
+    return this.#topics.get(topic)?.get(partition);
+  }
+
+  *#states(): Generator<PartitionState> {
+    for (const m of this.#topics.values()) yield* m.values();
+  }
 
   /** Starts (or restarts) tracking a partition from its committed offset, if known. */
   assign(topic: string, partition: number, committed?: bigint): void {
-    this.#partitions.set(keyOf(topic, partition), { tp: { topic, partition }, offsets: new PartitionOffsets(committed) });
+    this.#forget(topic, partition);
+    let m = this.#topics.get(topic);
+    if (m === undefined) this.#topics.set(topic, (m = new Map()));
+    m.set(partition, { tp: { topic, partition }, offsets: new PartitionOffsets(committed, { topic, partition }) });
+  }
+
+  /** Stops tracking a partition; its uncommitted records leave the count. */
+  #forget(topic: string, partition: number): PartitionState | undefined {
+    const m = this.#topics.get(topic);
+    const state = m?.get(partition);
+    if (state === undefined) return undefined;
+    m!.delete(partition);
+    if (m!.size === 0) this.#topics.delete(topic);
+    this.#uncommitted -= state.offsets.uncommitted;
+    return state;
   }
 
   /** Registers a fetched record (assigning its partition if needed). Offsets must increase within a partition. */
   register(topic: string, partition: number, offset: bigint): RecordTicket {
-    const key = keyOf(topic, partition);
-    let state = this.#partitions.get(key);
+    let state = this.#get(topic, partition);
     if (state === undefined) {
       this.assign(topic, partition);
-      state = this.#partitions.get(key)!;
+      state = this.#get(topic, partition)!;
     }
-    const inner = state.offsets.register(offset);
-    const ticket: Ticket = { topic, partition, offset, inner, tracker: state.offsets };
-    return ticket;
+    // The partition's entry is the ticket: it names its topic, partition and tracker.
+    const ticket = state.offsets.register(offset);
+    this.#uncommitted += 1;
+    return ticket as OffsetEntry;
   }
 
   /** Marks a record done. Returns false for a ticket already done or from a partition revoked or reset since. */
   done(ticket: RecordTicket): boolean {
-    const t = ticket as Ticket;
-    const state = this.#partitions.get(keyOf(t.topic, t.partition));
-    if (state === undefined || state.offsets !== t.tracker) return false;
-    return state.offsets.done(t.inner);
+    const t = ticket as OffsetEntry;
+    const state = this.#get(t.topic, t.partition);
+    if (state === undefined || state.offsets !== t.owner) return false;
+    return state.offsets.done(t);
   }
 
   /** Commits that would move a partition forward now (one per partition, offsets are next-to-read). */
   committable(): CommitPosition[] {
     const out: CommitPosition[] = [];
-    for (const { tp, offsets } of this.#partitions.values()) {
+    for (const { tp, offsets } of this.#states()) {
       const offset = offsets.committable();
       if (offset !== undefined) out.push({ topic: tp.topic, partition: tp.partition, offset });
     }
@@ -68,7 +91,10 @@ export class OffsetTracker {
 
   /** Records successful commits, so committable() stops returning them. Unknown partitions are ignored. */
   markCommitted(positions: Iterable<CommitPosition>): void {
-    for (const p of positions) this.#partitions.get(keyOf(p.topic, p.partition))?.offsets.markCommitted(p.offset);
+    for (const p of positions) {
+      const state = this.#get(p.topic, p.partition);
+      if (state) this.#uncommitted -= state.offsets.markCommitted(p.offset);
+    }
   }
 
   /**
@@ -76,46 +102,48 @@ export class OffsetTracker {
    * its records were still in flight: their work is abandoned, and the next owner redoes them.
    */
   revoke(topic: string, partition: number): { commit: CommitPosition | undefined; abandoned: number } {
-    const key = keyOf(topic, partition);
-    const state = this.#partitions.get(key);
+    const state = this.#forget(topic, partition);
     if (state === undefined) return { commit: undefined, abandoned: 0 };
-    this.#partitions.delete(key);
     const offset = state.offsets.committable();
     return { commit: offset === undefined ? undefined : { topic, partition, offset }, abandoned: state.offsets.inFlight };
   }
 
   /** Forgets every partition (for example after losing the group membership). */
   reset(): void {
-    this.#partitions.clear();
+    this.#topics.clear();
+    this.#uncommitted = 0;
   }
 
   /** In-flight records of one partition, or of all when no partition is given. */
   inFlight(topic?: string, partition?: number): number {
-    if (topic !== undefined && partition !== undefined) return this.#partitions.get(keyOf(topic, partition))?.offsets.inFlight ?? 0;
+    if (topic !== undefined && partition !== undefined) return this.#get(topic, partition)?.offsets.inFlight ?? 0;
     let n = 0;
-    for (const { offsets } of this.#partitions.values()) n += offsets.inFlight;
+    for (const { offsets } of this.#states()) n += offsets.inFlight;
     return n;
   }
 
   /** Registered records not yet covered by a commit, over all partitions: the records a crash now would redo. */
   uncommitted(): number {
-    let n = 0;
-    for (const { offsets } of this.#partitions.values()) n += offsets.uncommitted;
-    return n;
+    return this.#uncommitted;
+  }
+
+  /** The committed offset the partition starts from (or was last committed at), if known. */
+  committed(topic: string, partition: number): bigint | undefined {
+    return this.#get(topic, partition)?.offsets.committed;
   }
 
   /** The highest offset registered in a partition, if it is tracked (to skip records fetched again after a rebalance). */
-  /** The committed offset the partition starts from (or was last committed at), if known. */
-  committed(topic: string, partition: number): bigint | undefined {
-    return this.#partitions.get(keyOf(topic, partition))?.offsets.committed;
+  lastRegistered(topic: string, partition: number): bigint | undefined {
+    return this.#get(topic, partition)?.offsets.lastRegistered;
   }
 
-  lastRegistered(topic: string, partition: number): bigint | undefined {
-    return this.#partitions.get(keyOf(topic, partition))?.offsets.lastRegistered;
+  /** The tracking of one partition, if it is tracked (its committed offset and last registered offset in one lookup). */
+  partition(topic: string, partition: number): PartitionOffsets | undefined {
+    return this.#get(topic, partition)?.offsets;
   }
 
   /** The partitions tracked now. */
   partitions(): TopicPartition[] {
-    return [...this.#partitions.values()].map((s) => s.tp);
+    return [...this.#states()].map((s) => s.tp);
   }
 }

@@ -13,6 +13,9 @@ export interface SchedulableRecord {
   readonly key?: string | Uint8Array | null | undefined;
 }
 
+/** What complete() returns when nothing may start (one shared array, not one per record). */
+const NONE: readonly never[] = Object.freeze([]);
+
 interface Lane<T> {
   current: T;
   /** Created on the first record that has to wait: most lanes never need one. */
@@ -77,15 +80,15 @@ export class OrderingScheduler<T extends SchedulableRecord> {
   }
 
   /** Reports a started record finished (done, dead-lettered or abandoned). Returns the records that may start now. */
-  complete(record: T): T[] {
+  complete(record: T): readonly T[] {
     if (!this.#running.delete(record)) throw new Error('complete() called for a record that is not running');
     const laneKey = this.#laneOf(record);
-    if (laneKey === undefined) return [];
+    if (laneKey === undefined) return NONE;
     const lane = this.#lanes.get(laneKey)!;
     const next = lane.waiting?.shift();
     if (next === undefined) {
       this.#lanes.delete(laneKey);
-      return [];
+      return NONE;
     }
     this.#waiting--;
     lane.current = next;

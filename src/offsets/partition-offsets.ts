@@ -6,10 +6,14 @@ export interface OffsetTicket {
   readonly offset: bigint;
 }
 
-interface Entry extends OffsetTicket {
+/** A registered record: its ticket. One object per record (the tracker hands it out as its RecordTicket too). */
+export interface OffsetEntry extends OffsetTicket {
+  readonly topic: string;
+  readonly partition: number;
   done: boolean;
   readonly owner: PartitionOffsets;
 }
+type Entry = OffsetEntry;
 
 /**
  * Tracks the records of one partition from fetch to completion.
@@ -23,19 +27,30 @@ interface Entry extends OffsetTicket {
  * record precedes them.
  */
 export class PartitionOffsets {
-  #pending = new Fifo<Entry>();
-  /** Every registered offset not yet covered by a commit (done or not): the records a crash now would redo. */
-  #uncommitted = new Fifo<bigint>();
+  /**
+   * Every registered record not yet covered by a commit (done or not), in offset order: the records a crash now would
+   * redo. The first `#doneAhead` of them are done and precede every unfinished one (they wait only for the commit).
+   */
+  #entries = new Fifo<Entry>();
+  #doneAhead = 0;
   #inFlight = 0;
   #lastRegistered: bigint | undefined;
   #committed: bigint | undefined;
   /** What committable() must beat: the committed offset, or, when unknown, the first offset registered (where reading started). */
   #floor: bigint | undefined;
 
-  /** @param committed the partition's committed offset when tracking starts (next offset to read), if known. */
-  constructor(committed?: bigint) {
+  readonly topic: string;
+  readonly partition: number;
+
+  /**
+   * @param committed the partition's committed offset when tracking starts (next offset to read), if known.
+   * @param tp the partition, carried by its tickets.
+   */
+  constructor(committed?: bigint, tp: { topic: string; partition: number } = { topic: '', partition: -1 }) {
     this.#committed = committed;
     this.#floor = committed;
+    this.topic = tp.topic;
+    this.partition = tp.partition;
   }
 
   /** Records registered and not yet done. */
@@ -45,12 +60,12 @@ export class PartitionOffsets {
 
   /** Records held: not done, or done but behind an unfinished one. */
   get held(): number {
-    return this.#pending.length;
+    return this.#entries.length - this.#doneAhead;
   }
 
   /** Records registered and not yet covered by a commit (done or not): what a crash now would process again. */
   get uncommitted(): number {
-    return this.#uncommitted.length;
+    return this.#entries.length;
   }
 
   /** The last committed offset recorded by markCommitted() (or given at construction). */
@@ -72,9 +87,8 @@ export class PartitionOffsets {
       throw new RangeError(`offset ${offset} is below the committed offset ${this.#committed}`);
     }
     this.#floor ??= offset;
-    const entry: Entry = { offset, done: false, owner: this };
-    this.#pending.push(entry);
-    this.#uncommitted.push(offset);
+    const entry: Entry = { topic: this.topic, partition: this.partition, offset, done: false, owner: this };
+    this.#entries.push(entry);
     this.#lastRegistered = offset;
     this.#inFlight++;
     return entry;
@@ -89,7 +103,8 @@ export class PartitionOffsets {
     if (entry.owner !== this || entry.done) return false;
     entry.done = true;
     this.#inFlight--;
-    while (this.#pending.peek()?.done === true) this.#pending.shift();
+    const entries = this.#entries;
+    while (entries.at(this.#doneAhead)?.done === true) this.#doneAhead++;
     return true;
   }
 
@@ -99,14 +114,27 @@ export class PartitionOffsets {
    */
   committable(): bigint | undefined {
     if (this.#lastRegistered === undefined) return undefined;
-    const candidate = this.#pending.peek()?.offset ?? this.#lastRegistered + 1n;
+    const candidate = this.#entries.at(this.#doneAhead)?.offset ?? this.#lastRegistered + 1n;
     return this.#floor === undefined || candidate > this.#floor ? candidate : undefined;
   }
 
-  /** Records that `offset` was committed. Lower values than the current one are ignored (commits are monotonic). */
-  markCommitted(offset: bigint): void {
+  /**
+   * Records that `offset` was committed. Lower values than the current one are ignored (commits are monotonic).
+   * Returns how many registered records the commit covered that no earlier one did.
+   */
+  markCommitted(offset: bigint): number {
     if (this.#committed === undefined || offset > this.#committed) this.#committed = offset;
     if (this.#floor === undefined || offset > this.#floor) this.#floor = offset;
-    while (this.#uncommitted.length > 0 && this.#uncommitted.peek()! < this.#committed!) this.#uncommitted.shift();
+    const committed = this.#committed!;
+    const entries = this.#entries;
+    let covered = 0;
+    for (let e = entries.peek(); e !== undefined && e.offset < committed; e = entries.peek()) {
+      entries.shift();
+      covered++;
+      // A record below the committed offset that is not done (committed by someone else) stays in flight until done().
+      if (this.#doneAhead > 0) this.#doneAhead--;
+    }
+    while (entries.at(this.#doneAhead)?.done === true) this.#doneAhead++;
+    return covered;
   }
 }

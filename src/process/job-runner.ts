@@ -234,7 +234,13 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
     this.replica.on('info', (m) => this.emit('info', m));
     this.replica.on('scale', (e) => this.emit('scale', e));
     this.replica.transformer.on('rebalance', (r) => this.emit('rebalance', r));
-    this.replica.transformer.on('record', (r) => this.emit('record', r));
+    // Record events cost an object per record: forwarded only once someone listens for them here.
+    let forwarding = false;
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'record' || forwarding) return;
+      forwarding = true;
+      this.replica.transformer.on('record', (r) => this.emit('record', r));
+    });
   }
 
   /** Whether the worker autoscaler runs (a worker module and min < max). */

@@ -12,7 +12,7 @@ import type { OffsetTracker } from '../offsets/index.ts';
 import { ExactlyOnceOutput, type ExactlyOnceStats, type HeldRecord } from './exactly-once.ts';
 import type { Guarantee, TransformerOptions } from './options.ts';
 import type { PartitionTable } from './partition-table.ts';
-import { OutputSink, type OutgoingRecord } from './sink.ts';
+import { OutputSink, type OutgoingRecord, type SendCallback } from './sink.ts';
 import { claimTransactionalId, type TransactionalIdClaim } from './transactional-id.ts';
 
 /** What the member does differently per guarantee, each named after the behaviour. */
@@ -57,11 +57,12 @@ export interface DeliveryStrategy {
   /** A fetched record joined the window: its handle (exactly-once: where its outputs wait). */
   register(partition: number, offset: bigint): HeldRecord | undefined;
   /**
-   * A record's outputs (or its dead letter). Resolves when the record counts as done: at-least-once when the broker
-   * acknowledged them, exactly-once when they are held for the transaction that commits its offset. `signal`: the
-   * record was given up (not sent again). `lastResort`: its dead letter, when the broker refuses an output after all.
+   * A record's outputs (or its dead letter). Calls `done` once, without an argument when the record counts as done
+   * (at-least-once: the broker acknowledged them; exactly-once: they are held for the transaction that commits its
+   * offset), with the error otherwise. It may call it before it returns. `signal`: the record was given up (not sent
+   * again). `lastResort`: its dead letter, when the broker refuses an output after all.
    */
-  deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], signal: AbortSignal | undefined, lastResort: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined): Promise<void>;
+  deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], signal: AbortSignal | undefined, lastResort: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined, done: SendCallback): void;
   /** Whether the broker accepts this record (its topic's max.message.bytes, as last read). */
   fits(record: OutgoingRecord): boolean;
   /** Commits what is done (of the given partitions, or all). `final`: the close's last commit. */
@@ -118,10 +119,19 @@ class AtLeastOnceDelivery implements DeliveryStrategy {
     return undefined;
   }
 
-  async deliver(_handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], signal: AbortSignal | undefined): Promise<void> {
+  deliver(_handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], signal: AbortSignal | undefined, _lastResort: unknown, done: SendCallback): void {
     // A record given up meanwhile (its partition revoked) is not sent again: its next owner does it.
-    if (outputs.length === 1) await this.#sink.send(outputs[0]!, signal);
-    else if (outputs.length > 1) await Promise.all(outputs.map((o) => this.#sink.send(o, signal)));
+    if (outputs.length === 0) return done();
+    if (outputs.length === 1) return this.#sink.enqueue(outputs[0]!, signal, done);
+    // Several outputs: done when every one is settled, with the first error if any failed.
+    let left = outputs.length;
+    let failed: Error | undefined;
+    for (const o of outputs) {
+      this.#sink.enqueue(o, signal, (error) => {
+        failed ??= error;
+        if (--left === 0) done(failed);
+      });
+    }
   }
 
   fits(): boolean {
@@ -283,14 +293,19 @@ class ExactlyOnceDelivery implements DeliveryStrategy {
     return this.#output!.register(partition, offset);
   }
 
-  async deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], _signal: AbortSignal | undefined, lastResort: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined): Promise<void> {
+  deliver(handle: HeldRecord | undefined, outputs: readonly OutgoingRecord[], _signal: AbortSignal | undefined, lastResort: ((error: LaglessError) => readonly OutgoingRecord[]) | undefined, done: SendCallback): void {
     const output = this.#output!;
     // An output the broker would refuse fails the whole transaction, again and again; it fails its record here instead
     // (OUTPUT_TOO_LARGE: a dead letter, held in its place).
     for (const o of outputs) {
-      if (!output.fits(o)) throw new LaglessError('OUTPUT_TOO_LARGE', `an output of ${recordBatchBytes(o)} bytes is over the ${output.limitOf(o.topic)} bytes topic "${o.topic}" accepts (max.message.bytes)`);
+      if (!output.fits(o)) return done(new LaglessError('OUTPUT_TOO_LARGE', `an output of ${recordBatchBytes(o)} bytes is over the ${output.limitOf(o.topic)} bytes topic "${o.topic}" accepts (max.message.bytes)`));
     }
-    output.finish(handle!, outputs, lastResort);
+    try {
+      output.finish(handle!, outputs, lastResort);
+    } catch (err) {
+      return done(err instanceof Error ? err : new LaglessError('INTERNAL', String(err)));
+    }
+    done();
   }
 
   fits(record: OutgoingRecord): boolean {

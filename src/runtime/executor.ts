@@ -131,6 +131,35 @@ class Attempt {
   }
 }
 
+/**
+ * The context of one attempt's run(): `signal` (and the Attempt that ends it) is made on first use, so that a job that
+ * never reads it, and returns its result at once, costs no controller and no tracking.
+ */
+class RunContext implements JobContext {
+  readonly attempt: number;
+  worker: WorkerRunner;
+  /** When the attempt took its concurrency slot; whether it still holds it. */
+  readonly since: number;
+  holding = true;
+  readonly #deadline: number;
+  #a: Attempt | undefined;
+
+  constructor(attempt: number, since: number, deadline: number, worker: WorkerRunner) {
+    this.attempt = attempt;
+    this.since = since;
+    this.#deadline = deadline;
+    this.worker = worker;
+  }
+
+  get signal(): AbortSignal {
+    return this.attemptState().signal;
+  }
+
+  attemptState(): Attempt {
+    return (this.#a ??= new Attempt(this.#deadline));
+  }
+}
+
 export function defaultWorkerPoolOptions(): WorkerPoolOptions {
   const cores = availableParallelism();
   return { workers: cores, maxWorkers: cores, minWorkers: 1, idleTimeoutMs: 60_000 };
@@ -228,49 +257,85 @@ export class JobExecutor {
    * a free thread) ctx.signal aborts, a worker task still running is stopped, and this rejects with RECORD_TIMEOUT.
    */
   async run(record: JobRecord, attempt: number, signal: AbortSignal): Promise<readonly OutgoingRecord[]> {
-    const io = this.#io;
-    await io.acquire(signal);
-    let holding = true;
+    return this.runNow(record, attempt, signal);
+  }
+
+  /**
+   * run() without a promise where none is needed: the records themselves when the job's run() returned its result (not
+   * a promise) and a concurrency slot was free; else a promise. Throws what a synchronous run() threw.
+   */
+  runNow(record: JobRecord, attempt: number, signal: AbortSignal): readonly OutgoingRecord[] | Promise<readonly OutgoingRecord[]> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    // The common case takes no promise: a free slot is taken at once, and a job whose run() returns its result (not a
+    // promise) is done in this call. Only a job that throws synchronously makes this throw; the caller takes both.
+    if (this.#io.tryAcquire()) return this.#runHolding(record, attempt, signal);
+    return this.#io.acquire(signal).then(() => this.#runHolding(record, attempt, signal));
+  }
+
+  /** run() once its concurrency slot is held. */
+  #runHolding(record: JobRecord, attempt: number, signal: AbortSignal): readonly OutgoingRecord[] | Promise<readonly OutgoingRecord[]> {
     const since = performance.now();
-    const release = () => {
-      if (!holding) return;
-      holding = false;
-      this.#ioBusyMs += performance.now() - since;
-      io.release();
-    };
-    const a = new Attempt(since + this.timeoutMs);
+    const ctx = new RunContext(attempt, since, since + this.timeoutMs, this.#noWorker);
     const pool = this.#pool;
-    const worker: WorkerRunner = pool
-      ? {
-          run: async <TResult,>(task: unknown, options?: Parameters<WorkerRunner['run']>[1]): Promise<TResult> => {
-            release();
-            return (await pool.run(task, options, a.signal, a)) as TResult;
-          },
-        }
-      : this.#noWorker;
-    const ctx: JobContext = {
-      attempt,
-      get signal() {
-        return a.signal;
-      },
-      worker,
-    };
+    if (pool) {
+      ctx.worker = {
+        run: async <TResult,>(task: unknown, options?: Parameters<WorkerRunner['run']>[1]): Promise<TResult> => {
+          this.#releaseSlot(ctx);
+          const a = ctx.attemptState();
+          return (await pool.run(task, options, a.signal, a)) as TResult;
+        },
+      };
+    }
+    let returned: unknown;
+    try {
+      returned = this.job.run(record, ctx);
+    } catch (err) {
+      this.#settle(ctx);
+      throw err;
+    }
+    // A result that is not a promise is taken as it is (no deadline to watch); anything thenable is raced against the
+    // deadline and the partition (reading `then` may throw: a job failure like any other).
+    let thenable: boolean;
+    try {
+      thenable = returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof (returned as { then?: unknown }).then === 'function';
+    } catch (err) {
+      this.#settle(ctx);
+      throw err;
+    }
+    if (thenable) return this.#awaitResult(record, ctx, signal, returned as PromiseLike<JobResult>);
+    try {
+      return toOutgoing(returned as JobResult, record, this.#to, this.#allowed);
+    } finally {
+      this.#settle(ctx);
+    }
+  }
+
+  /** A run() that returned a promise: raced against the deadline and the partition's signal. */
+  async #awaitResult(record: JobRecord, ctx: RunContext, signal: AbortSignal, returned: PromiseLike<JobResult>): Promise<readonly OutgoingRecord[]> {
+    const a = ctx.attemptState();
     this.#track(signal, a);
     try {
-      const returned: unknown = this.job.run(record, ctx);
-      let result = returned as JobResult;
-      // A result that is not a promise is taken as it is (no deadline to watch); anything thenable is raced against the
-      // deadline and the partition (reading `then` may throw: a job failure like any other).
-      if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof (returned as { then?: unknown }).then === 'function') {
-        this.#startSweep();
-        result = await a.race(returned as PromiseLike<JobResult>);
-      }
+      this.#startSweep();
+      const result = await a.race(returned);
       return toOutgoing(result, record, this.#to, this.#allowed);
     } finally {
       this.#untrack(signal, a);
-      this.#runs += 1;
-      release();
+      this.#settle(ctx);
     }
+  }
+
+  /** Gives the record's concurrency slot back (once: at its first worker call, or when its run() ends). */
+  #releaseSlot(ctx: RunContext): void {
+    if (!ctx.holding) return;
+    ctx.holding = false;
+    this.#ioBusyMs += performance.now() - ctx.since;
+    this.#io.release();
+  }
+
+  /** The attempt's run() ended (returned, threw, or was ended early). */
+  #settle(ctx: RunContext): void {
+    this.#runs += 1;
+    this.#releaseSlot(ctx);
   }
 
   #track(signal: AbortSignal, a: Attempt): void {

@@ -191,7 +191,7 @@ export const RunOptionTable = {
   },
   fetchMaxBytes: {
     kind: { type: 'int', min: 1024 },
-    default: 4 * 1024 * 1024,
+    default: 1024 * 1024,
     layers: ['transformer'],
     help: 'bytes one fetch returns at most',
   },

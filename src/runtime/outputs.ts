@@ -48,10 +48,7 @@ function one(o: JobOutput, input: JobRecord, defaultTopic: string, allowed: Read
       copied[name] = v;
     }
   }
-  return {
-    topic: to,
-    key: key === undefined ? input.key : (key ?? undefined),
-    value,
-    ...(copied !== undefined ? { headers: copied } : {}),
-  };
+  const out: OutgoingRecord = { topic: to, key: key === undefined ? input.key : (key ?? undefined), value };
+  if (copied !== undefined) out.headers = copied;
+  return out;
 }

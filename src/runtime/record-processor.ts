@@ -14,8 +14,8 @@ import type { JobExecutor } from './executor.ts';
 import type { InputMessage } from './group-member.ts';
 import type { TransformerOptions } from './options.ts';
 import type { PartitionTable } from './partition-table.ts';
-import type { OutgoingRecord } from './sink.ts';
-import type { RecordOutcome, TransformerEvents } from './types.ts';
+import type { OutgoingRecord, SendCallback } from './sink.ts';
+import type { TransformerEvents } from './types.ts';
 
 /** A fetched record on its way through the runtime. */
 export interface Item {
@@ -25,14 +25,15 @@ export interface Item {
   readonly input: InputRecord;
   readonly ticket: RecordTicket;
   /** The partition's controller when the record started: aborted when the partition is revoked or the runtime stops. */
-  abort?: AbortController;
-  started?: number;
+  abort: AbortController | undefined;
+  /** When it started (performance.now()), 0 before. */
+  started: number;
   /** exactly-once: where its outputs wait for their transaction. */
-  held?: HeldRecord;
+  held: HeldRecord | undefined;
   /** Its output or dead letter went to the sink: it finishes whatever happens to its partition. */
-  sending?: boolean;
+  sending: boolean;
   /** Its partition was released before it produced anything: it ends without output (the next owner does it). */
-  cancelled?: boolean;
+  cancelled: boolean;
 }
 
 /** A partition being released (see the release hook in Transformer): the records it waits for, and its end. */
@@ -138,18 +139,94 @@ export class RecordProcessor {
       timestamp: m.timestamp,
       headers: m.headers,
     });
-    const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket };
-    const held = p.delivery.register(m.partition, m.offset);
-    if (held) item.held = held;
+    // Every field set here, in one order: one object shape for every record.
+    const item: Item = { topic: m.topic, partition: m.partition, key: input.key, input, ticket, abort: undefined, started: 0, held: p.delivery.register(m.partition, m.offset), sending: false, cancelled: false };
     if (p.scheduler.submit(item)) this.start(item);
     p.flow();
   }
 
-  /** Processes a record. #process handles whatever the job does; a rejection here is a bug of the runtime, reported. */
+  /** Records start() was given while it was starting others (a record done at once starts the next of its lane). */
+  #toStart: Item[] = [];
+  #starting = false;
+
+  /**
+   * Processes a record. Records done at once (a job that returns its result, outputs delivered synchronously) start
+   * the next ones of their lane from a loop here, not by recursion.
+   */
   start(item: Item): void {
-    this.#process(item).catch((err: unknown) => {
-      this.#p.events.emit('warning', new LaglessError('INTERNAL', `processing offset ${item.input.offset} of partition ${item.partition} failed: ${describeThrown(err)}`, { cause: safeCause(err) }));
-    });
+    this.#toStart.push(item);
+    if (this.#starting) return;
+    this.#starting = true;
+    try {
+      for (let i = 0; i < this.#toStart.length; i++) this.#begin(this.#toStart[i]!);
+    } finally {
+      this.#toStart.length = 0;
+      this.#starting = false;
+    }
+  }
+
+  /** A rejection or a throw here is a bug of the runtime: reported, never thrown back into the client's stream. */
+  #internal(item: Item, err: unknown): void {
+    this.#p.events.emit('warning', new LaglessError('INTERNAL', `processing offset ${item.input.offset} of partition ${item.partition} failed: ${describeThrown(err)}`, { cause: safeCause(err) }));
+  }
+
+  /** The record enters processing: its partition's abort signal, its start time; it counts as running. */
+  #enter(item: Item): AbortSignal {
+    // One controller per partition (not per record): revocation and shutdown abort whole partitions anyway.
+    const state = this.#p.partitions.get(item.partition);
+    let abort = state?.abort;
+    if (!abort || abort.signal.aborted) {
+      abort = new AbortController();
+      if (state) state.abort = abort;
+    }
+    item.abort = abort;
+    item.started = performance.now();
+    this.#running.add(item);
+    return abort.signal;
+  }
+
+  /**
+   * The first attempt, without a promise where none is needed (the common case costs no promise and no closure but
+   * the delivery's callback): the job's run() returned its result, its outputs go to the delivery, and the record is
+   * finished from the delivery's callback. Anything else (a promise, an error, a failed delivery) continues in
+   * #process, which takes the record from where it is.
+   */
+  #begin(item: Item): void {
+    try {
+      const signal = this.#enter(item);
+      let result: readonly OutgoingRecord[] | Promise<readonly OutgoingRecord[]>;
+      try {
+        result = this.#p.executor.runNow(item.input, 1, signal);
+      } catch (err) {
+        this.#continue(item, Promise.reject(err));
+        return;
+      }
+      if (result instanceof Promise) {
+        this.#continue(item, result);
+        return;
+      }
+      if (signal.aborted || item.cancelled) {
+        this.#finish(item, undefined, 1);
+        return;
+      }
+      item.sending = true;
+      const outputs = result;
+      this.#emitNow(item, outputs, 1, false, (error) => {
+        try {
+          if (error === undefined) this.#finish(item, 'ok', 1, outputs);
+          else this.#continue(item, Promise.reject(error));
+        } catch (err) {
+          this.#internal(item, err);
+        }
+      });
+    } catch (err) {
+      this.#internal(item, err);
+    }
+  }
+
+  /** The rest of the record's way in #process, from its first attempt's result (pending, or failed). */
+  #continue(item: Item, first: Promise<readonly OutgoingRecord[]>): void {
+    this.#process(item, first).catch((err: unknown) => this.#internal(item, err));
   }
 
   /** Emits a record or retry event: a listener that throws (embedding code) is reported, never breaks the record's path. */
@@ -161,34 +238,36 @@ export class RecordProcessor {
     }
   }
 
-  async #process(item: Item): Promise<void> {
+  /**
+   * A record whose first attempt did not end at once: `first` is that attempt's outputs (or its failure: the job's, or
+   * its delivery's); then retries with backoff, or its dead letter.
+   */
+  async #process(item: Item, first: Promise<readonly OutgoingRecord[]>): Promise<void> {
     const p = this.#p;
     const input = item.input;
-    // One controller per partition (not per record): revocation and shutdown abort whole partitions anyway.
-    const state = p.partitions.get(item.partition);
-    let abort = state?.abort;
-    if (!abort || abort.signal.aborted) {
-      abort = new AbortController();
-      if (state) state.abort = abort;
-    }
-    const started = performance.now();
-    item.abort = abort;
-    item.started = started;
-    this.#running.add(item);
-    const signal = abort.signal;
-    let attempt = 0;
-    let outcome: RecordOutcome | undefined;
+    const signal = item.abort!.signal;
+    let attempt = 1;
+    let pending: Promise<readonly OutgoingRecord[]> | undefined = first;
+    let kind: 'ok' | 'dead' | undefined;
+    let outputs: readonly OutgoingRecord[] | undefined;
+    let failure: LaglessError | undefined;
     try {
       for (;;) {
-        attempt += 1;
         try {
-          const outputs = await p.executor.run(input, attempt, signal);
+          if (pending) {
+            const once = pending;
+            pending = undefined;
+            outputs = await once;
+          } else {
+            attempt += 1;
+            outputs = await p.executor.runNow(input, attempt, signal);
+          }
           if (signal.aborted || item.cancelled) return;
           item.sending = true;
           // Done only when every output is acknowledged (none: done at once, a filtered record); exactly-once: when
           // every output is held for the transaction that commits the record's offset.
           await this.#emit(item, outputs, attempt);
-          outcome = { kind: 'ok', input, outputs, durationMs: performance.now() - started, attempts: attempt };
+          kind = 'ok';
           break;
         } catch (err) {
           if (signal.aborted || p.destroyed() || item.cancelled) return;
@@ -207,26 +286,42 @@ export class RecordProcessor {
           }
           item.sending = true;
           if (!(await this.#deadLetter(item, error, attempt))) return;
-          outcome = { kind: 'dead', input, durationMs: performance.now() - started, attempts: attempt, code: error.code, message: error.message };
+          kind = 'dead';
+          failure = error;
           break;
         }
       }
     } finally {
-      this.#running.delete(item);
-      // done() refuses tickets of a partition revoked since: an abandoned or late record is never marked done.
-      if (outcome && p.tracker.done(item.ticket)) {
-        p.partitions.noteDone(item.partition, input.offset);
-        if (outcome.kind === 'ok') this.counts.succeeded += 1;
-        else this.counts.deadLettered += 1;
-        this.counts.busyMs += outcome.durationMs;
-        if (p.events.listenerCount('record') > 0) this.#notify('record', outcome);
-      }
-      const release = p.partitions.get(item.partition)?.release;
-      if (release?.waitFor.delete(item) && release.waitFor.size === 0) release.emptied();
-      for (const next of p.scheduler.complete(item)) this.start(next);
-      p.flow();
-      if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+      this.#finish(item, kind, attempt, outputs, failure);
     }
+  }
+
+  /** A record's end: done (`kind`), or given up to the next owner (undefined). */
+  #finish(item: Item, kind: 'ok' | 'dead' | undefined, attempts: number, outputs?: readonly OutgoingRecord[], failure?: LaglessError): void {
+    const p = this.#p;
+    this.#running.delete(item);
+    // done() refuses tickets of a partition revoked since: an abandoned or late record is never marked done.
+    if (kind && p.tracker.done(item.ticket)) {
+      const input = item.input;
+      p.partitions.noteDone(item.partition, input.offset);
+      if (kind === 'ok') this.counts.succeeded += 1;
+      else this.counts.deadLettered += 1;
+      const durationMs = performance.now() - item.started;
+      this.counts.busyMs += durationMs;
+      if (p.events.listenerCount('record') > 0) {
+        this.#notify(
+          'record',
+          kind === 'ok'
+            ? { kind: 'ok', input, outputs: outputs ?? [], durationMs, attempts }
+            : { kind: 'dead', input, durationMs, attempts, code: failure!.code, message: failure!.message },
+        );
+      }
+    }
+    const release = p.partitions.get(item.partition)?.release;
+    if (release?.waitFor.delete(item) && release.waitFor.size === 0) release.emptied();
+    for (const next of p.scheduler.complete(item)) this.start(next);
+    p.flow();
+    if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   /**
@@ -261,9 +356,14 @@ export class RecordProcessor {
    * transaction that will commit the record's offset.
    */
   #emit(item: Item, outputs: readonly OutgoingRecord[], attempts = 1, deadLetter = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.#emitNow(item, outputs, attempts, deadLetter, (error) => (error === undefined ? resolve() : reject(error))));
+  }
+
+  /** #emit with a callback: called once, without an argument when the record counts as done. */
+  #emitNow(item: Item, outputs: readonly OutgoingRecord[], attempts: number, deadLetter: boolean, done: SendCallback): void {
     // The last-resort dead letter is only for a held record (exactly-once): no closure per record otherwise.
     const lastResort = item.held ? (error: LaglessError) => this.#lastResortLetter(item, error, attempts, deadLetter) : undefined;
-    return this.#p.delivery.deliver(item.held, outputs, item.abort?.signal, lastResort);
+    this.#p.delivery.deliver(item.held, outputs, item.abort?.signal, lastResort, done);
   }
 
   /**

@@ -58,10 +58,14 @@ function isTooLarge(err: unknown): boolean {
   return findKafkaErrorId(err, 'MESSAGE_TOO_LARGE') || findKafkaErrorId(err, 'RECORD_LIST_TOO_LARGE');
 }
 
+/** Called once per record: without an error when the broker acknowledged it, with one when it was given up. */
+export type SendCallback = (error?: Error) => void;
+
 interface Pending {
   record: OutgoingRecord;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  /** Call through settle(): a record given up while its request is in flight must not be settled twice. */
+  done: SendCallback;
+  settled?: boolean;
   /** Aborted when the record is given up (its partition revoked, a stop's drain timeout): not sent again. */
   signal: AbortSignal | undefined;
 }
@@ -115,13 +119,20 @@ export class OutputSink {
    * already on its way may still land: at-least-once.)
    */
   send(record: OutgoingRecord, signal?: AbortSignal): Promise<void> {
-    if (this.#aborted) return Promise.reject(this.#aborted);
-    if (this.#closed) return Promise.reject(new Error('output sink closed'));
-    if (signal?.aborted) return Promise.reject(givenUp(signal));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject, signal });
-      this.#pump();
-    });
+    return new Promise<void>((resolve, reject) => this.enqueue(record, signal, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * send() with a callback instead of a promise (the runtime's path for each record): `done` is called once, with no
+   * argument when the broker acknowledged the record, with the error otherwise (at once when the sink is closed or
+   * the signal already aborted).
+   */
+  enqueue(record: OutgoingRecord, signal: AbortSignal | undefined, done: SendCallback): void {
+    if (this.#aborted) return done(this.#aborted);
+    if (this.#closed) return done(new Error('output sink closed'));
+    if (signal?.aborted) return done(givenUp(signal));
+    this.#queue.push({ record, done, signal });
+    this.#pump();
   }
 
   #lingering: NodeJS.Timeout | undefined;
@@ -168,28 +179,25 @@ export class OutputSink {
       if (this.#aborted) return;
       // Records given up since the last attempt (or while queued) are not sent (again).
       if (batch.some((p) => p.signal?.aborted)) {
-        for (const p of batch) if (p.signal?.aborted) p.reject(givenUp(p.signal));
+        for (const p of batch) if (p.signal?.aborted) settle(p, givenUp(p.signal));
         batch = batch.filter((p) => !p.signal?.aborted);
         if (batch.length === 0) return;
       }
       let hung = false;
       try {
-        const sent = this.#producer.send({
-          messages: batch.map(({ record }) => ({
-            topic: record.topic,
-            value: record.value,
-            ...(record.key !== undefined ? { key: record.key } : {}),
-            ...(record.headers ? { headers: record.headers as Record<string, string | Uint8Array> } : {}),
-          })),
-        });
-        const deadline = new AbortController();
+        const sent = this.#producer.send({ messages: batch.map(toMessage) });
         // Settles either way (a late failure of a request given up on is nobody's unhandled rejection).
         const settled = sent.then(
           () => ({ ok: true as const }),
           (error: unknown) => ({ ok: false as const, error }),
         );
-        const outcome = await Promise.race([settled, sleep(this.#options.sendTimeoutMs, 'hung' as const, { signal: deadline.signal, ref: false }).catch(() => 'hung' as const)]);
-        deadline.abort();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'hung'>((resolve) => {
+          timer = setTimeout(() => resolve('hung'), this.#options.sendTimeoutMs);
+          timer.unref();
+        });
+        const outcome = await Promise.race([settled, timedOut]);
+        clearTimeout(timer);
         if (outcome === 'hung') {
           hung = true;
           // The request may still land later: its records may then be written twice (at-least-once), never lost.
@@ -200,7 +208,7 @@ export class OutputSink {
         if (this.#aborted) return;
         this.acknowledged += batch.length;
         this.#consecutiveFailures = 0;
-        for (const p of batch) p.resolve();
+        for (const p of batch) settle(p);
         return;
       } catch (err) {
         if (this.#aborted) return;
@@ -214,7 +222,8 @@ export class OutputSink {
             return;
           }
           const { record } = batch[0]!;
-          batch[0]!.reject(
+          settle(
+            batch[0]!,
             new LaglessError('OUTPUT_TOO_LARGE', `the broker refused a record of ${valueBytes(record.value)} bytes for topic "${record.topic}": ${describeKafkaError(err)}`, { cause: err }),
           );
           return;
@@ -251,11 +260,11 @@ export class OutputSink {
     this.#lingering = undefined;
     let given = 0;
     for (const p of this.#queue.splice(0)) {
-      p.reject(reason);
+      settle(p, reason);
       given += 1;
     }
     for (const batch of this.#inFlight) {
-      for (const p of batch) p.reject(reason);
+      for (const p of batch) settle(p, reason);
       given += batch.length;
     }
     this.#inFlight.clear();
@@ -288,6 +297,27 @@ export class OutputSink {
     await this.#producer.close(true).catch(() => {});
   }
 }
+
+/** Calls a record's callback, once. One that throws (a bug) must not keep the records after it from settling. */
+function settle(p: Pending, error?: Error): void {
+  if (p.settled) return;
+  p.settled = true;
+  try {
+    p.done(error);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+type Message = Parameters<RecordProducer['send']>[0]['messages'][number];
+
+/**
+ * A record as the producer takes it: the record itself (no copy per record). The client reads topic, key, value and
+ * headers; a key left undefined is no key, as an absent one.
+ */
+const toMessage = (p: Pending): Message => p.record as Message;
 
 /** The error a send given up by its signal rejects with: the signal's reason when it is an Error. */
 function givenUp(signal: AbortSignal): Error {

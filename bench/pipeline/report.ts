@@ -162,7 +162,8 @@ export function writeResult(r: PipelineBenchResult, out: string | undefined): st
   const file = out ? resolve(out) : join(ROOT, `bench/results/pipeline-${stamp}.json`);
   mkdirSync(join(file, '..'), { recursive: true });
   // The command and commit go next to the date, for npm run bench -- report.
-  writeFileSync(file, JSON.stringify({ bench: r.bench, date: r.date, ...provenance('pipeline'), ...r }, null, 1) + '\n');
+  const { bench, date, ...rest } = r;
+  writeFileSync(file, JSON.stringify({ bench, date, ...provenance('pipeline'), ...rest }, null, 1) + '\n');
   return file;
 }
 

@@ -477,6 +477,11 @@ export function renderPerformance(dir = RESULTS_DIR): Rendered {
 }
 
 if (import.meta.main) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    const head = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+    process.stdout.write(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).join('\n') + '\n');
+    process.exit(0);
+  }
   const check = process.argv.includes('--check');
   const { markdown, charts } = renderPerformance();
   const { headlines } = renderPerformance();

@@ -25,6 +25,7 @@
 // The broker is KAFKA_BROKERS / --brokers / 127.0.0.1:9092 when one answers, else a temporary one started for the run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { provenance } from './lib/provenance.ts';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -538,6 +539,7 @@ async function main(): Promise<void> {
         {
           bench: 'autoscale',
           date: new Date().toISOString(),
+          ...provenance('autoscale'),
           machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
           options: { unit: unitName, images, imageCount: server.images.length, latencyMs, lowShare, highShare, lowForMs, highForMs, afterForMs, idleTimeoutMs, minWorkers: MIN_UNITS, maxUnits, standby, partitions, capacityRecords, capacityRounds },
           capacity: { perWorker: capacity, measured: measured ?? null, atMaxWorkers: atMax ?? null },

@@ -10,6 +10,7 @@
 // read_committed consumer can see it, which is when exactly-once's transaction commits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { provenance } from './lib/provenance.ts';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -324,6 +325,7 @@ async function main(): Promise<void> {
   const result = {
     bench: 'eos',
     date: new Date().toISOString(),
+    ...provenance('eos'),
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadBefore, loadAfter: loadavg() },
     options: o,
     runs,

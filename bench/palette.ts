@@ -9,6 +9,7 @@
 // Per image, each method runs back to back (steady state); medians are reported.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { provenance } from './lib/provenance.ts';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -287,6 +288,7 @@ async function main() {
       {
         bench: 'palette',
         date: new Date().toISOString(),
+        ...provenance('palette'),
         machine: { cpu: cpus()[0]?.model, cores: cpus().length, pinned, ...versions },
         options: { colors, quality, runs, pythonRuns, fastPixels, images: dir },
         targets: TARGETS,

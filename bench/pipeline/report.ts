@@ -1,5 +1,6 @@
 // The pipeline benchmark's result: its shape, the verdicts against the targets, the printed table and the JSON file.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { provenance } from '../lib/provenance.ts';
 import { join, resolve } from 'node:path';
 import { median } from './env.ts';
 import type { MemoryFigure } from './memory.ts';
@@ -160,7 +161,9 @@ export function writeResult(r: PipelineBenchResult, out: string | undefined): st
   const stamp = r.date.replace(/[:.]/g, '-');
   const file = out ? resolve(out) : join(ROOT, `bench/results/pipeline-${stamp}.json`);
   mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, JSON.stringify(r, null, 1) + '\n');
+  // The command and commit go next to the date, for npm run bench -- report.
+  const { bench, date, ...rest } = r;
+  writeFileSync(file, JSON.stringify({ bench, date, ...provenance('pipeline'), ...rest }, null, 1) + '\n');
   return file;
 }
 

@@ -20,8 +20,9 @@
 // records / the time from the first poll that sees its group stable with a member (partitions assigned: its first
 // fetch follows) to the first poll that sees the group's commits at the backlog's log end. Peak RSS is the child's VmHWM (/proc/PID/status) read at that moment, before it is sent SIGTERM.
 // Prints medians with ranges and the load average before and after; writes JSON to bench/results/peers-<date>.json.
-// --profile DIR: every child also writes a V8 CPU profile (--cpu-prof) and GC counts (--trace-gc, summarised) to
-// DIR/<contender>-r<round>/; `node bench/lib/profile-top.ts DIR/<contender>-r1` prints where its time went.
+// --profile DIR: every child also writes a V8 CPU profile (--cpu-prof), its GC events (--trace-gc) and an allocation
+// profile (bench/lib/alloc-sampler.ts) to DIR/<contender>-r<round>/; `node bench/lib/profile-top.ts DIR/noop-r1
+// --records N` prints where its time and its allocations went.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -97,7 +98,7 @@ const METHOD =
 /** The child process of one contender: its node arguments. */
 function childCommand(c: Contender, laglessBin: boolean, laglessArgs: readonly string[], t: { brokers: string[]; from: string; to: string; dlq: string; group: string; records: number }, profileDir?: string): [string, string[]] {
   // A profiled child: its CPU profile is written when it exits (after the parent's SIGTERM), GC events go to stdout.
-  const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--trace-gc'] : [];
+  const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--trace-gc', '--import', join(ROOT, 'bench/lib/alloc-sampler.ts')] : [];
   if (c === 'noop') {
     const args = [
       'run', 'noop',
@@ -169,7 +170,7 @@ async function runOnce(ctx: RunContext, contender: Contender, round: number, pos
   const profileDir = o.profile ? join(resolve(o.profile), `${contender}-r${round + 1}`) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const [command, args] = childCommand(contender, o.laglessBin, o.laglessArgs, { brokers: env.brokers, from, to, dlq, group, records: o.records }, profileDir);
-  const childEnv = o.laglessBin && profileDir ? { ...process.env, MALLOC_ARENA_MAX: '2' } : process.env;
+  const childEnv = profileDir ? { ...process.env, LAGLESS_ALLOC_PROFILE: profileDir, ...(o.laglessBin ? { MALLOC_ARENA_MAX: '2' } : {}) } : process.env;
   const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env: childEnv });
   let gcLines = '';
   if (profileDir) proc.stdout!.on('data', (d: Buffer) => (gcLines += d.toString()));

@@ -1,8 +1,8 @@
-// Where a process's time went: the top functions by self time of a V8 CPU profile (node --cpu-prof), grouped by
-// where their code lives, and the GC counts of its --trace-gc lines. Used on the profiles `npm run bench -- peers
-// --profile DIR` writes:
+// Where a process's time and allocations went: the top functions by self time of a V8 CPU profile (node --cpu-prof),
+// grouped by where their code lives, the GC counts of its --trace-gc lines, and the top allocation sites of its
+// allocation profile (bench/lib/alloc-sampler.ts). Used on the profiles `npm run bench -- peers --profile DIR` writes:
 //
-//   node bench/lib/profile-top.ts DIR/noop-r1 [--top 25] [--json]
+//   node bench/lib/profile-top.ts DIR/noop-r1 [--top 25] [--records N] [--json]
 //
 // Self time is the time the sampled stack had the function on top; "(idle)" is time spent waiting for I/O.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -32,6 +32,56 @@ export interface ProfileEntry {
   share: number;
 }
 
+/** What the allocation profile (bench/lib/alloc-sampler.ts) says: sampled bytes by allocation site. */
+export interface AllocSummary {
+  /** Bytes allocated over the run, as sampled (collected objects included). */
+  totalMb: number;
+  /** Per record, when the record count is given. */
+  bytesPerRecord: number | undefined;
+  areas: { area: string; mb: number; share: number }[];
+  top: { name: string; where: string; area: string; mb: number; share: number }[];
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children?: HeapNode[];
+}
+
+/** Sampled allocations by the function that allocated them. */
+export function summarizeAllocations(profile: { head: HeapNode }, top = 25, records?: number): AllocSummary {
+  const bySite = new Map<string, { name: string; where: string; area: string; mb: number; share: number }>();
+  const byArea = new Map<string, number>();
+  let total = 0;
+  const walk = (n: HeapNode) => {
+    if (n.selfSize > 0) {
+      const { functionName, url, lineNumber } = n.callFrame;
+      const name = functionName || '(anonymous)';
+      const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
+      const area = areaOf(url, name);
+      const e = bySite.get(`${name} ${where}`) ?? { name, where, area, mb: 0, share: 0 };
+      e.mb += n.selfSize / 1e6;
+      bySite.set(`${name} ${where}`, e);
+      byArea.set(area, (byArea.get(area) ?? 0) + n.selfSize / 1e6);
+      total += n.selfSize;
+    }
+    for (const c of n.children ?? []) walk(c);
+  };
+  walk(profile.head);
+  const totalMb = total / 1e6;
+  const share = (mb: number) => (totalMb > 0 ? mb / totalMb : 0);
+  const sites = [...bySite.values()].sort((a, b) => b.mb - a.mb);
+  for (const e of sites) e.share = share(e.mb);
+  return {
+    totalMb,
+    bytesPerRecord: records ? total / records : undefined,
+    areas: [...byArea].map(([area, mb]) => ({ area, mb, share: share(mb) })).sort((a, b) => b.mb - a.mb),
+    top: sites.slice(0, top),
+  };
+}
+
+const shortUrl = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/(src|bench)\//, '$1/');
+
 export interface ProfileSummary {
   totalMs: number;
   /** Not idle: the time the thread was running something (JS, GC, native). */
@@ -39,6 +89,9 @@ export interface ProfileSummary {
   areas: { area: string; selfMs: number; share: number }[];
   top: ProfileEntry[];
   gc: { scavenges: number; markCompacts: number; gcMs: number } | undefined;
+  alloc: AllocSummary | undefined;
+  /** process.memoryUsage() at the highest RSS sampled (bench/lib/alloc-sampler.ts), bytes. */
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number } | undefined;
 }
 
 /** Where a function's code lives, in a few buckets. */
@@ -54,7 +107,7 @@ export function areaOf(url: string, name: string): string {
 }
 
 /** Self time per function of one profile. Sample times come from timeDeltas (hitCount is not set by --cpu-prof). */
-export function summarizeProfile(profile: CpuProfile, top = 25): Omit<ProfileSummary, 'gc'> {
+export function summarizeProfile(profile: CpuProfile, top = 25): Omit<ProfileSummary, 'gc' | 'alloc' | 'memory'> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
@@ -69,8 +122,7 @@ export function summarizeProfile(profile: CpuProfile, top = 25): Omit<ProfileSum
     const n = byId.get(id)!;
     const { functionName, url, lineNumber } = n.callFrame;
     const name = functionName || '(anonymous)';
-    const file = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/(src|bench)\//, '$1/');
-    const where = url ? `${file}:${lineNumber + 1}` : '';
+    const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
     const area = areaOf(url, name);
     totalUs += us;
     if (name === '(idle)') idleUs += us;
@@ -108,8 +160,8 @@ export function summarizeGc(text: string): { scavenges: number; markCompacts: nu
   return { scavenges, markCompacts, gcMs };
 }
 
-/** The summary of the profile in `dir` (the newest *.cpuprofile there) and of its gc.txt if there is one. */
-export function summarizeDir(dir: string, top = 25): ProfileSummary {
+/** The summary of the profile in `dir` (the newest *.cpuprofile there), of its gc.txt and alloc.heapprofile if there. */
+export function summarizeDir(dir: string, top = 25, records?: number): ProfileSummary {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(dir, f))
@@ -122,29 +174,54 @@ export function summarizeDir(dir: string, top = 25): ProfileSummary {
   } catch {
     gc = undefined;
   }
-  return { ...summarizeProfile(profile, top), gc };
+  let alloc: AllocSummary | undefined;
+  try {
+    alloc = summarizeAllocations(JSON.parse(readFileSync(join(dir, 'alloc.heapprofile'), 'utf8')) as { head: HeapNode }, top, records);
+  } catch {
+    alloc = undefined;
+  }
+  let memory: ProfileSummary['memory'];
+  try {
+    memory = JSON.parse(readFileSync(join(dir, 'memory.json'), 'utf8')) as ProfileSummary['memory'];
+  } catch {
+    memory = undefined;
+  }
+  return { ...summarizeProfile(profile, top), gc, alloc, memory };
 }
 
 export function formatSummary(label: string, s: ProfileSummary): string[] {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const lines = [`${label}: ${(s.busyMs / 1000).toFixed(2)} s busy of ${(s.totalMs / 1000).toFixed(2)} s profiled`];
   if (s.gc) lines.push(`  GC: ${s.gc.scavenges} scavenges, ${s.gc.markCompacts} mark-compacts, ${s.gc.gcMs.toFixed(0)} ms of pauses`);
+  if (s.memory) {
+    const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+    const m = s.memory;
+    // external counts the ArrayBuffers (Buffers) outside the V8 heap; the rest is code, malloc arenas, thread stacks.
+    lines.push(`  memory at the highest RSS sampled: ${mb(m.rss)} = V8 heap ${mb(m.heapTotal)} (used ${mb(m.heapUsed)}) + external ${mb(m.external)} (ArrayBuffers ${mb(m.arrayBuffers)}) + other ${mb(Math.max(0, m.rss - m.heapTotal - m.external))}`);
+  }
   lines.push('  by area (self time, share of busy):');
   for (const a of s.areas.slice(0, 12)) lines.push(`    ${pct(a.share).padStart(6)}  ${(a.selfMs / 1000).toFixed(2).padStart(6)} s  ${a.area}`);
   lines.push('  top functions:');
   for (const e of s.top) lines.push(`    ${pct(e.share).padStart(6)}  ${e.name}  ${e.where}`);
+  if (s.alloc) {
+    const a = s.alloc;
+    lines.push(`  allocated (sampled, collected objects included): ${a.totalMb.toFixed(0)} MB${a.bytesPerRecord !== undefined ? `, ${a.bytesPerRecord.toFixed(0)} bytes per record` : ''}`);
+    for (const x of a.areas.slice(0, 8)) lines.push(`    ${pct(x.share).padStart(6)}  ${x.mb.toFixed(0).padStart(6)} MB  ${x.area}`);
+    lines.push('  top allocation sites:');
+    for (const e of a.top) lines.push(`    ${pct(e.share).padStart(6)}  ${e.name}  ${e.where}`);
+  }
   return lines;
 }
 
 if (import.meta.main) {
-  const { values: a, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values: a, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' }, records: { type: 'string' }, json: { type: 'boolean', default: false } } });
   if (positionals.length === 0) {
-    process.stderr.write('usage: node bench/lib/profile-top.ts DIR... [--top N] [--json]\n');
+    process.stderr.write('usage: node bench/lib/profile-top.ts DIR... [--top N] [--records N] [--json]\n');
     process.exit(2);
   }
   const top = a.top ? Number(a.top) : 25;
   for (const dir of positionals) {
-    const s = summarizeDir(dir, top);
+    const s = summarizeDir(dir, top, a.records ? Number(a.records) : undefined);
     process.stdout.write(a.json ? JSON.stringify(s) + '\n' : formatSummary(dir, s).join('\n') + '\n');
   }
 }

@@ -30,6 +30,8 @@ export class OffsetTracker {
   #topics = new Map<string, Map<number, PartitionState>>();
   /** Registered records not yet covered by a commit, over all partitions (kept as it changes: read per record). */
   #uncommitted = 0;
+  /** Registered records not yet done, over all partitions (kept as it changes). */
+  #inFlight = 0;
 
   #get(topic: string, partition: number): PartitionState | undefined {
     return this.#topics.get(topic)?.get(partition);
@@ -55,6 +57,7 @@ export class OffsetTracker {
     m!.delete(partition);
     if (m!.size === 0) this.#topics.delete(topic);
     this.#uncommitted -= state.offsets.uncommitted;
+    this.#inFlight -= state.offsets.inFlight;
     return state;
   }
 
@@ -68,6 +71,7 @@ export class OffsetTracker {
     // The partition's entry is the ticket: it names its topic, partition and tracker.
     const ticket = state.offsets.register(offset);
     this.#uncommitted += 1;
+    this.#inFlight += 1;
     return ticket as OffsetEntry;
   }
 
@@ -76,7 +80,9 @@ export class OffsetTracker {
     const t = ticket as OffsetEntry;
     const state = this.#get(t.topic, t.partition);
     if (state === undefined || state.offsets !== t.owner) return false;
-    return state.offsets.done(t);
+    if (!state.offsets.done(t)) return false;
+    this.#inFlight -= 1;
+    return true;
   }
 
   /** Commits that would move a partition forward now (one per partition, offsets are next-to-read). */
@@ -112,14 +118,13 @@ export class OffsetTracker {
   reset(): void {
     this.#topics.clear();
     this.#uncommitted = 0;
+    this.#inFlight = 0;
   }
 
   /** In-flight records of one partition, or of all when no partition is given. */
   inFlight(topic?: string, partition?: number): number {
     if (topic !== undefined && partition !== undefined) return this.#get(topic, partition)?.offsets.inFlight ?? 0;
-    let n = 0;
-    for (const { offsets } of this.#states()) n += offsets.inFlight;
-    return n;
+    return this.#inFlight;
   }
 
   /** Registered records not yet covered by a commit, over all partitions: the records a crash now would redo. */

@@ -27,6 +27,11 @@ export interface DeliveryPolicy {
   readonly retryFinalCommit: boolean;
   /** Our commits are compared with what the broker holds (a late commit of a previous owner is undone). */
   readonly verifyCommits: boolean;
+  /**
+   * A commit is made as soon as every record in the window is done (the end of a burst, or of a backlog) instead of
+   * at the next commit interval. Cheap for a consumer commit; not for a transaction (exactly-once keeps its interval).
+   */
+  readonly commitWhenSettled: boolean;
 }
 
 /** The member's group state, as a commit needs it. */
@@ -103,7 +108,7 @@ function positionsOf(ports: DeliveryPorts, keep: (partition: number) => boolean)
 
 class AtLeastOnceDelivery implements DeliveryStrategy {
   readonly guarantee = 'at-least-once' as const;
-  readonly policy: DeliveryPolicy = { restartOnNewMembership: false, revocation: 'release', gateNewPartitions: false, retryFinalCommit: false, verifyCommits: true };
+  readonly policy: DeliveryPolicy = { restartOnNewMembership: false, revocation: 'release', gateNewPartitions: false, retryFinalCommit: false, verifyCommits: true, commitWhenSettled: true };
   readonly #p: DeliveryPorts;
   readonly #sink: OutputSink;
 
@@ -252,6 +257,7 @@ class ExactlyOnceDelivery implements DeliveryStrategy {
       retryFinalCommit: true,
       // Transactions leave committedAt unset: there is no consumer commit of ours to compare.
       verifyCommits: false,
+      commitWhenSettled: false,
     };
   }
 

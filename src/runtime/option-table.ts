@@ -140,7 +140,7 @@ export const RunOptionTable = {
     defaultHelp: `${defaultCommitIntervalMs['at-least-once']}ms; ${defaultCommitIntervalMs['exactly-once']}ms with --guarantee exactly-once, one transaction each`,
     layers: ALL,
     flag: '--commit-interval <duration>',
-    help: 'how often done offsets are committed',
+    help: 'how often done offsets are committed (also when the window is half full; at-least-once also as soon as every record in it is done)',
   },
   drainTimeoutMs: {
     kind: { type: 'duration', min: 0 },

@@ -319,7 +319,8 @@ export class RecordProcessor {
     }
     const release = p.partitions.get(item.partition)?.release;
     if (release?.waitFor.delete(item) && release.waitFor.size === 0) release.emptied();
-    for (const next of p.scheduler.complete(item)) this.start(next);
+    const next = p.scheduler.complete(item);
+    for (let i = 0; i < next.length; i++) this.start(next[i]!);
     p.flow();
     if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }

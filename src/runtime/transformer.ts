@@ -295,12 +295,15 @@ export class Transformer extends EventEmitter<TransformerEvents> {
     this.emit('warning', warning(code, message));
   }
 
-  /** Pauses the intake when the window is full, resumes it when there is room again. */
+  /** Pauses the intake when the window is full, resumes it when there is room again. Called per record: O(1). */
   #updateFlow(): void {
     if (!this.#member.streaming) return;
-    const size = this.#tracker.uncommitted() + this.#partitions.gated;
-    // A window half full of finished records is freed by committing now rather than at the next tick.
-    if (size >= this.options.maxInFlight / 2) this.#commits.soon();
+    const uncommitted = this.#tracker.uncommitted();
+    const size = uncommitted + this.#partitions.gated;
+    // A window half full of finished records is freed by committing now rather than at the next tick; so is one whose
+    // records are all done (at-least-once: the end of a burst or of the backlog is committed at once, and the records
+    // fetched meanwhile wait for no interval).
+    if (size >= this.options.maxInFlight / 2 || (uncommitted > 0 && this.#delivery.policy.commitWhenSettled && this.#tracker.inFlight() === 0)) this.#commits.soon();
     this.#member.flow(size >= this.options.maxInFlight);
   }
 

@@ -1,7 +1,8 @@
 // OffsetTracker: several partitions, commits, and rebalances with late completions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OffsetTracker } from '../../src/offsets/index.ts';
+import fc from 'fast-check';
+import { OffsetTracker, type RecordTicket } from '../../src/offsets/index.ts';
 
 test('tracks partitions separately and lists the commits that move them', () => {
   const tracker = new OffsetTracker();
@@ -55,4 +56,35 @@ test('topics with the same partition number are separate', () => {
   tracker.register('y', 0, 5n);
   tracker.done(x);
   assert.deepEqual(tracker.committable(), [{ topic: 'x', partition: 0, offset: 6n }]);
+});
+
+test('property: the window counts kept as they change (uncommitted, in flight) equal the sums over the partitions', () => {
+  // The runtime reads both per record, so the tracker keeps them as totals instead of summing its partitions each time.
+  type Op = { kind: 'register' | 'done' | 'commit' | 'revoke' | 'assign' | 'reset'; partition: number; pick: number };
+  const op = fc.record({ kind: fc.constantFrom<Op['kind']>('register', 'register', 'register', 'done', 'done', 'commit', 'revoke', 'assign', 'reset'), partition: fc.integer({ min: 0, max: 2 }), pick: fc.nat() });
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      const tracker = new OffsetTracker();
+      const next = [0n, 0n, 0n];
+      let tickets: RecordTicket[] = [];
+      for (const o of ops) {
+        if (o.kind === 'register') tickets.push(tracker.register('t', o.partition, next[o.partition]!++));
+        else if (o.kind === 'done' && tickets.length) tracker.done(tickets.splice(o.pick % tickets.length, 1)[0]!);
+        else if (o.kind === 'commit') tracker.markCommitted(tracker.committable());
+        else if (o.kind === 'revoke') tracker.revoke('t', o.partition);
+        else if (o.kind === 'assign') tracker.assign('t', o.partition, next[o.partition]);
+        else if (o.kind === 'reset') {
+          tracker.reset();
+          tickets = [];
+        }
+        let inFlight = 0;
+        let uncommitted = 0;
+        for (const p of [0, 1, 2]) inFlight += tracker.inFlight('t', p);
+        for (const { partition } of tracker.partitions()) uncommitted += tracker.partition('t', partition)!.uncommitted;
+        assert.equal(tracker.inFlight(), inFlight);
+        assert.equal(tracker.uncommitted(), uncommitted);
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -37,11 +37,13 @@ test('each guarantee says what the member does differently, never which guarante
     gateNewPartitions: false,
     retryFinalCommit: false,
     verifyCommits: true,
+    commitWhenSettled: true,
   });
   const eos = (groupProtocol: 'classic' | 'consumer') => createDeliveryStrategy('exactly-once', ports({ guarantee: 'exactly-once', groupProtocol }, none).p).policy;
   assert.equal(eos('classic').revocation, 'release');
   assert.equal(eos('consumer').revocation, 'drop', 'KIP-848: the client acknowledges a revocation without waiting for the release');
   assert.ok(eos('classic').restartOnNewMembership && eos('classic').gateNewPartitions && eos('classic').retryFinalCommit && !eos('classic').verifyCommits);
+  assert.equal(eos('classic').commitWhenSettled, false, 'a transaction per commit interval, not one per burst');
 });
 
 test('at-least-once commit: the done prefix of each partition, a restored offset again, and what committed is recorded', async () => {

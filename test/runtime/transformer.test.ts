@@ -55,6 +55,19 @@ test('noop job: every record reaches the output once, and the group commits the 
   assert.equal(again.stats().received, markers.length, 'committed offsets cover every earlier record: only the markers were taken');
 });
 
+test('at-least-once: once every record in the window is done, it is committed at once, not at the next commit interval', async (t) => {
+  const tp = await topics(t, 2);
+  const input = records(100);
+  await produce(tp.from, input);
+  // An interval far longer than the wait below, and a window far larger than the burst (half of it is never reached):
+  // only the commit when the window is settled can commit these records in time. (Before it, they waited 5 minutes.)
+  const tr = start(t, createNoopJob(), { ...tp, commitIntervalMs: 300_000, maxInFlight: 10_000 });
+  await tr.start();
+  await eventually(() => tr.stats().succeeded === input.length, { what: 'all records done', timeout: 180_000, every: 50 });
+  await eventually(async () => (await groupLag(tp.from, 2, tp.group)).lag === 0n, { what: 'the burst committed', timeout: 120_000, every: 100 });
+  assert.ok(tr.stats().commits >= 1);
+});
+
 test('failures: permanent errors become dead letters with their code, transient ones are retried', async (t) => {
   const tp = await topics(t, 4);
   const seen = new Map<string, number>();

@@ -174,18 +174,13 @@ export function summarizeDir(dir: string, top = 25, records?: number): ProfileSu
   } catch {
     gc = undefined;
   }
+  // The main thread's files (thread 0) of the profiled process.
+  const own = (prefix: string, ext: string) => readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith(`-0${ext}`));
   let alloc: AllocSummary | undefined;
-  try {
-    alloc = summarizeAllocations(JSON.parse(readFileSync(join(dir, 'alloc.heapprofile'), 'utf8')) as { head: HeapNode }, top, records);
-  } catch {
-    alloc = undefined;
-  }
-  let memory: ProfileSummary['memory'];
-  try {
-    memory = JSON.parse(readFileSync(join(dir, 'memory.json'), 'utf8')) as ProfileSummary['memory'];
-  } catch {
-    memory = undefined;
-  }
+  const allocFile = own('alloc-', '.heapprofile');
+  if (allocFile) alloc = summarizeAllocations(JSON.parse(readFileSync(join(dir, allocFile), 'utf8')) as { head: HeapNode }, top, records);
+  const memoryFile = own('memory-', '.json');
+  const memory = memoryFile ? (JSON.parse(readFileSync(join(dir, memoryFile), 'utf8')) as ProfileSummary['memory']) : undefined;
   return { ...summarizeProfile(profile, top), gc, alloc, memory };
 }
 

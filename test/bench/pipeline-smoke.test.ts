@@ -76,7 +76,11 @@ test('every stage of the pipeline bench runs at a tiny size and gives a complete
   }
 
   const file = writeResult(r, join(dir, 'out.json'));
-  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), JSON.parse(JSON.stringify(r)));
+  // The file is the result plus its provenance (the command and the commit, for npm run bench -- report).
+  const { command, commit, ...written } = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  assert.equal(typeof command, 'string');
+  assert.ok(commit === null || (typeof commit === 'string' && /^[0-9a-f]{40}/.test(commit)), 'a commit or null');
+  assert.deepEqual(written, JSON.parse(JSON.stringify(r)));
 });
 
 test('the bench refuses brokers beyond loopback before connecting to anything', async () => {

@@ -18,6 +18,7 @@ import { startImageServer, type ImageServer } from '../src/image-server/index.ts
 import { createProducer } from '../src/kafka/index.ts';
 import { closeEnv, createTopics, openEnv, uniq, type BenchEnv } from './pipeline/env.ts';
 import { defaultPipelineBenchOptions } from './pipeline/options.ts';
+import { benchLog } from './lib/cli.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
@@ -35,7 +36,7 @@ interface Options {
   out: string | undefined;
 }
 
-const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const log = benchLog;
 
 /** A kcat read_committed consumer that notes when each record arrives (performance.now()). */
 class Reader {

@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createAdmin, readGroupLag } from '../src/kafka/index.ts';
 import { closeEnv, createTopics, loopbackBrokers, openEnv, procCpuMs, produceUrls, uniq, type BenchEnv } from './pipeline/env.ts';
+import { benchLog, finishBench } from './lib/cli.ts';
 import { CONTENDERS, DESCRIPTIONS, formatTable, roundOrder, summarize, type Contender, type PeerRun, type PeerSummary } from './peers/plan.ts';
 
 export { CONTENDERS, roundOrder, summarize, formatTable, median, type Contender, type PeerRun, type PeerSummary } from './peers/plan.ts';
@@ -383,19 +384,11 @@ async function main(): Promise<void> {
   if (a.profile) o.profile = a.profile;
   if (a['lagless-args']) o.laglessArgs = a['lagless-args'].split(/\s+/).filter(Boolean);
   o.laglessBin = a['lagless-bin'];
-  o.log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  let result: PeersBenchResult;
-  try {
-    result = await runPeersBench(o, ['npm run bench -- peers', ...argv].join(' '));
-  } catch (err) {
-    if (err instanceof RangeError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  process.stdout.write(result.table.join('\n') + '\n');
-  process.stderr.write(`wrote ${writeResult(result, a['json-out'])}\n`);
+  o.log = benchLog;
+  await finishBench(
+    () => runPeersBench(o, ['npm run bench -- peers', ...argv].join(' ')),
+    (result) => writeResult(result, a['json-out']),
+  );
 }
 
 if (import.meta.main) await main();

@@ -24,6 +24,7 @@ import { measureEngine, type EngineFigure } from './pipeline/engine.ts';
 import { DEFAULT_PHOTOS_DIR, describePhotos, ensurePhotos } from './lib/photos.ts';
 import { DEFAULT_IMAGES_DIR } from '../src/image-server/index.ts';
 import { formatTable, verdicts, writeResult, type PipelineBenchResult } from './pipeline/report.ts';
+import { benchLog, finishBench } from './lib/cli.ts';
 
 export { STAGES, TARGETS, defaultPipelineBenchOptions, quickSizes, type PipelineBenchOptions, type Stage } from './pipeline/options.ts';
 export { lateGrowth, sampleRss, slopePerMinute, type MemoryFigure } from './pipeline/memory.ts';
@@ -220,19 +221,11 @@ async function main(): Promise<void> {
   }
   if (a.brokers) o.brokers = a.brokers;
   if (a.images) o.images = a.images;
-  o.log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-  let result: PipelineBenchResult;
-  try {
-    result = await runPipelineBench(o);
-  } catch (err) {
-    if (err instanceof RangeError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  process.stdout.write(result.table.join('\n') + '\n');
-  process.stderr.write(`wrote ${writeResult(result, a.out)}\n`);
+  o.log = benchLog;
+  await finishBench(
+    () => runPipelineBench(o),
+    (result) => writeResult(result, a.out),
+  );
 }
 
 if (import.meta.main) await main();

@@ -16,6 +16,7 @@ import { startImageServer } from '../src/image-server/index.ts';
 import { createAdmin, readGroupLag } from '../src/kafka/index.ts';
 import { closeEnv, createTopics, openEnv, produceUrls, uniq, type BenchEnv } from './pipeline/env.ts';
 import { defaultPipelineBenchOptions } from './pipeline/options.ts';
+import { benchLog } from './lib/cli.ts';
 
 const EVENTS = ['up', 'down', 'crash'] as const;
 type ScaleEvent = (typeof EVENTS)[number];
@@ -41,7 +42,7 @@ const partitions = Number(a.partitions);
 const latencyMs = Number(a.latency);
 const events = a.events.split(',').map((e) => e.trim()) as ScaleEvent[];
 for (const e of events) if (!EVENTS.includes(e)) throw new Error(`--events: unknown event "${e}" (up, down, crash)`);
-const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
+const log = benchLog;
 const cli = new URL('../src/cli/main.ts', import.meta.url).pathname;
 
 interface Member {

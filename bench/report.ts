@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import type { AutoscaleFigures, ScaleEvent, TimelinePoint } from './lib/autoscale-report.ts';
 import { renderTimelineSvg } from './lib/timeline-svg.ts';
 import type { PeerSummary } from './peers/plan.ts';
+import { coord as n, escapeXml as esc } from './lib/svg.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 export const RESULTS_DIR = join(ROOT, 'bench/results');
@@ -225,8 +226,6 @@ function peersChart(summary: PeerSummary[], title: string): string {
   const H = TOP + rows.length * (BAR + GAP) + 40;
   const max = Math.max(1, ...rows.map((s) => s.perSecond.max));
   const x = (v: number) => LEFT + (v / max) * (W - LEFT - RIGHT);
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const n = (v: number) => (Math.round(v * 10) / 10).toString();
   const body = rows.map((s, i) => {
     const y = TOP + i * (BAR + GAP);
     const label = `${int(s.perSecond.median)} msg/s${s.vsBare !== null ? ` (${(s.vsBare * 100).toFixed(0)}% of bare)` : ''}`;

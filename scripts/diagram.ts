@@ -3,6 +3,7 @@
 // Usage: node scripts/diagram.ts            (rewrites every docs/architecture/NAME.svg from NAME.diagram)
 //        node scripts/diagram.ts --check    (exit 1 if an SVG is not its source's rendering; the test suite does this)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { coord as n, escapeXml as esc } from '../bench/lib/svg.ts';
 
 export interface Diagram {
   title: string;
@@ -50,8 +51,6 @@ const TOP = 56;
 /** Space at the top of a cell for its group's label. */
 const CELL_PAD_TOP = 34;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const n = (v: number) => (Math.round(v * 10) / 10).toString();
 
 function box(col: number, row: number) {
   const x = LEFT + col * COL_W + (COL_W - BOX_W) / 2;

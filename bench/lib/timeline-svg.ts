@@ -1,5 +1,6 @@
 // Draws the autoscaling benchmark's timeline as a standalone SVG: three stacked panels (rates, lag, workers) sharing the time axis.
 import type { ScaleEvent, TimelinePoint } from './autoscale-report.ts';
+import { coord as num, escapeXml as esc } from './svg.ts';
 
 export interface TimelineChart {
   title: string;
@@ -35,8 +36,6 @@ const PANEL_H = 150;
 const GAP = 46;
 const TOP = 104;
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const num = (v: number) => (Math.round(v * 10) / 10).toString();
 
 /** Round tick spacing: 1, 2 or 5 × 10^k, about `count` ticks up to max. */
 function niceStep(max: number, count: number): number {

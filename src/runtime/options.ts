@@ -73,7 +73,7 @@ export interface TransformerOptions {
   /** Default 500 ms. */
   fetchMaxWaitMs: number;
   /**
-   * Default: maxInFlight × 128 bytes, from 64 KiB to 4 MiB (256 KiB for the default window): about one window of
+   * Default: maxInFlight × 128 bytes, from 64 KiB to 4 MiB (256,000 bytes for the default window): about one window of
    * small records per fetch. A larger fetch decodes records that then wait, paused, for room in the window: more
    * memory, and more of them survive young-generation GCs.
    */

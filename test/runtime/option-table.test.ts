@@ -6,6 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { Command, Option } from 'commander';
 import { buildProgram, runCli } from '../../src/cli/program.ts';
+import { resolveTransformerOptions } from '../../src/runtime/options.ts';
 import { LaglessError, UsageError } from '../../src/errors/index.ts';
 import { createTransformer, defineJob, type RunOptions } from '../../src/index.ts';
 import {
@@ -179,4 +180,14 @@ test('docs/cli.md shows each cli option with the table\'s help and default', () 
 test('a flag the table does not know is an internal error, not a silent option', async () => {
   const { tableOption } = await import('../../src/cli/options.ts');
   assert.throws(() => tableOption('retryMaxMs'), (e: unknown) => e instanceof LaglessError && e.code === 'INTERNAL');
+});
+
+test('the fetch size follows the window by default (one window of small records), and a given one is kept', () => {
+  const base = { kafka: { brokers: ['127.0.0.1:1'] }, from: 'in', to: 'out', dlq: 'dlq', group: 'g' };
+  // 2,000 records of 128 bytes (a fixed 4 MiB before: a fetch of ~40,000 small records for a window of 2,000).
+  assert.equal(resolveTransformerOptions(base).fetchMaxBytes, 256_000);
+  assert.equal(resolveTransformerOptions({ ...base, maxInFlight: 10_000 }).fetchMaxBytes, 10_000 * 128);
+  assert.equal(resolveTransformerOptions({ ...base, maxInFlight: 10 }).fetchMaxBytes, 64 * 1024, 'at least 64 KiB');
+  assert.equal(resolveTransformerOptions({ ...base, maxInFlight: 1_000_000 }).fetchMaxBytes, 4 * 1024 * 1024, 'at most 4 MiB');
+  assert.equal(resolveTransformerOptions({ ...base, maxInFlight: 10, fetchMaxBytes: 5000 }).fetchMaxBytes, 5000);
 });

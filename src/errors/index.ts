@@ -20,6 +20,11 @@ export const RecordErrorCodes = {
     retryable: true,
     description: "the worker thread running the record's task died (an uncaught exception in it, process.exit() in the worker module, out of memory): the thread was replaced; retried up to `--attempts`",
   },
+  DELIVERY_LIMIT: {
+    retryable: false,
+    description:
+      'share groups (`--group-type share`): the broker delivered the record more than `--attempts` times, each time without an outcome (the members that held it crashed, were killed, or gave it up): it is dead-lettered without running again, so that one record cannot take down member after member',
+  },
 } as const;
 
 export type RecordErrorCode = keyof typeof RecordErrorCodes;
@@ -56,6 +61,9 @@ export const WarningCodes = {
   TRANSACTIONAL_ID_CONFLICT:
     'exactly-once: transactions keep being fenced because another live process uses the same transactional id (two members given one LAGLESS_INSTANCE_ID); neither makes progress until one stops',
   STABLE_OFFSETS_WAIT: "exactly-once: a partition's committed offset is held by an open transaction (of a previous owner); records wait until it is resolved",
+  SHARE_FETCH_FAILED: 'share groups: fetching acquired records from a broker failed (said at most every 10 s); the member tries again, and records it held are delivered again after their acquisition lock',
+  SHARE_ACK_FAILED:
+    "share groups: the broker refused acknowledgements (said at most every 10 s): the records' acquisition locks had expired, so another member may process them again (at-least-once)",
   GROUP_JOIN_FAILED: 'joining the group failed; the member keeps trying',
   GROUP_MEMBERSHIP_FAILED: "the client's group membership failed; the member joins again with a new consumer",
   GROUP_MEMBERSHIP_LOST: "the group coordinator ended this member's membership (KIP-848: UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH); the member joins again",

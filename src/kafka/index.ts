@@ -70,3 +70,19 @@ export {
   type TransactionalProducerOptions,
   type StableOffsetsOptions,
 } from './transactions.ts';
+export {
+  AckType,
+  shareAcknowledgeV2,
+  shareFetchV2,
+  shareGroupHeartbeatV1,
+  type AckBatch,
+  type AckPartition,
+  type AckTopic,
+  type AckTypeValue,
+  type AcquiredRange,
+  type ShareFetchPartition,
+  type ShareFetchRequest,
+  type ShareFetchResponse,
+  type ShareHeartbeatResponse,
+  type ShareAcknowledgeResponse,
+} from './share-protocol.ts';

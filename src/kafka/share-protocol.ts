@@ -184,7 +184,9 @@ function fetchRequest(q: ShareFetchRequest): Writer {
     .appendInt32(q.maxBytes)
     .appendInt32(q.maxRecords)
     .appendInt32(q.batchSize)
-    .appendInt8(0) // share_acquire_mode: batch-optimized
+    // share_acquire_mode 1, record-limit: at most max_records records are acquired (batch-optimized may acquire whole
+    // batches beyond it, and one member would hold records others could run).
+    .appendInt8(1)
     .appendBoolean(false) // is_renew_ack: renewals go in ShareAcknowledge
     .appendArray(
       q.topics,

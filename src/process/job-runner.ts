@@ -6,7 +6,7 @@ import { DEFAULT_STATUS_TOPIC } from '../control/index.ts';
 import { LaglessError, UsageError } from '../errors/index.ts';
 import { validateJob, type JobDefinition } from '../job/index.ts';
 import { checkBrokers, createAdmin, describeTopics, ensureTopic, type KafkaConnection } from '../kafka/index.ts';
-import { defaultTransformerOptions, optionKeys, RunOptionTable, validateOptions, type CloseSummary, type GroupProtocol, type Guarantee, type Ordering, type RecordOutcome, type RunOptionKey, type TransformerStats } from '../runtime/index.ts';
+import { defaultTransformerOptions, optionKeys, RunOptionTable, validateOptions, type CloseSummary, type GroupProtocol, type GroupType, type Guarantee, type Ordering, type RecordOutcome, type RunOptionKey, type TransformerStats } from '../runtime/index.ts';
 import { Replica } from './replica.ts';
 
 /** The options of `lagless run`, for embedding a job in your own service. Only `kafka`, `from` and `to` are required. */
@@ -51,6 +51,8 @@ export interface RunOptions {
   sessionTimeoutMs?: number;
   /** classic (cooperative-sticky, the default) or consumer (KIP-848): see GroupProtocols. */
   groupProtocol?: GroupProtocol;
+  /** consumer (a consumer group, the default) or share (a share group, KIP-932): see GroupTypes. */
+  groupType?: GroupType;
   /**
    * Worker threads of a job with a worker module: a fixed number, or { min, max } scaled with the load.
    * Default { min: 1, max: the number of cores }.
@@ -219,6 +221,7 @@ export class JobRunner extends EventEmitter<JobTransformerEvents> implements Job
         ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
         ...(o.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: o.sessionTimeoutMs } : {}),
         ...(o.groupProtocol !== undefined ? { groupProtocol: o.groupProtocol } : {}),
+        ...(o.groupType !== undefined ? { groupType: o.groupType } : {}),
         maxConcurrency: o.maxConcurrency ?? defaultTransformerOptions.maxConcurrency,
         // Autoscaled pools start at the minimum; the autoscaler adds workers as the load needs them.
         workers: { workers: min, maxWorkers: max, minWorkers: min, idleTimeoutMs },

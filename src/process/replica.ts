@@ -9,6 +9,7 @@ import type { JobDefinition } from '../job/index.ts';
 import { createAdmin } from '../kafka/index.ts';
 import { RateMeter } from '../observe/index.ts';
 import { Transformer, type CloseSummary, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
+import { ShareTransformer } from '../share/index.ts';
 import { SUPERVISED_ENV, type ReplicaReport } from './messages.ts';
 import { ProcessShell } from './shell.ts';
 
@@ -49,7 +50,8 @@ function ioLatencyMs(s: TransformerStats): number {
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
-  readonly transformer: Transformer;
+  /** The group member: a consumer-group Transformer, or a ShareTransformer (`groupType: 'share'`). */
+  readonly transformer: Transformer | ShareTransformer;
   readonly job: JobDefinition;
   readonly #o: ReplicaOptions;
   #autoscaler: Autoscaler | undefined;
@@ -70,7 +72,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     super();
     this.#o = o;
     this.job = o.job;
-    this.transformer = new Transformer(o.job, o.transformer);
+    this.transformer = o.transformer.groupType === 'share' ? new ShareTransformer(o.job, o.transformer) : new Transformer(o.job, o.transformer);
     this.transformer.on('warning', (e) => this.emit('warning', e));
     const t = this.transformer.options;
     this.#shell = new ProcessShell({

@@ -23,6 +23,16 @@ export const defaultCommitIntervalMs: Record<Guarantee, number> = { 'at-least-on
 export const GroupProtocols = ['classic', 'consumer'] as const;
 export type GroupProtocol = (typeof GroupProtocols)[number];
 
+/**
+ * What kind of group the members form.
+ * - `consumer`: a consumer group. Each partition has one member at a time; the group scales up to the partition count.
+ * - `share`: a share group (KIP-932, Kafka 4.2 and later). Every member fetches from every partition; the broker locks
+ *   each record for the member that acquired it, and the member acknowledges it alone (accept, release). Members can
+ *   outnumber the partitions. At-least-once and unordered only.
+ */
+export const GroupTypes = ['consumer', 'share'] as const;
+export type GroupType = (typeof GroupTypes)[number];
+
 /** Who takes an option. */
 export const OptionLayers = {
   /** TransformerOptions: the runtime's Transformer (validateTransformerOptions). */
@@ -210,6 +220,14 @@ export const RunOptionTable = {
     layers: ALL,
     flag: '--group-protocol <protocol>',
     help: 'classic: classic groups with cooperative-sticky assignment (brokers 2.4+); consumer: KIP-848 groups (brokers 4.0+). Both move only the partitions that change owner',
+  },
+  groupType: {
+    kind: { type: 'choice', choices: GroupTypes },
+    default: 'consumer',
+    layers: ALL,
+    flag: '--group-type <type>',
+    help:
+      'consumer: a consumer group (one member per partition at a time); share: a share group (KIP-932, Kafka 4.2+): every member takes records of every partition, each acknowledged on its own, so members may outnumber partitions (at-least-once, unordered)',
   },
   maxConcurrency: {
     kind: { type: 'int', min: 1, max: 100_000 },

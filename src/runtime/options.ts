@@ -3,14 +3,14 @@ import type { Guarantee } from '../common/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
 import type { OrderingMode } from '../offsets/index.ts';
-import { defaultCommitIntervalMs, fixedDefaults, GroupProtocols, optionKeys, optionRows, RunOptionTable, validateOptions, type GroupProtocol, type RunOptionKey } from './option-table.ts';
+import { defaultCommitIntervalMs, fixedDefaults, GroupProtocols, GroupTypes, optionKeys, optionRows, RunOptionTable, validateOptions, type GroupProtocol, type GroupType, type RunOptionKey } from './option-table.ts';
 import type { WorkerPoolOptions } from './worker-pool.ts';
 
 export type Ordering = OrderingMode;
 
 export { Guarantees, type Guarantee } from '../common/index.ts';
 export { OrderingModes } from '../offsets/index.ts';
-export { defaultCommitIntervalMs, GroupProtocols, type GroupProtocol };
+export { defaultCommitIntervalMs, GroupProtocols, GroupTypes, type GroupProtocol, type GroupType };
 
 export interface TransformerOptions {
   /** Brokers, TLS and SASL: every client of the transformer (consumer, output producer) connects with these. */
@@ -25,6 +25,8 @@ export interface TransformerOptions {
   group: string;
   /** The group protocol (see GroupProtocols). Default classic (cooperative-sticky). */
   groupProtocol: GroupProtocol;
+  /** A consumer group (default) or a share group (see GroupTypes). */
+  groupType: GroupType;
   /**
    * When a partition leaves this member (a rebalance gives it to another member, or the member stops), its release:
    * no new record of it starts; records that produced nothing yet are left to the next owner; the records below the
@@ -139,6 +141,12 @@ export function validateTransformerOptions(o: TransformerOptions): TransformerOp
   if (o.from === o.to || o.from === o.dlq) fail('to/dlq', `must differ from the input topic "${o.from}"`);
   validateOptions(TRANSFORMER_KEYS, o, 'transformer option', true);
   // A classic member holds its rejoin during a release; the group waits for that rejoin at most rebalanceTimeoutMs.
+  if (o.groupType === 'share') {
+    // A share group acknowledges records one by one and has no offsets to commit in a transaction, and any member may
+    // take any record of a partition: neither exactly-once nor an order can be kept.
+    if (o.guarantee !== 'at-least-once') throw new UsageError('option --group-type share (groupType) takes --guarantee at-least-once only: a share group acknowledges each record on its own and has no offsets a transaction could commit with the outputs');
+    if (o.ordering !== 'unordered') throw new UsageError(`option --group-type share (groupType) takes --ordering unordered only: the records of one partition (and of one key) go to any member at any time, so no order can be kept (got --ordering ${o.ordering})`);
+  }
   if (o.releaseTimeoutMs >= o.rebalanceTimeoutMs) fail('releaseTimeoutMs', `must be below rebalanceTimeoutMs (${o.rebalanceTimeoutMs}), got ${o.releaseTimeoutMs}`);
   return o;
 }

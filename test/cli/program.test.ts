@@ -38,3 +38,17 @@ test('lagless run --guarantee takes at-least-once or exactly-once; another value
   assert.match(help.stdout, /--guarantee <mode>/);
   assert.match(help.stdout, /--transaction-timeout <duration>/);
 });
+
+test('lagless run --group-type share refuses --guarantee exactly-once and --ordering key|partition: a usage error naming both flags', async () => {
+  for (const extra of [['--guarantee', 'exactly-once'], ['--ordering', 'key'], ['--ordering', 'partition']]) {
+    const res = await runCli(['run', 'noop', '--from', 'in', '--to', 'out', '--group-type', 'share', ...extra]);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /--group-type share/);
+    assert.match(res.stderr, new RegExp(extra[0]!));
+  }
+  const bad = await runCli(['run', 'noop', '--group-type', 'queue']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--group-type/);
+  const ok = await runCli(['run', 'noop', '--help']);
+  assert.match(ok.stdout, /--group-type <type>/);
+});

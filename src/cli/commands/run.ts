@@ -98,6 +98,7 @@ function addCommonOptions(cmd: Command, defaults: { from?: string; to?: string; 
     .addOption(tableOption('drainTimeoutMs'))
     .addOption(tableOption('sessionTimeoutMs'))
     .addOption(tableOption('groupProtocol'))
+    .addOption(tableOption('groupType'))
     .option('--no-create-topics', 'fail instead of creating missing output and dead-letter topics')
     .addOption(durationOption('--status-interval <duration>', 'how often a status line is printed', 5000))
     .option('--status-topic <topic>', 'compacted topic where this process publishes its status (read by lagless status)', DEFAULT_STATUS_TOPIC)

@@ -1,0 +1,66 @@
+// Share groups (KIP-932) with a real broker: members past the partition count, every record once, release on stop.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobDefinition } from '../../src/index.ts';
+import { ShareTransformer } from '../../src/share/index.ts';
+import { createTopic, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
+import { eventually } from '../helpers/eventually.ts';
+
+/** Each output says which member ran the record, and when the run began and ended. */
+function timedJob(member: string, ms: number): JobDefinition {
+  return {
+    name: 'timed',
+    async run(input, { signal }) {
+      const start = Date.now();
+      await sleep(ms, undefined, { signal });
+      return { key: input.key, value: JSON.stringify({ id: input.text(), member, start, end: Date.now() }) };
+    },
+  };
+}
+
+async function topics(t: TestContext, prefix: string, partitions: number) {
+  return {
+    from: await createTopic(t, uniqueName(`${prefix}-in`), partitions),
+    to: await createTopic(t, uniqueName(`${prefix}-out`), 1),
+    dlq: await createTopic(t, uniqueName(`${prefix}-dlq`), 1),
+    group: uniqueName(`${prefix}-share`),
+  };
+}
+
+function member(t: TestContext, job: JobDefinition, n: { from: string; to: string; dlq: string; group: string }, extra: Partial<ConstructorParameters<typeof ShareTransformer>[1]> = {}): ShareTransformer {
+  const m = new ShareTransformer(job, { kafka: { brokers: testBrokers() }, ...n, maxInFlight: 20, maxConcurrency: 20, ...extra });
+  t.after(() => m.destroy());
+  return m;
+}
+
+test('share group: 4 members process records of one partition at the same time; every id comes out once', async (t) => {
+  const n = await topics(t, 'share4', 1);
+  const ids = Array.from({ length: 160 }, (_, i) => `r${i}`);
+  const members = ['m1', 'm2', 'm3', 'm4'].map((name) => member(t, timedJob(name, 200), n));
+  await Promise.all(members.map((m) => m.start()));
+  // Every member has the one partition (a share group assigns it to all of them).
+  await eventually(() => members.every((m) => m.stats().assigned.length === 1), { what: 'the partition assigned to all 4 members', timeout: 60_000, every: 50 });
+  await produce(n.from, ids.map((id) => ({ value: id })));
+  await eventually(() => members.reduce((s, m) => s + m.stats().succeeded, 0) >= ids.length, { what: 'every record processed', timeout: 120_000, every: 100 });
+  const summaries = await Promise.all(members.map((m) => m.close()));
+  for (const s of summaries) assert.equal(s.abandoned, 0);
+
+  const outputs = (await readTopic(n.to, 1)).map((r) => JSON.parse(r.value) as { id: string; member: string; start: number; end: number });
+  const seen = outputs.map((o) => o.id).sort();
+  assert.deepEqual(seen, [...ids].sort(), 'every id exactly once in a clean run');
+  const byMember = new Map<string, number>();
+  for (const o of outputs) byMember.set(o.member, (byMember.get(o.member) ?? 0) + 1);
+  assert.equal(byMember.size, 4, `all 4 members processed records of the one partition: ${JSON.stringify([...byMember])}`);
+  // Overlap: some instant at which all 4 members were running a record of the same partition.
+  const events = outputs.flatMap((o) => [{ at: o.start, member: o.member, d: 1 }, { at: o.end, member: o.member, d: -1 }]).sort((a, b) => a.at - b.at || a.d - b.d);
+  const running = new Map<string, number>();
+  let maxMembers = 0;
+  for (const e of events) {
+    running.set(e.member, (running.get(e.member) ?? 0) + e.d);
+    maxMembers = Math.max(maxMembers, [...running.values()].filter((v) => v > 0).length);
+  }
+  assert.equal(maxMembers, 4, 'at one moment, 4 members were running records of the one partition');
+  const total = members.reduce((s, m) => s + m.stats().share.accepted, 0);
+  assert.equal(total, ids.length, 'each record accepted once');
+});

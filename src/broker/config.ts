@@ -12,6 +12,20 @@ export interface BrokerConfigInput {
   security?: { protocol: 'SASL_SSL' | 'SSL'; properties: Record<string, string> };
 }
 
+/**
+ * Share groups (`lagless run --group-type share`; enabled by default from Kafka 4.2): heartbeats and session timeout as
+ * for the consumer groups above (defaults 5 s and 45 s), and a 15 s acquisition lock (default 30 s, the lowest a group
+ * may set): the records of a member killed with -9 go to the others 15 s later. The delivery count limit stays at
+ * Kafka's default, 5: `--attempts` must stay below it (see the DELIVERY_LIMIT dead letter).
+ */
+const SHARE_GROUP_SETTINGS = {
+  'group.share.heartbeat.interval.ms': 1000,
+  'group.share.min.heartbeat.interval.ms': 1000,
+  'group.share.session.timeout.ms': 10_000,
+  'group.share.min.session.timeout.ms': 6000,
+  'group.share.record.lock.duration.ms': 15_000,
+} as const;
+
 /** A single-node (combined broker + controller) KRaft configuration bound to 127.0.0.1 only. */
 export function serverProperties(c: BrokerConfigInput): string {
   const client = c.security?.protocol ?? 'PLAINTEXT';
@@ -43,6 +57,7 @@ export function serverProperties(c: BrokerConfigInput): string {
     'group.consumer.min.heartbeat.interval.ms': 1000,
     'group.consumer.session.timeout.ms': 10_000,
     'group.consumer.min.session.timeout.ms': 6000,
+    ...SHARE_GROUP_SETTINGS,
     'auto.create.topics.enable': 'false',
     'log.retention.hours': 168,
     ...c.security?.properties,
@@ -104,6 +119,8 @@ export function clusterNodeProperties(c: ClusterNodeConfigInput): string {
     'group.consumer.min.heartbeat.interval.ms': 1000,
     'group.consumer.session.timeout.ms': 10_000,
     'group.consumer.min.session.timeout.ms': 6000,
+    ...SHARE_GROUP_SETTINGS,
+    ...SHARE_GROUP_SETTINGS,
     'auto.create.topics.enable': 'false',
     'log.retention.hours': 168,
   };

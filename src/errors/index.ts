@@ -23,7 +23,7 @@ export const RecordErrorCodes = {
   DELIVERY_LIMIT: {
     retryable: false,
     description:
-      'share groups (`--group-type share`): the broker delivered the record more than `--attempts` times, each time without an outcome (the members that held it crashed, were killed, or gave it up): it is dead-lettered without running again, so that one record cannot take down member after member',
+      'share groups (`--group-type share`): the broker delivered the record again after `--attempts` deliveries without an outcome (the members that held it crashed, were killed, or gave it up; one less when the group\'s share.delivery.count.limit is lower): it is dead-lettered without running again, so that one record cannot take down member after member, and before the broker archives it',
   },
 } as const;
 
@@ -64,6 +64,8 @@ export const WarningCodes = {
   SHARE_FETCH_FAILED: 'share groups: fetching acquired records from a broker failed (said at most every 10 s); the member tries again, and records it held are delivered again after their acquisition lock',
   SHARE_ACK_FAILED:
     "share groups: the broker refused acknowledgements (said at most every 10 s): the records' acquisition locks had expired, so another member may process them again (at-least-once)",
+  SHARE_DELIVERY_LIMIT:
+    "share groups: --attempts is not below the group's share.delivery.count.limit; records are dead-lettered as DELIVERY_LIMIT one delivery before the broker's limit, so that none is archived without a dead letter",
   GROUP_JOIN_FAILED: 'joining the group failed; the member keeps trying',
   GROUP_MEMBERSHIP_FAILED: "the client's group membership failed; the member joins again with a new consumer",
   GROUP_MEMBERSHIP_LOST: "the group coordinator ended this member's membership (KIP-848: UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH); the member joins again",

@@ -5,19 +5,38 @@ import type { TopicLag } from '../kafka/index.ts';
 import type { Admin } from '@platformatic/kafka';
 import type { TransformerOptions } from '../runtime/index.ts';
 
+/** What a member needs to know of its share group's configuration. */
+export interface ShareGroupSettings {
+  /** share.delivery.count.limit: past this many deliveries the broker archives a record (it is never delivered again). */
+  deliveryLimit: number;
+  /** share.record.lock.duration.ms: how long an acquired record stays locked to its member. */
+  lockMs: number;
+}
+
+const GROUP_CONFIG_SOURCE = 8;
+
 /**
- * A new share group starts at the log end by default (share.auto.offset.reset=latest): records written before its
- * first member joined would never be processed. Lagless sets the group's share.auto.offset.reset to earliest, as its
- * consumer groups start from the earliest offset. It only matters for a group without a share-partition state yet.
+ * Reads the group's settings, and makes a new group start at the log start. A share group starts at the log end by
+ * default (share.auto.offset.reset=latest): records written before its first member joined would never be processed.
+ * Lagless sets the group's share.auto.offset.reset to earliest, as its consumer groups start from the earliest offset,
+ * unless the group was given a value of its own (then it is kept).
  */
-export async function startFromEarliest(o: Pick<TransformerOptions, 'kafka' | 'clientId' | 'group'>): Promise<void> {
+export async function prepareShareGroup(o: Pick<TransformerOptions, 'kafka' | 'clientId' | 'group'>): Promise<ShareGroupSettings> {
   const admin = createAdmin({ ...o.kafka, clientId: `${o.clientId}-setup` });
   try {
-    await admin.incrementalAlterConfigs({
-      resources: [{ resourceType: 32 /* GROUP */, resourceName: o.group, configs: [{ name: 'share.auto.offset.reset', configOperation: 0 /* SET */, value: 'earliest' }] }],
+    const [described] = await admin.describeConfigs({
+      resources: [{ resourceType: 32 /* GROUP */, resourceName: o.group, configurationKeys: ['share.auto.offset.reset', 'share.delivery.count.limit', 'share.record.lock.duration.ms'] }],
     });
+    const config = new Map((described?.configs ?? []).map((c) => [c.name, c]));
+    const reset = config.get('share.auto.offset.reset');
+    if (!reset || reset.configSource !== GROUP_CONFIG_SOURCE) {
+      await admin.incrementalAlterConfigs({
+        resources: [{ resourceType: 32, resourceName: o.group, configs: [{ name: 'share.auto.offset.reset', configOperation: 0 /* SET */, value: 'earliest' }] }],
+      });
+    }
+    return { deliveryLimit: Number(config.get('share.delivery.count.limit')?.value ?? 5), lockMs: Number(config.get('share.record.lock.duration.ms')?.value ?? 30_000) };
   } catch (err) {
-    throw new LaglessError('KAFKA', `setting share.auto.offset.reset=earliest on share group "${o.group}" failed (does the broker support share groups? Kafka 4.2 or later): ${describeKafkaError(err)}`, { cause: err });
+    throw new LaglessError('KAFKA', `preparing share group "${o.group}" failed (share groups need Kafka 4.2 or later): ${describeKafkaError(err)}`, { cause: err });
   } finally {
     await admin.close().catch(() => {});
   }

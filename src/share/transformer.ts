@@ -14,7 +14,7 @@ import { AckType, createAdmin, createRecordProducer } from '../kafka/index.ts';
 import { exponentialBackoff, retryDelay, type RetryOptions } from '../retry/index.ts';
 import { deadLetter, JobExecutor, minimalDeadLetter, OutputSink, resolveTransformerOptions, toRecordError, type CloseSummary, type LagSample, type OutgoingRecord, type TransformerEvents, type TransformerInit, type TransformerOptions, type TransformerStats } from '../runtime/index.ts';
 import { ShareConsumer, type ShareConsumerStats, type ShareRecord } from './consumer.ts';
-import { readShareBacklog, startFromEarliest } from './group.ts';
+import { prepareShareGroup, readShareBacklog } from './group.ts';
 
 /** An acquired record on its way through the member. */
 interface ShareItem {
@@ -48,6 +48,8 @@ export class ShareTransformer extends EventEmitter<TransformerEvents> {
   #state: 'new' | 'running' | 'draining' | 'closed' = 'new';
   #closing: Promise<CloseSummary> | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
+  /** Deliveries without an outcome after which a record is dead-lettered (DELIVERY_LIMIT) instead of run again. */
+  #deliveryLimit = Infinity;
   #idleWaiters: (() => void)[] = [];
   #lastWarned = new Map<string, number>();
   readonly #counts = { received: 0, succeeded: 0, deadLettered: 0, retries: 0, busyMs: 0, abandoned: 0, unacknowledged: 0, acquired: 0, redelivered: 0, deliveryLimit: 0 };
@@ -81,7 +83,13 @@ export class ShareTransformer extends EventEmitter<TransformerEvents> {
     if (this.#state !== 'new') throw new LaglessError('INTERNAL', `the share transformer cannot start (${this.#state})`);
     const { from, to, dlq, group } = this.options;
     await this.executor.setup({ from, to, dlq, group });
-    await startFromEarliest(this.options);
+    const settings = await prepareShareGroup(this.options);
+    // The broker archives a record after share.delivery.count.limit deliveries, dead letter or not: the runtime's own
+    // limit stays below it, so that such a record is dead-lettered (DELIVERY_LIMIT) before the broker drops it.
+    this.#deliveryLimit = Math.min(this.options.attempts, settings.deliveryLimit - 1);
+    if (this.options.attempts >= settings.deliveryLimit) {
+      this.emit('warning', warning('SHARE_DELIVERY_LIMIT', `--attempts ${this.options.attempts} is not below the share group's share.delivery.count.limit (${settings.deliveryLimit}): a record is dead-lettered as DELIVERY_LIMIT after ${this.#deliveryLimit} deliveries without an outcome, before the broker archives it`));
+    }
     this.#state = 'running';
     try {
       await this.#consumer.start();
@@ -126,8 +134,8 @@ export class ShareTransformer extends EventEmitter<TransformerEvents> {
     let outputs: readonly OutgoingRecord[] = [];
     let failure: LaglessError | undefined;
     try {
-      if (earlier >= o.attempts) {
-        failure = new LaglessError('DELIVERY_LIMIT', `delivered ${record.deliveryCount} times (more than --attempts ${o.attempts}) without an outcome: the members that held it stopped or crashed each time`);
+      if (earlier >= this.#deliveryLimit) {
+        failure = new LaglessError('DELIVERY_LIMIT', `delivered ${record.deliveryCount} times: the ${earlier} earlier deliveries ended without an outcome (the members that held it stopped or crashed; --attempts ${o.attempts})`);
         this.#counts.deliveryLimit += 1;
         if (await this.#deadLetter(item, failure, attempt)) outcome = 'dead';
         return;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobDefinition } from '../../src/index.ts';
+import { defineJob, type JobDefinition } from '../../src/index.ts';
 import { ShareTransformer } from '../../src/share/index.ts';
 import { createTopic, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -63,4 +63,61 @@ test('share group: 4 members process records of one partition at the same time; 
   assert.equal(maxMembers, 4, 'at one moment, 4 members were running records of the one partition');
   const total = members.reduce((s, m) => s + m.stats().share.accepted, 0);
   assert.equal(total, ids.length, 'each record accepted once');
+});
+
+test('share group: a record that crashes the worker thread every time is dead-lettered (WORKER_CRASHED) after --attempts; the others are unaffected', async (t) => {
+  const n = await topics(t, 'sharepoison', 1);
+  const job = defineJob({
+    name: 'poison-worker',
+    worker: new URL('../runtime/fixtures/hostile-worker.ts', import.meta.url),
+    async run(record, ctx) {
+      const [kind, k] = record.text().split(':') as [string, string];
+      return { value: JSON.stringify(await ctx.worker.run({ kind, n: Number(k) })) };
+    },
+  });
+  const inputs = Array.from({ length: 40 }, (_, i) => ({ value: `ok:${i}` }));
+  inputs.splice(17, 0, { value: 'exit:0' });
+  const members = [1, 2].map(() => member(t, job, n, { attempts: 3, retryBaseMs: 10, workers: { workers: 1, minWorkers: 1, maxWorkers: 1 } }));
+  await Promise.all(members.map((m) => m.start()));
+  await produce(n.from, inputs);
+  await eventually(() => members.reduce((s, m) => s + m.stats().succeeded + m.stats().deadLettered, 0) >= inputs.length, { what: 'every record done', timeout: 120_000, every: 100 });
+  const letters = (await readTopic(n.dlq, 1)).map((r) => JSON.parse(r.value) as { error: { code: string }; attempts: number; original: string });
+  assert.equal(letters.length, 1);
+  assert.equal(letters[0]!.error.code, 'WORKER_CRASHED');
+  assert.equal(letters[0]!.attempts, 3);
+  assert.equal(letters[0]!.original, 'exit:0');
+  assert.equal((await readTopic(n.to, 1)).length, 40, 'every other record has its output');
+  for (const m of members) assert.equal(m.stats().share.deliveryLimit, 0);
+});
+
+test('share group: a record whose members all go away while holding it is dead-lettered as DELIVERY_LIMIT after --attempts deliveries, without running again', async (t) => {
+  const n = await topics(t, 'sharelimit', 1);
+  const ran = new Map<string, number>();
+  const hangOnPoison = (name: string): JobDefinition => ({
+    name: 'hang-on-poison',
+    async run(input) {
+      if (input.text() !== 'poison') return { value: input.text() };
+      ran.set(name, (ran.get(name) ?? 0) + 1);
+      // Never ends, whatever its signal says: only the member going away frees the record.
+      return new Promise(() => {});
+    },
+  });
+  await produce(n.from, [{ value: 'a' }, { value: 'poison' }, { value: 'b' }]);
+  const opts = { attempts: 2, drainTimeoutMs: 500, closeTimeoutMs: 2000 };
+  for (const [i, name] of ['first', 'second'].entries()) {
+    const m = member(t, hangOnPoison(name), n, opts);
+    await m.start();
+    await eventually(() => ran.get(name) === 1, { what: `member ${name} runs the poison record`, timeout: 60_000, every: 50 });
+    const deliveries = m.stats().share.redelivered;
+    assert.equal(deliveries, i, `delivery ${i + 1} of the poison record`);
+    await m.close();
+  }
+  const third = member(t, hangOnPoison('third'), n, opts);
+  await third.start();
+  await eventually(() => third.stats().deadLettered === 1, { what: 'the third delivery dead-lettered', timeout: 60_000, every: 50 });
+  assert.equal(ran.get('third'), undefined, 'the third member did not run it');
+  const letters = (await readTopic(n.dlq, 1)).map((r) => JSON.parse(r.value) as { error: { code: string }; attempts: number; original: string });
+  assert.deepEqual(letters.map((l) => [l.error.code, l.original, l.attempts]), [['DELIVERY_LIMIT', 'poison', 2]]);
+  assert.deepEqual((await readTopic(n.to, 1)).map((r) => r.value).sort(), ['a', 'b']);
+  await third.close();
 });

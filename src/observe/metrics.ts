@@ -33,7 +33,11 @@ export interface ReplicaMetricsSource extends CommonMetricsSource {
     /** The guarantee in force, and for exactly-once its transactions. */
     guarantee?: string;
     transactions?: { transactions: number; failedTransactions: number; producerResets: number };
+    /** A share-group member (`--group-type share`): its acknowledgements and deliveries. */
+    share?: { acquired: number; redelivered: number; accepted: number; released: number; rejected: number; renewed: number; ackErrors: number; deliveryLimit: number; held: number };
   };
+  /** A share-group member: the group's backlog on the input topic (records not yet acknowledged by any member). */
+  shareBacklog?: () => number | undefined;
   /** The autoscaler's wish of workers in this process. */
   desiredWorkers: () => number | undefined;
 }
@@ -90,6 +94,20 @@ export function createMetricsRegistry(src: MetricsSource): Registry {
   );
   gauge('lagless_transactions_committed_total', 'exactly-once: transactions committed', () => stats().transactions?.transactions);
   gauge('lagless_transactions_failed_total', 'exactly-once: transactions that failed (aborted, refused for a past generation, fenced, or of unknown outcome)', () => stats().transactions?.failedTransactions);
+  // Share groups: the backlog is group-wide (the same in every member), so KEDA's Prometheus trigger can scale members
+  // past the partition count on it (deploy/kubernetes/keda-scaledobject-share.yaml).
+  if (src.shareBacklog) {
+    const share = () => stats().share;
+    gauge('lagless_share_backlog', 'Share group: records of the input topic not yet acknowledged by any member (from the share-partition start offsets to the log end), group-wide', src.shareBacklog);
+    gauge('lagless_share_held', 'Share group: records this member has acquired and not yet acknowledged', () => share()?.held);
+    gauge('lagless_share_acquired_total', 'Share group: records acquired by this member (first deliveries and redeliveries)', () => share()?.acquired);
+    gauge('lagless_share_redelivered_total', 'Share group: records acquired with a delivery count above 1 (another member crashed, stopped, or let the lock expire)', () => share()?.redelivered);
+    gauge('lagless_share_accepted_total', 'Share group: records acknowledged ACCEPT (output or dead letter acknowledged)', () => share()?.accepted);
+    gauge('lagless_share_released_total', 'Share group: records acknowledged RELEASE (given up: taken by another member at once)', () => share()?.released);
+    gauge('lagless_share_lock_renewals_total', 'Share group: acquisition locks renewed for records running longer than half the lock', () => share()?.renewed);
+    gauge('lagless_share_ack_errors_total', 'Share group: acknowledgements the broker refused (the lock had expired)', () => share()?.ackErrors);
+    gauge('lagless_share_delivery_limit_total', 'Share group: records dead-lettered as DELIVERY_LIMIT', () => share()?.deliveryLimit);
+  }
   gauge('lagless_transactional_producer_resets_total', 'exactly-once: transactional producers replaced (fenced, hung, or after a commit of unknown outcome)', () => stats().transactions?.producerResets);
   return registry;
 }

@@ -92,6 +92,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         lag: () => (this.#lag ? Number(this.#lag.lag) : undefined),
         desiredWorkers: () => this.lastDecision?.desired,
         desiredReplicas: () => this.#desiredReplicas(),
+        // A share member samples the whole group's backlog (see ShareTransformer.sampleLag).
+        ...(t.groupType === 'share' ? { shareBacklog: () => (this.#lag ? Number(this.#lag.lag) : undefined) } : {}),
       },
       status: () => this.status(),
       ready: () => this.#ready,

@@ -5,6 +5,7 @@ import { modulePath } from '../common/index.ts';
 import type { Guarantee, SupervisorStatus } from '../control/index.ts';
 import type { JobPreviews } from '../dashboard/index.ts';
 import type { KafkaConnection } from '../kafka/index.ts';
+import type { GroupType } from '../runtime/index.ts';
 import { RateMeter, type Logger } from '../observe/index.ts';
 import { ProcessShell } from './shell.ts';
 import { Supervisor, type ReplicaInfo } from './supervisor.ts';
@@ -20,6 +21,8 @@ export interface RunSupervisorOptions {
   output: string;
   dlq: string;
   guarantee?: Guarantee;
+  /** A share group's replicas all take records of every partition: their number is not capped by the partitions. */
+  groupType?: GroupType;
   partitions: number;
   replicas: { min: number; max: number };
   /** Replica processes kept started and warm outside the group (the supervisor's `standby`). Default 0. */
@@ -68,7 +71,7 @@ export function withoutOption(argv: readonly string[], name: string): string[] {
 
 export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   let max = o.replicas.max;
-  if (max > o.partitions) {
+  if (max > o.partitions && o.groupType !== 'share') {
     o.logger.notice(`note: --replicas max ${max} is more than the ${o.partitions} partitions of ${o.topic}; replicas beyond ${o.partitions} would get no partition, so the max is ${o.partitions}`);
     max = o.partitions;
   }
@@ -78,6 +81,7 @@ export async function runSupervisor(o: RunSupervisorOptions): Promise<void> {
   const supervisor = new Supervisor({
     kafka: o.kafka,
     group: o.group,
+    groupType: o.groupType ?? 'consumer',
     topic: o.topic,
     minReplicas: min,
     maxReplicas: max,

@@ -7,11 +7,15 @@ import { Autoscaler, type ScalingOptions, type ScalingSample } from '../autoscal
 import type { ScalingDecision, ScalingMetrics } from '../autoscale/index.ts';
 import { createAdmin, describeTopics, readGroupLag, type KafkaConnection } from '../kafka/index.ts';
 import { warning } from '../errors/index.ts';
+import type { GroupType } from '../runtime/index.ts';
+import { readShareBacklog } from '../share/index.ts';
 import { isReplicaReport, STANDBY_ENV, SUPERVISED_ENV, type ActivateMessage, type ReplicaReport } from './messages.ts';
 
 export interface SupervisorOptions {
   kafka: KafkaConnection;
   group: string;
+  /** consumer (lag = log end - committed offsets) or share (lag = the share group's backlog). Default consumer. */
+  groupType?: GroupType;
   /** Input topic (for group-wide arrival rate and lag). */
   topic: string;
   minReplicas: number;
@@ -237,7 +241,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async #sample(): Promise<ScalingSample> {
     const topic = this.options.topic;
-    const measured = (await readGroupLag(this.#admin, this.options.group, new Map([[topic, this.#partitions]]))).get(topic);
+    const measured = this.options.groupType === 'share' ? await readShareBacklog(this.#admin, this.options.group, topic) : (await readGroupLag(this.#admin, this.options.group, new Map([[topic, this.#partitions]]))).get(topic);
     const logEnd = Number(measured?.logEnd ?? 0n);
     const lag = Number(measured?.lag ?? 0n);
     let completed = this.#retired.completed;

@@ -10,7 +10,7 @@ import { createNoopJob, createPaletteJob, DEFAULT_MAX_BUFFERED_BYTES } from '../
 import { checkBrokers, describeConnection, type KafkaConnection } from '../../kafka/index.ts';
 import { Logger, LogFormats, LogLevels, type LogFormat, type LogLevel } from '../../observe/index.ts';
 import { defaultDlq, defaultGroup, JobRunner, prepareTopics, runSupervisor, STANDBY_ENV, SUPERVISED_ENV, waitForActivation, type RunOptions } from '../../process/index.ts';
-import { defaultTransformerOptions, type Guarantee, type GroupProtocol, type OptionKeyOf, type Ordering, type TransformerStats } from '../../runtime/index.ts';
+import { defaultTransformerOptions, type Guarantee, type GroupProtocol, type GroupType, type OptionKeyOf, type Ordering, type TransformerStats } from '../../runtime/index.ts';
 import type { CliContext, RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
 import { DASHBOARD_TOKEN_ENV, dashboardToken } from '../dashboard-token.ts';
@@ -33,6 +33,7 @@ interface CommonFlags extends KafkaFlags {
   drainTimeout: number;
   sessionTimeout: number;
   groupProtocol: GroupProtocol;
+  groupType: GroupType;
   createTopics: boolean;
   statusInterval: number;
   quiet?: boolean;
@@ -403,6 +404,7 @@ async function superviseReplicas(job: JobDefinition, flags: CommonFlags, kafka: 
     catchUpMs: flags.catchUp,
     drainTimeoutMs: flags.drainTimeout,
     guarantee: flags.guarantee,
+    groupType: flags.groupType,
     statusTopic: flags.statusTopic,
     statusIntervalMs: flags.statusEvery,
     ...(http ? { http } : {}),

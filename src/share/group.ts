@@ -1,5 +1,5 @@
 // The share group as a whole: where a new group starts reading, and its backlog (what the autoscaler and KEDA read).
-import { createAdmin, describeKafkaError } from '../kafka/index.ts';
+import { createAdmin, describeKafkaError, shareGroupBacklog } from '../kafka/index.ts';
 import { LaglessError } from '../errors/index.ts';
 import type { TopicLag } from '../kafka/index.ts';
 import type { Admin } from '@platformatic/kafka';
@@ -42,6 +42,14 @@ export async function prepareShareGroup(o: Pick<TransformerOptions, 'kafka' | 'c
   }
 }
 
-export async function readShareBacklog(_admin: Admin, group: string, topic: string): Promise<TopicLag> {
-  throw new LaglessError('KAFKA', `share group backlog of "${group}" on "${topic}": not readable yet`);
+/**
+ * The share group's backlog on `topic` as lag: per partition, the records not yet acknowledged by any member (the
+ * broker's share-partition lag, else the log end minus the share-partition start offset); `committed` is the start
+ * offset (null while the group has no state for the partition). Its log-end sum grows with arrivals, as for a
+ * consumer group, so the autoscaler reads both the same way.
+ */
+export async function readShareBacklog(admin: Admin, group: string, topic: string): Promise<TopicLag> {
+  const b = await shareGroupBacklog(admin, group, topic);
+  const partitions = b.partitions.map((p) => ({ partition: p.partition, logEnd: p.logEndOffset, committed: p.startOffset >= 0n ? p.startOffset : null, lag: p.backlog }));
+  return { topic, partitions, logEnd: partitions.reduce((a, p) => a + p.logEnd, 0n), lag: b.total };
 }

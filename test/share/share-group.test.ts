@@ -121,3 +121,29 @@ test('share group: a record whose members all go away while holding it is dead-l
   assert.deepEqual((await readTopic(n.to, 1)).map((r) => r.value).sort(), ['a', 'b']);
   await third.close();
 });
+
+test('share group: the backlog (sampleLag) counts the records no member has acknowledged, and falls to 0 when all are done', async (t) => {
+  const n = await topics(t, 'sharelag', 2);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const job: JobDefinition = {
+    name: 'gated',
+    async run(input) {
+      await gate;
+      return { value: input.text() };
+    },
+  };
+  await produce(n.from, Array.from({ length: 30 }, (_, i) => ({ value: `g${i}`, partition: i % 2 })));
+  const m = member(t, job, n);
+  await m.start();
+  const held = await eventually(async () => {
+    const s = await m.sampleLag();
+    return m.stats().share.held > 0 && s.lag === 30n ? s : undefined;
+  }, { what: 'a backlog of 30 while records are held', timeout: 60_000, every: 200 });
+  assert.equal(held.logEnd, 30n);
+  assert.deepEqual(held.partitions.map((p) => p.partition), [0, 1]);
+  open();
+  await eventually(async () => (await m.sampleLag()).lag === 0n, { what: 'the backlog at 0 once every record is acknowledged', timeout: 60_000, every: 200 });
+  assert.equal(m.stats().succeeded, 30);
+  await m.close();
+});

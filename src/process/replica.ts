@@ -6,7 +6,7 @@ import { describeThrown, warning } from '../errors/index.ts';
 import type { ReplicaStatus } from '../control/index.ts';
 import { jobPreviews } from '../dashboard/index.ts';
 import type { JobDefinition } from '../job/index.ts';
-import { createAdmin } from '../kafka/index.ts';
+import { createAdmin, describeShareGroup } from '../kafka/index.ts';
 import { RateMeter } from '../observe/index.ts';
 import { Transformer, type CloseSummary, type LagSample, type TransformerInit, type TransformerStats } from '../runtime/index.ts';
 import { ShareTransformer } from '../share/index.ts';
@@ -126,7 +126,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const admin = createAdmin({ ...t.kafka, clientId: `${t.clientId}-group` });
       const readMembers = async () => {
         try {
-          this.#members = (await admin.describeGroups({ groups: [t.group] })).get(t.group)?.members.size ?? this.#members;
+          this.#members =
+            t.groupType === 'share'
+              ? ((await describeShareGroup(admin, t.group))?.members.length ?? this.#members)
+              : ((await admin.describeGroups({ groups: [t.group] })).get(t.group)?.members.size ?? this.#members);
         } catch {
           // Keep the last count; the gauge is advisory.
         }

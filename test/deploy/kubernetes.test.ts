@@ -87,6 +87,22 @@ test('the Prometheus ScaledObject variant, swapped in as kustomization.yaml says
   assert.equal(v.valid, rendered.docs.length);
 });
 
+test('the share-group ScaledObject (Prometheus, on lagless_share_backlog, more replicas than partitions) validates too', { skip: reason }, async (t) => {
+  const dir = await copyOfManifests(t);
+  const k = await readFile(join(dir, 'kustomization.yaml'), 'utf8');
+  await writeFile(join(dir, 'kustomization.yaml'), k.replace('- keda-scaledobject-kafka.yaml', '- keda-scaledobject-share.yaml'));
+  const rendered = kustomize(dir);
+  const so = rendered.docs.find((d) => d.kind === 'ScaledObject') as { spec: { maxReplicaCount: number; triggers: { type: string; metadata: { query: string } }[] } } | undefined;
+  assert.equal(so?.spec.triggers[0]?.type, 'prometheus');
+  assert.match(so!.spec.triggers[0]!.metadata.query, /lagless_share_backlog\{group="palettes"\}/);
+  const topics = rendered.docs.find((d) => d.kind === 'Job');
+  const partitions = Number(/"--partitions","(\d+)"/.exec(JSON.stringify(topics))?.[1] ?? NaN);
+  assert.ok(so!.spec.maxReplicaCount > partitions, `maxReplicaCount ${so!.spec.maxReplicaCount} exceeds the ${partitions} partitions`);
+  const v = await kubeconform(t, rendered);
+  assert.deepEqual(v.messages, []);
+  assert.equal(v.valid, rendered.docs.length);
+});
+
 test('the validation bites: an unknown field, a wrong type and a bad KEDA trigger field are each rejected', { skip: reason }, async (t) => {
   const mistakes: { what: string; file: string; change: (doc: Record<string, any>) => void; expect: RegExp }[] = [
     {

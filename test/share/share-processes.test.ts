@@ -115,3 +115,25 @@ test('share group processes: SIGTERM releases what the member cannot finish; ano
   assert.ok(last - stoppedAt < LOCK_MS - 15_000, `the released records started ${last - stoppedAt} ms after the stop, well within the ${LOCK_MS} ms lock`);
   await stopLagless(b);
 });
+
+test('share group under a supervisor: --replicas 3..3 on a 1-partition topic runs 3 replicas, and all 3 take records', async (t) => {
+  const n = await setup(t, 'sharesup');
+  const ids = Array.from({ length: 300 }, (_, i) => `p${i}`);
+  await produce(n.from, ids.map((id) => ({ value: id })));
+  const sup = startLagless(
+    t,
+    ['run', JOB, '--group-type', 'share', '--replicas', '3..3', '--brokers', testBrokers().join(','), '--from', n.from, '--to', n.to, '--dlq', n.dlq, '--group', n.group, '--max-in-flight', '10', '--max-concurrency', '10'],
+    { env: { SHARE_TEST_JOB_MS: '200' } },
+  );
+  await eventually(
+    async () => {
+      const seen = new Set((await outputs(n.to)).map((o) => o.id));
+      return ids.every((id) => seen.has(id));
+    },
+    { what: 'every id in the outputs', timeout: 180_000, every: 500, failIf: exitedReason(sup) },
+  );
+  const pids = new Set((await outputs(n.to)).map((o) => o.pid));
+  assert.equal(pids.size, 3, `3 replicas took records of the one partition (pids ${[...pids].join(', ')})`);
+  const stopped = await stopLagless(sup);
+  assert.equal(stopped.code, 0, stopped.stderr);
+});

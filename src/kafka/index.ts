@@ -1,5 +1,5 @@
 // The Kafka layer: connection settings (brokers, TLS, SASL), client factories with Lagless defaults, cluster checks,
-// topic administration, error mapping, the group's partition assignor.
+// topic administration, error mapping, the group's partition assignor, share groups described from outside.
 export {
   SecurityProtocols,
   SaslMechanisms,
@@ -55,6 +55,21 @@ export {
 } from './admin.ts';
 export { toLaglessError, securityError, isUnreachable, describeKafkaError, findKafkaErrorId, unreachableError, type ConnectionRef } from './errors.ts';
 export { computeLag, readGroupLag, type PartitionLag, type TopicLag } from './lag.ts';
+export {
+  describeShareGroup,
+  shareGroupBacklog,
+  shareGroupBacklogs,
+  shareGroupDescribeV1,
+  describeShareGroupOffsetsV0,
+  describeShareGroupOffsetsV1,
+  type ShareGroupDescription,
+  type ShareGroupMember,
+  type SharePartitionBacklog,
+  type ShareTopicBacklog,
+  type ShareGroupDescribeResponse,
+  type DescribeShareGroupOffsetsResponse,
+  type ShareOffsetsRequestGroup,
+} from './share-admin.ts';
 export { balancedCooperativeAssigner, assignTopic } from './assignor.ts';
 export { GroupMemberConsumer, MEMBERSHIP_LOST_EVENT } from './member-epoch.ts';
 export { recordBatchBytes, readMaxMessageBytes, RECORD_BATCH_OVERHEAD, DEFAULT_MAX_MESSAGE_BYTES, type SizedRecord } from './record-size.ts';

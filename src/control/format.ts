@@ -1,6 +1,7 @@
-// Renders a GroupStatus as a one-screen report in the spirit of `ray status`.
+// Renders a GroupStatus (or a share group's ShareGroupStatus) as a one-screen report in the spirit of `ray status`.
 import { formatDuration } from '../common/index.ts';
 import type { GroupStatus } from './reader.ts';
+import type { ShareGroupStatus } from './share-status.ts';
 
 function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -69,5 +70,38 @@ export function formatGroupStatus(s: GroupStatus): string {
     out.push(' recent scale events:');
     for (const e of events) out.push(`  ${e.at.slice(11, 19)} ${e.member}: ${e.reason}`);
   }
+  return out.join('\n') + '\n';
+}
+
+/** A share group (KIP-932): its members and their partitions, and per partition where the group stands in the log. */
+export function formatShareGroupStatus(s: ShareGroupStatus): string {
+  const out: string[] = [];
+  out.push(`======== Lagless status: share group ${s.group} (${s.at}) ========`);
+  out.push(`Group type: share; state (broker): ${s.state}; epoch ${s.epoch}; ${s.members.length} member(s)`);
+  out.push('');
+  out.push('Members');
+  if (s.members.length === 0) out.push(' (no member)');
+  else
+    out.push(
+      table(
+        ['MEMBER', 'CLIENT', 'HOST', 'PARTITIONS'],
+        s.members.map((m) => [m.memberId, m.clientId, m.host, m.partitions.map((p) => `${p.topic}/${p.partition}`).join(',') || '-']),
+      ),
+    );
+  out.push('');
+  out.push('Partitions');
+  if (s.partitions.length === 0) out.push(' (no partition: the group has no state and no member)');
+  else {
+    out.push(
+      table(
+        ['TOPIC', 'PARTITION', 'SHARE START', 'LOG END', 'BACKLOG', 'OWNERS'],
+        s.partitions.map((p) => [p.topic, p.partition, p.startOffset < 0 ? '-' : p.startOffset, p.logEnd, p.backlog, p.owners.join(',') || '-']),
+      ),
+    );
+    out.push(' (SHARE START = share-partition start offset, before which every record is done; BACKLOG = records not yet acknowledged)');
+  }
+  out.push('');
+  out.push('Totals');
+  out.push(` backlog ${s.totalBacklog} record(s)`);
   return out.join('\n') + '\n';
 }

@@ -21,4 +21,5 @@ export {
 export { StatusPublisher, ensureStatusTopic, type StatusPublisherOptions } from './publisher.ts';
 export { StatusTail, type StatusTailOptions } from './status-tail.ts';
 export { describeGroupStatus, readGroupStatus, readStatuses, type GroupStatus, type PartitionLagView, type BrokerMember } from './reader.ts';
-export { formatGroupStatus } from './format.ts';
+export { formatGroupStatus, formatShareGroupStatus } from './format.ts';
+export { describeShareGroupStatus, readShareGroupStatus, isShareGroupStatus, type ShareGroupStatus, type SharePartitionView } from './share-status.ts';

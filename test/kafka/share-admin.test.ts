@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FindCoordinatorKeyTypes, kGetConnection, kMetadata, type Admin, type ClusterMetadata, type Connection } from '@platformatic/kafka';
 import type { ShareGroupStatus } from '../../src/control/index.ts';
 import { createAdmin, describeShareGroup, shareGroupBacklog } from '../../src/kafka/index.ts';
-import { AckType, shareAcknowledgeV2, shareFetchV2, shareGroupHeartbeatV1, type AckBatch } from '../../src/kafka/share-protocol.ts';
+import { AckType, shareAcknowledgeV2, shareFetchV2, shareGroupHeartbeatV1, type AckBatch } from '../../src/kafka/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTopic, produce, testBrokers, uniqueName } from '../helpers/kafka.ts';

@@ -197,6 +197,7 @@
           [m.failures ? `${m.failures.timeouts} / ${m.failures.workerCrashes}` : '–', 'num'],
           [m.workers ? `${m.workers.busy}/${m.workers.active}/${m.workers.max}` : m.replicas ? `${m.replicas.running} replicas (${m.replicas.min}..${m.replicas.max})` : '–'],
           [m.io ? `${m.io.active}/${m.io.max}` : '–', 'num'],
+          [m.share ? `${m.share.acquired} / ${m.share.held} / ${m.share.redelivered} / ${m.share.deliveryLimit}` : '–', 'num'],
           [ago(m.ageMs)],
           [m.wish ?? '', 'text'],
         ]);
@@ -207,6 +208,8 @@
   }
 
   function renderPartitions(parts) {
+    const share = state.summary && state.summary.groupType === 'share';
+    $('partitions-note').textContent = share ? 'share group: committed is the share-partition start offset, lag the records no member has acknowledged yet; owners are every member assigned the partition' : '';
     fill(
       $('partitions').tBodies[0],
       parts.map((p) =>

@@ -3,6 +3,7 @@ import type { Admin } from '@platformatic/kafka';
 import { randomBytes } from 'node:crypto';
 import { createAdmin, createConsumer, describeTopics, readGroupLag, toLaglessError, type KafkaConnection } from '../kafka/index.ts';
 import { isLive, isReplica, isSupervisor, parseStatus, type MemberStatus, type ReplicaStatus } from './status-record.ts';
+import { describeShareGroupStatus } from './share-status.ts';
 
 /** A partition's lag as `lagless status` shows it (numbers, with its owner); src/kafka's PartitionLag is the exact one. */
 export interface PartitionLagView {
@@ -24,6 +25,8 @@ export interface BrokerMember {
 
 export interface GroupStatus {
   group: string;
+  /** A share group (KIP-932): partitions' `committed` is the share-partition start offset, `lag` the backlog. */
+  groupType?: 'consumer' | 'share';
   at: string;
   /** Broker's group state: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead... */
   state: string;
@@ -104,30 +107,40 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
   const now = opts.now ?? Date.now();
   const statuses = opts.statuses.filter((s) => s.group === group);
   try {
-    const described = (await admin.describeGroups({ groups: [group] })).get(group);
-    const brokerMembers: BrokerMember[] = [...(described?.members.values() ?? [])].map((m) => ({
-      memberId: m.id,
-      clientId: m.clientId,
-      host: m.clientHost,
-      partitions: [...(m.assignments?.values() ?? [])].flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition }))),
-    }));
+    // A share group: its members and backlog as the share coordinator has them (the partitions' owners are all the
+    // members assigned the partition, joined by commas).
+    const share = await describeShareGroupStatus(admin, { kafka, group, now });
+    const described = share ? undefined : (await admin.describeGroups({ groups: [group] })).get(group);
+    const brokerMembers: BrokerMember[] = share
+      ? share.members
+      : [...(described?.members.values() ?? [])].map((m) => ({
+          memberId: m.id,
+          clientId: m.clientId,
+          host: m.clientHost,
+          partitions: [...(m.assignments?.values() ?? [])].flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition }))),
+        }));
     const owners = new Map<string, string>();
     for (const m of brokerMembers) for (const p of m.partitions) owners.set(`${p.topic}/${p.partition}`, m.clientId);
 
-    const topics = new Set<string>(statuses.filter(isReplica).map((s) => s.input));
-    for (const m of brokerMembers) for (const p of m.partitions) topics.add(p.topic);
-    for (const g of await admin.listConsumerGroupOffsets({ groups: [group] })) for (const t of g.topics) topics.add(t.name);
-    const lags = await readGroupLag(admin, group, await describeTopics(admin, [...topics]));
-    const partitions: PartitionLagView[] = [...lags.values()].flatMap((t) =>
-      t.partitions.map((p) => ({
-        topic: t.topic,
-        partition: p.partition,
-        logEnd: Number(p.logEnd),
-        committed: p.committed === null ? null : Number(p.committed),
-        lag: Number(p.lag),
-        owner: owners.get(`${t.topic}/${p.partition}`) ?? null,
-      })),
-    );
+    let partitions: PartitionLagView[];
+    if (share) {
+      partitions = share.partitions.map((p) => ({ topic: p.topic, partition: p.partition, logEnd: p.logEnd, committed: p.startOffset >= 0 ? p.startOffset : null, lag: p.backlog, owner: p.owners.length ? p.owners.join(',') : null }));
+    } else {
+      const topics = new Set<string>(statuses.filter(isReplica).map((s) => s.input));
+      for (const m of brokerMembers) for (const p of m.partitions) topics.add(p.topic);
+      for (const g of await admin.listConsumerGroupOffsets({ groups: [group] })) for (const t of g.topics) topics.add(t.name);
+      const lags = await readGroupLag(admin, group, await describeTopics(admin, [...topics]));
+      partitions = [...lags.values()].flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.topic,
+          partition: p.partition,
+          logEnd: Number(p.logEnd),
+          committed: p.committed === null ? null : Number(p.committed),
+          lag: Number(p.lag),
+          owner: owners.get(`${t.topic}/${p.partition}`) ?? null,
+        })),
+      );
+    }
     partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     const members = statuses
       .map((s) => ({ ...s, live: isLive(s, now), ageMs: now - Date.parse(s.at) }))
@@ -138,8 +151,9 @@ export async function describeGroupStatus(admin: Admin, opts: { kafka: KafkaConn
     const reasons = members.filter((m) => m.live && m.wish).map((m) => `${m.member}: ${m.wish!.reason}`);
     return {
       group,
+      ...(share ? { groupType: 'share' as const } : {}),
       at: new Date(now).toISOString(),
-      state: described?.state ?? 'Dead',
+      state: share?.state ?? described?.state ?? 'Dead',
       brokerMembers,
       members,
       partitions,

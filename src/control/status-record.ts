@@ -63,6 +63,12 @@ export interface ReplicaStatus extends StatusCommon {
   assigned: number[];
   /** The autoscaler's current wish for the workers of this process. */
   wish?: { workers?: number; reason: string };
+  /**
+   * A share-group member (`--group-type share`), since it started: records acquired, of them delivered before (another
+   * member crashed, stopped or let the lock expire), released, dead-lettered as DELIVERY_LIMIT; held: acquired now and
+   * not yet acknowledged. Absent for a consumer-group member.
+   */
+  share?: { acquired: number; held: number; redelivered: number; released: number; deliveryLimit: number };
 }
 
 /**

@@ -85,6 +85,8 @@ export interface MemberView {
   io: { active: number; max: number } | null;
   replicas: { running: number; min: number; max: number } | null;
   wish: string | null;
+  /** A share-group member: records acquired, held now, delivered before, released, dead-lettered as DELIVERY_LIMIT. */
+  share: { acquired: number; held: number; redelivered: number; released: number; deliveryLimit: number } | null;
 }
 
 export interface PartitionView {
@@ -109,6 +111,8 @@ export interface Summary {
   /** ISO time of the sample. */
   at: string;
   groupState: string | null;
+  /** consumer, or share (a share group: partitions' committed is the share-partition start offset, lag the backlog). */
+  groupType: 'consumer' | 'share' | null;
   arrival: number | null;
   done: number | null;
   lag: number | null;
@@ -321,6 +325,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       io: m.role === 'supervisor' ? null : { active: m.io.active, max: m.io.max },
       replicas: m.role === 'supervisor' ? { running: m.replicas.running, min: m.replicas.min, max: m.replicas.max } : null,
       wish: m.wish?.reason ?? null,
+      share: m.role === 'replica' && m.share ? { ...m.share } : null,
     }));
     const published = new Set(members.map((m) => m.member));
     for (const b of g?.brokerMembers ?? []) {
@@ -342,6 +347,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
         io: null,
         replicas: null,
         wish: null,
+        share: null,
       });
     }
 
@@ -371,6 +377,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
       group: o.group,
       at: new Date(now).toISOString(),
       groupState: g?.state ?? null,
+      groupType: g ? (g.groupType ?? 'consumer') : null,
       arrival: round(arrival),
       done: round(completed),
       lag,
@@ -504,6 +511,7 @@ export class Collector extends EventEmitter<CollectorEvents> {
         group: this.options.group,
         at: new Date(now).toISOString(),
         groupState: null,
+        groupType: null,
         arrival: null,
         done: null,
         lag: null,

@@ -278,6 +278,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   status(): ReplicaStatus {
     const t = this.transformer.options;
     const s = this.transformer.stats();
+    const share = this.transformer instanceof ShareTransformer ? this.transformer.stats().share : undefined;
     const d = this.lastDecision;
     return {
       ...this.#shell.envelope(),
@@ -296,6 +297,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       output: t.to,
       dlq: t.dlq,
       guarantee: t.guarantee,
+      ...(share ? { share: { acquired: share.acquired, held: share.held, redelivered: share.redelivered, released: share.released, deliveryLimit: share.deliveryLimit } } : {}),
     };
   }
 

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { createAdmin } from '../../src/kafka/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTopic, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
-import { exitedReason, startLagless, stopLagless, type LaglessChild } from '../helpers/lagless-process.ts';
+import { exitedReason, httpGet, metricValue, startLagless, stopLagless, waitForStderr, type LaglessChild } from '../helpers/lagless-process.ts';
 
 const JOB = new URL('./fixtures/slow-job.ts', import.meta.url).pathname;
 
@@ -136,4 +136,41 @@ test('share group under a supervisor: --replicas 3..3 on a 1-partition topic run
   assert.equal(pids.size, 3, `3 replicas took records of the one partition (pids ${[...pids].join(', ')})`);
   const stopped = await stopLagless(sup);
   assert.equal(stopped.code, 0, stopped.stderr);
+});
+
+test('share group observed: /metrics exports the backlog and the share counters; the dashboard shows a share group, its members\' acquisitions and the backlog per partition', async (t) => {
+  const n = await setup(t, 'shareobs');
+  const statusTopic = await createTopic(t, uniqueName('shareobs-status'), 1, { 'cleanup.policy': 'compact' });
+  const observed = ['--status-topic', statusTopic, '--status-every', '500ms'];
+  const a = startMember(t, n, 100, [...observed, '--http-port', '0']);
+  const b = startMember(t, n, 100, observed);
+  const base = JSON.parse((await waitForStderr(a, /"msg":"serving [^"]* on (http:\/\/127\.0\.0\.1:\d+)[^"]*"/)).input!.split('\n').find((l) => l.includes('serving'))!).msg.match(/http:\/\/127\.0\.0\.1:\d+/)![0] as string;
+  const ids = Array.from({ length: 200 }, (_, i) => `o${i}`);
+  await produce(n.from, ids.map((id) => ({ value: id })));
+  await eventually(
+    async () => {
+      const seen = new Set((await outputs(n.to)).map((o) => o.id));
+      return ids.every((id) => seen.has(id));
+    },
+    { what: 'every id in the outputs', timeout: 120_000, every: 500, failIf: () => exitedReason(a)() ?? exitedReason(b)() },
+  );
+  const metrics = await eventually(async () => {
+    const m = await httpGet(`${base}/metrics`);
+    return metricValue(m.body, 'lagless_share_backlog') === 0 && (metricValue(m.body, 'lagless_share_accepted_total') ?? 0) > 0 ? m : undefined;
+  }, { what: '/metrics: the share backlog at 0 and accepted records', timeout: 60_000, failIf: exitedReason(a) });
+  assert.ok((metricValue(metrics.body, 'lagless_share_acquired_total') ?? 0) > 0);
+  interface State {
+    summary: { groupType: string | null };
+    members: { pid: number | null; share: { acquired: number } | null }[];
+    partitions: { partition: number; lag: number; committed: number | null; owner: string | null }[];
+  }
+  const state = await eventually(async () => {
+    const res = await httpGet(`${base}/api/state`);
+    if (res.status !== 200) return undefined;
+    const s = (JSON.parse(res.body) as { state: State }).state;
+    const acquired = s.members.filter((m) => m.pid === a.pid || m.pid === b.pid).map((m) => m.share?.acquired ?? 0);
+    return s.summary?.groupType === 'share' && acquired.length === 2 && acquired.reduce((x, y) => x + y, 0) >= ids.length && s.partitions.length === 1 && s.partitions[0]!.lag === 0 ? s : undefined;
+  }, { what: 'the dashboard: a share group, both members\' acquisitions, the backlog at 0', timeout: 60_000, failIf: exitedReason(a) });
+  assert.equal(state.partitions[0]!.owner?.split(',').length, 2, 'the one partition is assigned to both members');
+  await Promise.all([stopLagless(a), stopLagless(b)]);
 });

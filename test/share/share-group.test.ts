@@ -147,3 +147,31 @@ test('share group: the backlog (sampleLag) counts the records no member has ackn
   assert.equal(m.stats().succeeded, 30);
   await m.close();
 });
+
+test('share group: a record that runs longer than the acquisition lock gets its lock renewed, and no other member takes it', async (t) => {
+  const n = await topics(t, 'sharerenew', 1);
+  const runs: string[] = [];
+  const slow = (name: string): JobDefinition => ({
+    name: 'slow-one',
+    async run(input, { signal }) {
+      runs.push(name);
+      // Longer than the group's acquisition lock (15 s on the test broker, read below).
+      await sleep(lockMs + 5000, undefined, { signal });
+      return { value: input.text() };
+    },
+  });
+  const { prepareShareGroup } = await import('../../src/share/index.ts');
+  const lockMs = (await prepareShareGroup({ kafka: { brokers: testBrokers() }, clientId: 'lagless-test', group: n.group })).lockMs;
+  const a = member(t, slow('a'), n);
+  await a.start();
+  await produce(n.from, [{ value: 'long' }]);
+  await eventually(() => a.stats().share.held === 1, { what: 'member a holds the record', timeout: 60_000, every: 50 });
+  const b = member(t, slow('b'), n);
+  await b.start();
+  await eventually(() => a.stats().succeeded === 1, { what: 'the record done by a', timeout: lockMs * 3, every: 200 });
+  assert.deepEqual(runs, ['a'], 'only member a ran it: its lock did not expire');
+  assert.ok(a.stats().share.renewed >= 1, `the lock was renewed (${a.stats().share.renewed})`);
+  assert.equal(a.stats().share.ackErrors, 0);
+  assert.deepEqual((await readTopic(n.to, 1)).map((r) => r.value), ['long']);
+  await Promise.all([a.close(), b.close()]);
+});

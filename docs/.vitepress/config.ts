@@ -41,6 +41,7 @@ export default defineConfig({
           { text: 'Scaling threads and replicas', link: '/concepts/scaling' },
           { text: 'Rebalancing', link: '/concepts/rebalancing' },
           { text: 'Shutdown', link: '/concepts/shutdown' },
+          { text: 'Share groups', link: '/concepts/share-groups' },
           { text: 'Autoscaling policy', link: '/autoscaling' },
         ],
       },

@@ -334,6 +334,20 @@ export class ShareConsumer {
     return partitions.length ? [{ topicId: this.#topicId!, partitions }] : [];
   }
 
+  /**
+   * Acknowledgements whose request failed go back in the queue for the next request (an ACCEPT that never reached the
+   * broker would let the record's lock expire and the record be done twice). Refused ones are not retried.
+   */
+  #requeue(topics: AckTopic[]): void {
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        let list = this.#acks.get(p.partition);
+        if (!list) this.#acks.set(p.partition, (list = []));
+        for (const b of p.batches) for (let o = b.firstOffset; o <= b.lastOffset; o++) list.push({ offset: o, type: b.type });
+      }
+    }
+  }
+
   #takeRenewals(nodeId: number): AckTopic[] {
     const partitions: AckTopic['partitions'] = [];
     for (const [p, offsets] of this.#renewals) {
@@ -365,8 +379,16 @@ export class ShareConsumer {
         }
         const acks = this.#takeAcks(s.nodeId);
         if (acks.length && s.epoch > 0) {
-          const conn = await this.#connection(s.nodeId);
-          const r = await shareAcknowledgeV2.async(conn, this.#o.group, this.memberId, s.epoch, false, acks);
+          const conn = await this.#connection(s.nodeId).catch((err: unknown) => {
+            this.#requeue(acks);
+            throw err;
+          });
+          const r = await shareAcknowledgeV2.async(conn, this.#o.group, this.memberId, s.epoch, false, acks).catch((err: unknown) => {
+            // Not sent (the connection failed): sent again with the next request. Refused as a whole (a session
+            // error): the records' locks went with the session, so they are not sent again.
+            if (!findAny(err, SESSION_LOST)) this.#requeue(acks);
+            throw err;
+          });
           s.epoch = nextEpoch(s.epoch);
           this.#ackErrors(r.responses.flatMap((t) => t.partitions.map((p) => p.errorCode)));
           this.#fetchOk();
@@ -427,6 +449,15 @@ export class ShareConsumer {
   async #fetch(s: Session, mine: number[], maxRecords: number): Promise<void> {
     const conn = await this.#connection(s.nodeId);
     const acks = this.#takeAcks(s.nodeId);
+    try {
+      await this.#fetchWith(s, conn, mine, maxRecords, acks);
+    } catch (err) {
+      if (!findAny(err, SESSION_LOST)) this.#requeue(acks);
+      throw err;
+    }
+  }
+
+  async #fetchWith(s: Session, conn: Connection, mine: number[], maxRecords: number, acks: AckTopic[]): Promise<void> {
     const ackByPartition = new Map((acks[0]?.partitions ?? []).map((p) => [p.partition, p.batches]));
     const forgotten = [...s.partitions].filter((p) => !mine.includes(p));
     const partitions = [...new Set([...mine, ...ackByPartition.keys()])].map((p) => ({ partition: p, batches: ackByPartition.get(p) ?? [] }));

@@ -100,6 +100,17 @@ export function formatShareGroupStatus(s: ShareGroupStatus): string {
     );
     out.push(' (SHARE START = share-partition start offset, before which every record is done; BACKLOG = records not yet acknowledged)');
   }
+  if (s.processes?.length) {
+    out.push('');
+    out.push('Processes (published statuses)');
+    out.push(
+      table(
+        ['CLIENT', 'PID', 'STATE', 'HELD', 'ACQUIRED', 'REDELIVERED', 'RELEASED', 'OK', 'DEAD', 'DELIVERY_LIMIT'],
+        s.processes.map((p) => [p.member, p.pid, p.live ? 'live' : 'stale', p.held, p.acquired, p.redelivered, p.released, p.ok, p.dead, p.deliveryLimit]),
+      ),
+    );
+    out.push(' (HELD = acquired and not yet acknowledged; REDELIVERED = acquired with a delivery count above 1)');
+  }
   out.push('');
   out.push('Totals');
   out.push(` backlog ${s.totalBacklog} record(s)`);

@@ -22,4 +22,4 @@ export { StatusPublisher, ensureStatusTopic, type StatusPublisherOptions } from 
 export { StatusTail, type StatusTailOptions } from './status-tail.ts';
 export { describeGroupStatus, readGroupStatus, readStatuses, type GroupStatus, type PartitionLagView, type BrokerMember } from './reader.ts';
 export { formatGroupStatus, formatShareGroupStatus } from './format.ts';
-export { describeShareGroupStatus, readShareGroupStatus, isShareGroupStatus, type ShareGroupStatus, type SharePartitionView } from './share-status.ts';
+export { describeShareGroupStatus, readShareGroupStatus, isShareGroupStatus, withProcesses, type ShareGroupStatus, type SharePartitionView } from './share-status.ts';

@@ -2,6 +2,7 @@
 import type { Admin } from '@platformatic/kafka';
 import { createAdmin, describeShareGroup, shareGroupBacklogs, toLaglessError, type KafkaConnection, type ShareTopicBacklog } from '../kafka/index.ts';
 import type { BrokerMember } from './reader.ts';
+import { isLive, type MemberStatus, type ReplicaStatus } from './status-record.ts';
 
 export interface SharePartitionView {
   topic: string;
@@ -27,6 +28,21 @@ export interface ShareGroupStatus {
   members: BrokerMember[];
   partitions: SharePartitionView[];
   totalBacklog: number;
+  /**
+   * What the members' Lagless processes published (the status topic), by client id: records held now (acquired, not
+   * yet acknowledged), acquired since start, of them delivered before, released, dead-lettered as DELIVERY_LIMIT, and
+   * outputs and dead letters. Absent when no status was read.
+   */
+  processes?: { member: string; pid: number; live: boolean; held: number; acquired: number; redelivered: number; released: number; deliveryLimit: number; ok: number; dead: number }[];
+}
+
+/** Adds what the group's processes published (see ShareGroupStatus.processes). */
+export function withProcesses(s: ShareGroupStatus, statuses: readonly MemberStatus[], now = Date.now()): ShareGroupStatus {
+  const processes = statuses
+    .filter((m): m is ReplicaStatus => m.group === s.group && m.role === 'replica' && m.share !== undefined)
+    .map((m) => ({ member: m.member, pid: m.pid, live: isLive(m, now), ...m.share!, ok: m.totals.ok, dead: m.totals.dead }))
+    .sort((a, b) => a.member.localeCompare(b.member));
+  return { ...s, processes };
 }
 
 export function isShareGroupStatus(s: object): s is ShareGroupStatus {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createAdmin } from '../../src/kafka/index.ts';
+import { runCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTopic, produce, readTopic, testBrokers, uniqueName } from '../helpers/kafka.ts';
 import { exitedReason, httpGet, metricValue, startLagless, stopLagless, waitForStderr, type LaglessChild } from '../helpers/lagless-process.ts';
@@ -172,5 +173,12 @@ test('share group observed: /metrics exports the backlog and the share counters;
     return s.summary?.groupType === 'share' && acquired.length === 2 && acquired.reduce((x, y) => x + y, 0) >= ids.length && s.partitions.length === 1 && s.partitions[0]!.lag === 0 ? s : undefined;
   }, { what: 'the dashboard: a share group, both members\' acquisitions, the backlog at 0', timeout: 60_000, failIf: exitedReason(a) });
   assert.equal(state.partitions[0]!.owner?.split(',').length, 2, 'the one partition is assigned to both members');
+  const status = await eventually(async () => {
+    const res = await runCli(['status', '--group', n.group, '--status-topic', statusTopic, '--brokers', testBrokers().join(','), '--json']);
+    const s = JSON.parse(res.stdout) as { type?: string; totalBacklog: number; processes?: { pid: number; acquired: number; held: number }[] };
+    const acquired = (s.processes ?? []).filter((p) => p.pid === a.pid || p.pid === b.pid).reduce((x, p) => x + p.acquired, 0);
+    return s.type === 'share' && s.processes?.length === 2 && acquired >= ids.length ? s : undefined;
+  }, { what: 'lagless status: a share group with both processes and their acquisitions', timeout: 60_000, failIf: exitedReason(a) });
+  assert.equal(status.totalBacklog, 0);
   await Promise.all([stopLagless(a), stopLagless(b)]);
 });

@@ -1,7 +1,7 @@
 // `lagless status --group G`: the group's processes, workers, per-partition lag, rates and the autoscaler's wish (like `ray status`);
 // for a share group (KIP-932), its members and per-partition backlog.
 import { Command } from 'commander';
-import { DEFAULT_STATUS_TOPIC, formatGroupStatus, formatShareGroupStatus, isShareGroupStatus, readGroupStatus, readShareGroupStatus } from '../../control/index.ts';
+import { DEFAULT_STATUS_TOPIC, formatGroupStatus, formatShareGroupStatus, isShareGroupStatus, readGroupStatus, readShareGroupStatus, readStatuses, withProcesses } from '../../control/index.ts';
 import { checkBrokers } from '../../kafka/index.ts';
 import type { RegisterCommand } from '../context.ts';
 import { addKafkaOptions, kafkaConnection, KAFKA_OPTIONS_HELP, type KafkaFlags } from '../connection-options.ts';
@@ -22,7 +22,8 @@ export const register: RegisterCommand = (program, ctx) => {
     const intervalMs = opts.watch === undefined || opts.watch === false ? 0 : opts.watch === true ? 2000 : durationArg(opts.watch);
     for (;;) {
       // A share group answers ShareGroupDescribe; any other name (a consumer group, or none yet) is read as before.
-      const s = (await readShareGroupStatus({ kafka, group: opts.group })) ?? (await readGroupStatus({ kafka, group: opts.group, statusTopic: opts.statusTopic }));
+      const share = await readShareGroupStatus({ kafka, group: opts.group });
+      const s = share ? withProcesses(share, await readStatuses(kafka, opts.statusTopic)) : await readGroupStatus({ kafka, group: opts.group, statusTopic: opts.statusTopic });
       const text = opts.json ? JSON.stringify(s, null, 2) + '\n' : isShareGroupStatus(s) ? formatShareGroupStatus(s) : formatGroupStatus(s);
       if (intervalMs && ctx.stdout.isTTY) ctx.stdout.write('\x1b[2J\x1b[H');
       ctx.stdout.write(text);

@@ -130,7 +130,9 @@ export class ShareConsumer {
     let list = this.#acks.get(partition);
     if (!list) this.#acks.set(partition, (list = []));
     list.push({ offset, type });
-    this.#poke();
+    // A partition no longer assigned (its session loop may have ended) still gets its acknowledgements sent.
+    if (!this.#stopped && !this.#sessions.get(this.#leaders.get(partition) ?? -1)?.running) this.#startSessions();
+    else this.#poke();
   }
 
   /** Asks for the acquisition lock of a record still running to be renewed (ShareAcknowledge RENEW). */

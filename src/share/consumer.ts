@@ -102,6 +102,12 @@ export class ShareConsumer {
   /** Acknowledgements waiting for their next request, per partition. */
   #acks = new Map<number, { offset: bigint; type: AckTypeValue }[]>();
   #renewals = new Map<number, bigint[]>();
+  /**
+   * Records acquired and not yet acknowledged, per partition. A partition that leaves the assignment stays in its share
+   * session until they are acknowledged: forgetting it, or closing the session, would release them to other members
+   * while this one still runs them (and its acknowledgements would be refused).
+   */
+  readonly #held = new Map<number, number>();
   #wake: (() => void) | undefined;
   #fetching = true;
   #stopped = false;
@@ -130,6 +136,7 @@ export class ShareConsumer {
     let list = this.#acks.get(partition);
     if (!list) this.#acks.set(partition, (list = []));
     list.push({ offset, type });
+    if (type === AckType.ACCEPT || type === AckType.RELEASE || type === AckType.REJECT) this.#held.set(partition, Math.max(0, (this.#held.get(partition) ?? 0) - 1));
     // A partition no longer assigned (its session loop may have ended) still gets its acknowledgements sent.
     if (!this.#stopped && !this.#sessions.get(this.#leaders.get(partition) ?? -1)?.running) this.#startSessions();
     else this.#poke();
@@ -364,6 +371,8 @@ export class ShareConsumer {
   async #sessionLoop(s: Session): Promise<void> {
     while (!this.#stopped) {
       const mine = this.#assigned.filter((p) => this.#leaders.get(p) === s.nodeId);
+      // The session keeps the partitions this member still holds records of, assigned or not.
+      const keep = [...new Set([...mine, ...[...this.#held].filter(([p, n]) => n > 0 && this.#leaders.get(p) === s.nodeId).map(([p]) => p)])];
       try {
         const renewals = this.#takeRenewals(s.nodeId);
         if (renewals.length && s.epoch > 0) {
@@ -375,8 +384,17 @@ export class ShareConsumer {
         }
         const room = this.#fetching && mine.length > 0 ? this.#o.room() : 0;
         if (room > 0 || (s.epoch === 0 && mine.length > 0 && this.#fetching)) {
-          await this.#fetch(s, mine, Math.max(1, Math.min(room, 1000)));
+          await this.#fetch(s, mine, keep, Math.max(1, Math.min(room, 1000)));
           this.#fetchOk();
+          continue;
+        }
+        if (s.epoch === 0 && mine.length === 0 && this.#hasAcksFor(s.nodeId)) {
+          // The session that acquired these records is gone (a broker error reset it): the broker released them, and
+          // would refuse their acknowledgements. Dropped, so that they do not wait forever (and hold a stop).
+          const dropped = this.#takeAcks(s.nodeId).reduce((n, t) => n + t.partitions.reduce((m, p) => m + p.batches.length, 0), 0);
+          this.#takeRenewals(s.nodeId);
+          this.#stats.ackErrors += dropped;
+          this.#o.warnEvery('SHARE_ACK_FAILED', `share group "${this.#o.group}": acknowledgements of ${dropped} range(s) dropped: the share session that acquired their records was reset, and the broker released them to other members`);
           continue;
         }
         const acks = this.#takeAcks(s.nodeId);
@@ -396,7 +414,7 @@ export class ShareConsumer {
           this.#fetchOk();
           continue;
         }
-        if (mine.length === 0 && !this.#hasAcksFor(s.nodeId)) {
+        if (keep.length === 0 && !this.#hasAcksFor(s.nodeId)) {
           // Nothing of this member is led by this broker any more.
           if (s.epoch > 0) await this.#closeSession(s).catch(() => {});
           s.epoch = 0;
@@ -448,20 +466,21 @@ export class ShareConsumer {
     this.#o.warnEvery('SHARE_ACK_FAILED', `share group "${this.#o.group}": the broker refused acknowledgements of ${failed} partition(s) (their acquisition locks had expired: another member may process those records again)`);
   }
 
-  async #fetch(s: Session, mine: number[], maxRecords: number): Promise<void> {
+  async #fetch(s: Session, mine: number[], keep: number[], maxRecords: number): Promise<void> {
     const conn = await this.#connection(s.nodeId);
-    const acks = this.#takeAcks(s.nodeId);
+    // A request that opens a session (epoch 0) carries no acknowledgement: they go with the next one.
+    const acks = s.epoch === 0 ? [] : this.#takeAcks(s.nodeId);
     try {
-      await this.#fetchWith(s, conn, mine, maxRecords, acks);
+      await this.#fetchWith(s, conn, mine, keep, maxRecords, acks);
     } catch (err) {
       if (!findAny(err, SESSION_LOST)) this.#requeue(acks);
       throw err;
     }
   }
 
-  async #fetchWith(s: Session, conn: Connection, mine: number[], maxRecords: number, acks: AckTopic[]): Promise<void> {
+  async #fetchWith(s: Session, conn: Connection, mine: number[], keep: number[], maxRecords: number, acks: AckTopic[]): Promise<void> {
     const ackByPartition = new Map((acks[0]?.partitions ?? []).map((p) => [p.partition, p.batches]));
-    const forgotten = [...s.partitions].filter((p) => !mine.includes(p));
+    const forgotten = [...s.partitions].filter((p) => !keep.includes(p));
     const partitions = [...new Set([...mine, ...ackByPartition.keys()])].map((p) => ({ partition: p, batches: ackByPartition.get(p) ?? [] }));
     const r: ShareFetchResponse = await shareFetchV2.async(conn, {
       groupId: this.#o.group,
@@ -527,7 +546,10 @@ export class ShareConsumer {
     for (const range of acquired) {
       for (let o = range.firstOffset; o <= range.lastOffset; o++) {
         const rec = found.get(o);
-        if (rec) out.push({ ...rec, deliveryCount: range.deliveryCount });
+        if (rec) {
+          out.push({ ...rec, deliveryCount: range.deliveryCount });
+          this.#held.set(partition, (this.#held.get(partition) ?? 0) + 1);
+        }
         else {
           this.#stats.gaps += 1;
           this.acknowledge(partition, o, AckType.GAP);

@@ -175,3 +175,37 @@ test('share group: a record that runs longer than the acquisition lock gets its 
   assert.deepEqual((await readTopic(n.to, 1)).map((r) => r.value), ['long']);
   await Promise.all([a.close(), b.close()]);
 });
+
+test('share group: a member that loses one of its partitions while it runs records of it still accepts them (no other member runs them) and stops cleanly', async (t) => {
+  const n = await topics(t, 'sharelose', 2);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const ran = new Map<string, string[]>();
+  const job = (name: string): JobDefinition => ({
+    name: 'gated-per-member',
+    async run(input) {
+      ran.set(input.text(), [...(ran.get(input.text()) ?? []), name]);
+      if (name === 'a') await gate;
+      return { value: input.text() };
+    },
+  });
+  const a = member(t, job('a'), n, { maxInFlight: 4, maxConcurrency: 4 });
+  await a.start();
+  await eventually(() => a.stats().assigned.length === 2, { what: 'member a alone, with both partitions', timeout: 60_000, every: 50 });
+  await produce(n.from, Array.from({ length: 40 }, (_, i) => ({ value: `l${i}`, partition: i % 2 })));
+  await eventually(() => a.stats().share.held === 4, { what: 'member a holds 4 records', timeout: 60_000, every: 50 });
+  const others = ['b', 'c', 'd'].map((name) => member(t, job(name), n));
+  await Promise.all(others.map((m) => m.start()));
+  // The group gives the partitions to the newcomers too: a loses one (if it never did, this waits and fails).
+  await eventually(() => a.stats().assigned.length < 2, { what: 'member a loses a partition', timeout: 60_000, every: 50 });
+  await eventually(() => others.reduce((s, m) => s + m.stats().succeeded, 0) === 36, { what: 'the other 36 records done by b, c, d', timeout: 60_000, every: 50 });
+  open();
+  await eventually(() => a.stats().succeeded === 4, { what: 'member a finishes its 4', timeout: 60_000, every: 50 });
+  const summary = await a.close();
+  assert.equal(summary.committed, true, 'a stopped cleanly: its acknowledgements went out');
+  assert.equal(a.stats().share.ackErrors, 0, 'none of its acknowledgements was refused');
+  const twice = [...ran].filter(([, by]) => by.length > 1);
+  assert.deepEqual(twice, [], 'no record ran twice: what a held stayed a\'s');
+  assert.equal((await readTopic(n.to, 1)).length, 40);
+  await Promise.all(others.map((m) => m.close()));
+});

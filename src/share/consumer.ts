@@ -185,7 +185,7 @@ export class ShareConsumer {
    * Sends the acknowledgements still waiting and closes the share sessions (the broker releases whatever this member
    * still holds), then leaves the group. Bounded by `ms`.
    */
-  async close(ms: number): Promise<boolean> {
+  async close(ms: number): Promise<{ flushed: boolean; left: boolean }> {
     this.#fetching = false;
     const deadline = performance.now() + ms;
     while (this.pendingAcks > 0 && performance.now() < deadline && !this.#stopped) {
@@ -208,7 +208,7 @@ export class ShareConsumer {
     }
     await this.#heartbeat?.catch(() => {});
     await this.#admin.close().catch(() => {});
-    return flushed && left;
+    return { flushed, left };
   }
 
   /** Immediate stop: nothing more is sent (the broker releases what it held when the locks expire). */

@@ -309,10 +309,11 @@ export class ShareTransformer extends EventEmitter<TransformerEvents> {
     const { unacknowledged } = await this.#sink.close(o.closeTimeoutMs);
     this.#counts.unacknowledged += unacknowledged;
     if (this.#renewTimer) clearInterval(this.#renewTimer);
-    const committed = await this.#consumer.close(o.closeTimeoutMs);
+    // committed: every acknowledgement reached the broker (a share group's counterpart of the final commit).
+    const { flushed, left } = await this.#consumer.close(o.closeTimeoutMs);
     await this.executor.close();
     this.#state = 'closed';
-    return { abandoned: this.#counts.abandoned - abandonedBefore, unacknowledged, committed, leftGroup: committed };
+    return { abandoned: this.#counts.abandoned - abandonedBefore, unacknowledged, committed: flushed, leftGroup: left };
   }
 
   /** Immediate stop: nothing more is acknowledged; the broker gives what this member held to others after its lock. */

@@ -25,7 +25,8 @@ const USAGE = `usage: npm run faults -- [options]     (as root: the runner creat
   --heap <size>           JVM heap of each Kafka node (default 384m)
   --report                write docs/reliability.json and docs/reliability.md: this run replaces the last run of
                           its guarantee and group protocol there, the runs of the other combinations are kept
-                          (one report holds all four)
+                          (one report holds all four); a run of some scenarios (--scenarios) replaces only their
+                          rows in its combination's run, the other rows are kept
   --keep                  keep the work directory (member logs, acknowledgement logs)
   --render-only           run nothing: render docs/reliability.md again from docs/reliability.json (after a change
                           of the renderer)
@@ -77,7 +78,7 @@ if (args['render-only']) {
   process.stderr.write('rendered docs/reliability.md from docs/reliability.json\n');
   process.exit(0);
 }
-/** This run replaces the run of its guarantee and group protocol in docs/reliability.json, and the page is rendered again. */
+/** This run replaces the run of its guarantee and group protocol (or, of some scenarios, their rows in it) in docs/reliability.json, and the page is rendered again. */
 async function writeReport(results: RunResults): Promise<Report> {
   const jsonUrl = new URL('docs/reliability.json', ROOT);
   const previous = await readFile(jsonUrl, 'utf8').then((t) => JSON.parse(t) as Report | RunResults, () => undefined);

@@ -12,7 +12,15 @@ export interface RunResults {
   machine: { cpus: number; loadBefore: number[]; node: string };
   cluster: { nodes: number; kafka: string; heap: string; startMs: number; rssBytes: number[]; rssAfterBytes: number[] };
   scenarios: ScenarioResult[];
+  /**
+   * Later runs of some of the scenarios only (`--scenarios a,b --report`), merged into this run: their results replaced
+   * those scenarios' (or were added), and each keeps its own command, seed and machine here.
+   */
+  parts?: RunPart[];
 }
+
+/** A run of some scenarios merged into the run of its combination: what it was, and which scenarios' results it gave. */
+export type RunPart = Omit<RunResults, 'scenarios' | 'parts'> & { scenarios: string[] };
 
 /** What docs/reliability.json holds: one run per delivery guarantee and group protocol (at-least-once classic first). */
 export interface Report {
@@ -44,11 +52,23 @@ const order = (r: RunResults) => GUARANTEES.indexOf(runGuarantee(r)) * GROUP_PRO
 
 /**
  * The report with `run` in it: it replaces the earlier run of the same guarantee and group protocol; the runs of the
- * other combinations are kept. `previous` may be an older docs/reliability.json that held a single run.
+ * other combinations are kept. A run of only some of that run's scenarios replaces those (and adds the new ones) and
+ * keeps the others, as a part of the run. `previous` may be an older docs/reliability.json that held a single run.
  */
 export function mergeRun(previous: Report | RunResults | undefined, run: RunResults): Report {
   const earlier = previous === undefined ? [] : 'runs' in previous ? previous.runs : [previous];
-  const runs = [...earlier.filter((r) => runGuarantee(r) !== runGuarantee(run) || runProtocol(r) !== runProtocol(run)), run];
+  const same = (r: RunResults) => runGuarantee(r) === runGuarantee(run) && runProtocol(r) === runProtocol(run);
+  const base = earlier.find(same);
+  const names = new Set(run.scenarios.map((s) => s.scenario));
+  let merged: RunResults = run;
+  if (base && base.scenarios.some((s) => !names.has(s.scenario))) {
+    const { scenarios, parts: _, ...meta } = run;
+    const kept = base.scenarios.map((s) => scenarios.find((x) => x.scenario === s.scenario) ?? s);
+    const added = scenarios.filter((s) => !base.scenarios.some((b) => b.scenario === s.scenario));
+    const parts = (base.parts ?? []).map((p) => ({ ...p, scenarios: p.scenarios.filter((n) => !names.has(n)) })).filter((p) => p.scenarios.length > 0);
+    merged = { ...base, scenarios: [...kept, ...added], parts: [...parts, { ...meta, scenarios: [...names] }] };
+  }
+  const runs = [...earlier.filter((r) => !same(r)), merged];
   runs.sort((a, b) => order(a) - order(b));
   return { runs };
 }
@@ -79,7 +99,14 @@ export function renderReport(report: Report): string {
     out.push(
       `- **${runGuarantee(r)}, ${groupsName(runProtocol(r))} groups**: \`${r.command}\` (seed ${r.seed}), run on ${r.startedAt.slice(0, 10)}, ` +
         `${r.machine.cpus} cores shared with other work (load average ${r.machine.loadBefore.map((l) => l.toFixed(1)).join(', ')} at the start), Node ${r.machine.node}; ` +
-        `the whole run took ${Math.round(r.elapsedMs / 60_000)} min.`,
+        `the whole run took ${Math.round(r.elapsedMs / 60_000)} min.` +
+        (r.parts ?? [])
+          .map(
+            (p) =>
+              ` Its ${p.scenarios.join(', ')} ${p.scenarios.length === 1 ? 'row comes' : 'rows come'} from a later run of ${p.scenarios.length === 1 ? 'that scenario' : 'those scenarios'} alone: \`${p.command}\` (seed ${p.seed}), ` +
+              `run on ${p.startedAt.slice(0, 10)}, load average ${p.machine.loadBefore.map((l) => l.toFixed(1)).join(', ')} at the start, Node ${p.machine.node}; it took ${Math.round(p.elapsedMs / 60_000)} min.`,
+          )
+          .join(''),
     );
   }
   for (const g of GUARANTEES) {

@@ -24,7 +24,7 @@ test('the committed report has a full run of every guarantee with both group pro
       assert.equal(s.groupProtocol ?? 'classic', runProtocol(r), `${s.scenario}: one group protocol per run`);
       assert.equal(s.lost, 0, `${s.scenario} (${label}) lost nothing`);
       assert.ok(s.passed, `${s.scenario} (${label}) passed: ${s.checks.filter((c) => !c.ok).map((c) => c.name).join('; ')}`);
-      assert.equal(s.seed, r.seed);
+      assert.equal(s.seed, r.parts?.find((p) => p.scenarios.includes(s.scenario))?.seed ?? r.seed, `${s.scenario}: the seed of the run that gave its row`);
       if (s.guarantee === 'exactly-once') assert.equal(s.duplicates, 0, `${s.scenario} (${label}): a read_committed reader sees each id once`);
     }
     const kills = r.scenarios.find((s) => s.scenario === 'member-kill')!;
@@ -62,4 +62,33 @@ test('a --report run replaces the run of its guarantee and group protocol and ke
   assert.match(md, /\| \[leader-kill\]\(#leader-kill-exactly-once-kip-848\) \| exactly-once \| consumer \(KIP-848\) \|/);
   assert.match(md, /^### leader-kill \(exactly-once\)$/m);
   assert.match(md, /^### leader-kill \(exactly-once, KIP-848\)$/m);
+});
+
+test('a --report run of some scenarios replaces those in the run of its combination and keeps the others (its command and seed kept as a part)', () => {
+  const full = read().runs[0]!;
+  const aloClassic: RunResults = { ...full, seed: 1, command: 'full', scenarios: full.scenarios.map((s) => ({ ...s, seed: 1, guarantee: 'at-least-once', groupProtocol: 'classic' })) };
+  delete aloClassic.parts;
+  const eos: RunResults = { ...aloClassic, seed: 7, command: 'eos', scenarios: aloClassic.scenarios.map((s) => ({ ...s, seed: 7, guarantee: 'exactly-once' })) };
+  const [first, second] = aloClassic.scenarios;
+  const alone = (seed: number, ...scenarios: typeof aloClassic.scenarios): RunResults => ({ ...aloClassic, seed, command: `alone ${seed}`, scenarios: scenarios.map((s) => ({ ...s, seed })) });
+  const shareRow = { ...first!, scenario: 'share-group' };
+
+  const once = mergeRun({ runs: [aloClassic, eos] }, alone(2, shareRow));
+  assert.equal(once.runs.length, 2);
+  assert.deepEqual(once.runs[1], eos, 'the other combination is untouched');
+  const merged = once.runs[0]!;
+  assert.equal(merged.command, 'full');
+  assert.deepEqual(merged.scenarios.map((s) => s.scenario), [...aloClassic.scenarios.map((s) => s.scenario), 'share-group'], 'every earlier row kept, the new one added');
+  assert.deepEqual(merged.parts!.map((p) => [p.command, p.seed, p.scenarios]), [['alone 2', 2, ['share-group']]]);
+
+  const twice = mergeRun(once, alone(3, { ...second!, seed: 3 }, { ...shareRow, seed: 3 })).runs[0]!;
+  assert.equal(twice.scenarios.find((s) => s.scenario === second!.scenario)!.seed, 3, 'a row run again is replaced in place');
+  assert.equal(twice.scenarios.findIndex((s) => s.scenario === second!.scenario), 1);
+  assert.deepEqual(twice.parts!.map((p) => [p.seed, p.scenarios]), [[3, [second!.scenario, 'share-group']]], 'a part whose rows were all run again is gone');
+
+  const md = renderReport({ runs: [twice] });
+  assert.match(md, /rows come from a later run of those scenarios alone: `alone 3` \(seed 3\)/);
+
+  const again = { ...aloClassic, seed: 4, scenarios: [...aloClassic.scenarios, shareRow].map((s) => ({ ...s, seed: 4 })) };
+  assert.deepEqual(mergeRun({ runs: [twice, eos] }, again).runs, [again, eos], 'a run of every scenario replaces the run and its parts');
 });

@@ -42,6 +42,8 @@ export function runProtocol(r: RunResults): GroupProtocol {
 const protocolOf = (s: ScenarioResult): GroupProtocol => s.groupProtocol ?? 'classic';
 /** How the report names a group protocol. */
 const groupsName = (p: GroupProtocol) => (p === 'classic' ? 'classic' : 'consumer (KIP-848)');
+/** The groups a scenario's members ran in: a share group, or consumer groups of the run's protocol. */
+const scenarioGroups = (s: ScenarioResult) => (s.groupType === 'share' ? 'share (KIP-932)' : groupsName(protocolOf(s)));
 
 /** "exactly-once, consumer groups": a run's combination, for logs. */
 export function runLabel(r: RunResults): string {
@@ -122,7 +124,7 @@ export function renderReport(report: Report): string {
   out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of all) {
     out.push(
-      `| [${s.scenario}](#${anchor(s)}) | ${s.guarantee} | ${groupsName(protocolOf(s))} | ${s.trials} | ${s.records} | ${s.lost} | ${s.duplicates} | ${s1(s.longestStall.ms)} | ` +
+      `| [${s.scenario}](#${anchor(s)}) | ${s.guarantee} | ${scenarioGroups(s)} | ${s.trials} | ${s.records} | ${s.lost} | ${s.duplicates} | ${s1(s.longestStall.ms)} | ` +
         `${s.events.some((e) => e.fault) ? `${s1(s.recovery.maxMs)} / ${s1(s.recovery.medianMs)}` : '–'} | ${s.seed} | ${s.passed ? 'passed' : '**FAILED**'} |`,
     );
   }
@@ -152,7 +154,10 @@ export function renderReport(report: Report): string {
   }
   out.push(
     '- Members: `lagless run palette` processes (`--workers 1 --max-in-flight 200 --session-timeout 6s`, with `--guarantee exactly-once` in the exactly-once runs and `--group-protocol consumer` in the KIP-848 runs, where the brokers set a 10 s session and 1 s heartbeats), each in its own network namespace joined to the brokers\' namespace by a veth pair; ' +
-      'the brokers and the image server listen on an address of the runner\'s own namespace, and nothing else is routed.',
+      'the brokers and the image server listen on an address of the runner\'s own namespace, and nothing else is routed.' +
+      (all.some((s) => s.groupType === 'share')
+        ? ' The share-group members (3, on topics of 2 partitions: more members than partitions) run with `--group-type share` instead of `--session-timeout` (a share group, KIP-932: the brokers set a 10 s session, 1 s heartbeats and a 15 s acquisition lock; at-least-once only, so that scenario has a row in the at-least-once, classic run only).'
+        : ''),
     `- Load: ${[...new Set(runs.map((r) => r.rate))].join(' / ')} records/s round-robin over 8 partitions, from the local image server (20–40 ms per request): mostly small generated PNGs (the faults are about Kafka, not CPU), every 10th a photo, every 20th URL a 404 (a dead letter).`,
     '- Kill moments inside commits and rebalances come from a preload in the member processes (`faults/lib/inject.ts`) that watches the Kafka client\'s diagnostics channels and kill -9s its own process right after the request starts. ' +
       'A commit is an OffsetCommit in at-least-once, and the EndTxn that commits a transaction (its outputs and, through TxnOffsetCommit, its offsets) in exactly-once.',

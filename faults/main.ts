@@ -8,7 +8,7 @@ import { runFaults, type RunFaultsOptions } from './lib/run.ts';
 import { mergeRun, renderReport, runLabel, type Report, type RunResults } from './lib/report.ts';
 import { GROUP_PROTOCOLS, type Guarantee, type GroupProtocol } from './lib/scenario.ts';
 import { topologyUnavailable } from './lib/topology.ts';
-import { SCENARIOS } from './scenarios/index.ts';
+import { findScenario, SCENARIOS } from './scenarios/index.ts';
 import { createLoopbackNamespace, reexecInNamespace } from '../scripts/netns.ts';
 
 /** The repository: the report is written to its docs/. */
@@ -25,7 +25,8 @@ const USAGE = `usage: npm run faults -- [options]     (as root: the runner creat
   --heap <size>           JVM heap of each Kafka node (default 384m)
   --report                write docs/reliability.json and docs/reliability.md: this run replaces the last run of
                           its guarantee and group protocol there, the runs of the other combinations are kept
-                          (one report holds all four)
+                          (one report holds all four); a run of some scenarios (--scenarios) replaces only their
+                          rows in its combination's run, the other rows are kept
   --keep                  keep the work directory (member logs, acknowledgement logs)
   --render-only           run nothing: render docs/reliability.md again from docs/reliability.json (after a change
                           of the renderer)
@@ -77,7 +78,7 @@ if (args['render-only']) {
   process.stderr.write('rendered docs/reliability.md from docs/reliability.json\n');
   process.exit(0);
 }
-/** This run replaces the run of its guarantee and group protocol in docs/reliability.json, and the page is rendered again. */
+/** This run replaces the run of its guarantee and group protocol (or, of some scenarios, their rows in it) in docs/reliability.json, and the page is rendered again. */
 async function writeReport(results: RunResults): Promise<Report> {
   const jsonUrl = new URL('docs/reliability.json', ROOT);
   const previous = await readFile(jsonUrl, 'utf8').then((t) => JSON.parse(t) as Report | RunResults, () => undefined);
@@ -112,6 +113,17 @@ if (!(GROUP_PROTOCOLS as readonly string[]).includes(args['group-protocol']!)) u
 const rate = Number(args.rate);
 if (!(rate > 0 && rate <= 10_000)) usage(`option --rate: expected records per second from 1 to 10000, got "${args.rate}"`);
 if (!/^\d+[mg]$/i.test(args.heap!)) usage(`option --heap: expected a JVM size such as 384m or 1g, got "${args.heap}"`);
+// A scenario that cannot run with this guarantee and group protocol (share-group: at-least-once only) is refused when
+// named, and left out of a run of every scenario.
+const combination = { guarantee: args.guarantee as Guarantee, groupProtocol: args['group-protocol'] as GroupProtocol };
+const leftOut: string[] = [];
+for (const n of [...names]) {
+  const why = findScenario(n)!.unsupported?.(combination);
+  if (!why) continue;
+  if (args.scenarios) usage(`option --scenarios: scenario ${n} cannot run with --guarantee ${combination.guarantee} --group-protocol ${combination.groupProtocol}: ${why}`);
+  names.splice(names.indexOf(n), 1);
+  leftOut.push(`${n} (${why})`);
+}
 
 // Everything happens inside a network namespace of the runner's own: the cluster, the image server and the member
 // namespaces hang off it, and none of their traffic can leave the machine.
@@ -134,6 +146,7 @@ if (!process.env.LAGLESS_FAULTS_NETNS) {
 const workDir = await mkdtemp(join(tmpdir(), 'lagless-faults-'));
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 log(`fault runner: seed ${seed}, scenarios ${names.join(', ')}, guarantee ${args.guarantee}, ${args['group-protocol']} groups; work directory ${workDir}`);
+for (const l of leftOut) log(`left out: ${l}`);
 const options: RunFaultsOptions = {
   seed,
   scenarios: names,

@@ -8,14 +8,16 @@ import type { Harness } from './harness.ts';
 import type { AckLine } from './inject.ts';
 import { SteadyLoad } from './load.ts';
 import { Member } from './member.ts';
-import { median, type Check, type FaultEvent, type ScenarioParams, type ScenarioResult } from './scenario.ts';
+import { median, type Check, type FaultEvent, type GroupType, type ScenarioParams, type ScenarioResult } from './scenario.ts';
+import { readShareBacklog } from '../../src/share/index.ts';
 
 export const PARTITIONS = 8;
 /** The classic members' --session-timeout. */
 export const SESSION_TIMEOUT_MS = 6000;
 /** KIP-848 groups: the session timeout the brokers set (group.consumer.session.timeout.ms of `lagless kafka start --nodes`). */
 export const CONSUMER_GROUP_SESSION_TIMEOUT_MS = 10_000;
-const MAX_IN_FLIGHT = 200;
+/** Every member's --max-in-flight: the most records one member holds, so the most one fault can make it redo. */
+export const MAX_IN_FLIGHT = 200;
 
 /** How long a member that stops heartbeating keeps its partitions, with the run's group protocol. */
 export function sessionTimeoutMs(p: Pick<ScenarioParams, 'groupProtocol'>): number {
@@ -37,10 +39,32 @@ export interface PipelineOptions {
   memberArgs?: string[];
   /** The job the members run instead of palette: a job file and its flags (after --from/--to/--dlq/--group). */
   job?: { file: string; args: string[] };
+  /** Partitions of the input, output and dead-letter topics (default PARTITIONS). */
+  partitions?: number;
   /** Topic configs of the output topic (e.g. a small max.message.bytes). */
   outputConfigs?: Record<string, string>;
   /** Wait for committed progress on every partition before the scenario's faults (default true). */
   warm?: boolean;
+  /**
+   * share: the members run in a share group (`--group-type share`): the brokers' session timeout and no group protocol
+   * flag; progress is the share group's (start offsets and backlog), not committed offsets.
+   */
+  groupType?: GroupType;
+  /**
+   * The most duplicates the scenario's events can cause, and the rule that gives it (default: faults × members ×
+   * --max-in-flight).
+   */
+  duplicateBound?: (events: readonly FaultEvent[]) => { bound: number; rule: string };
+}
+
+/** One input partition's progress: committed offset (a share group: its start offset), log end, and what is left. */
+export interface PartitionProgress {
+  partition: number;
+  /** -1 (a share group: null) while nothing is committed. */
+  committed: bigint | null;
+  logEnd: bigint;
+  /** Records not done: the lag (a share group: its backlog, the records no member has acknowledged). */
+  left: bigint;
 }
 
 /**
@@ -59,6 +83,8 @@ export class PipelineRun {
   readonly o: PipelineOptions;
   readonly names: { from: string; to: string; dlq: string; group: string };
   readonly dir: string;
+  /** Partitions of its topics. */
+  readonly partitions: number;
   readonly members = new Map<number, Member>();
   readonly all: Member[] = [];
   readonly events: FaultEvent[] = [];
@@ -82,6 +108,7 @@ export class PipelineRun {
     const run = randomBytes(3).toString('hex');
     this.names = { from: `${o.tag}-${run}-in`, to: `${o.tag}-${run}-out`, dlq: `${o.tag}-${run}-dlq`, group: `${o.tag}-${run}` };
     this.dir = join(h.workDir, `${o.tag}-${run}`);
+    this.partitions = o.partitions ?? PARTITIONS;
   }
 
   log(line: string): void {
@@ -114,11 +141,12 @@ export class PipelineRun {
       ...(job ? job.args : ['--allow-host', `${this.h.topology.brokerAddress}:${this.h.images.port}`]),
       '--workers', '1',
       '--max-in-flight', String(MAX_IN_FLIGHT),
-      '--session-timeout', `${SESSION_TIMEOUT_MS / 1000}s`,
+      // A share group's session timeout is the brokers' (group.share.session.timeout.ms, 10 s in their config).
+      ...(this.o.groupType === 'share' ? ['--group-type', 'share'] : ['--session-timeout', `${SESSION_TIMEOUT_MS / 1000}s`]),
       '--status-interval', '1s',
       '--status-every', '0',
       ...(this.o.params.guarantee === 'exactly-once' ? ['--guarantee', 'exactly-once'] : []),
-      ...(this.o.params.groupProtocol === 'consumer' ? ['--group-protocol', 'consumer'] : []),
+      ...(this.o.params.groupProtocol === 'consumer' && this.o.groupType !== 'share' ? ['--group-protocol', 'consumer'] : []),
       ...(this.o.memberArgs ?? []),
     ];
   }
@@ -166,33 +194,54 @@ export class PipelineRun {
     }
   }
 
+  /**
+   * Per input partition, what the group has done: committed offsets and lag for a consumer group; for a share group,
+   * which commits no offsets, its start offsets and backlog.
+   */
+  async progress(): Promise<PartitionProgress[]> {
+    const { group, from } = this.names;
+    if (this.o.groupType === 'share') {
+      const backlog = await readShareBacklog(this.h.client.admin, group, from);
+      return Array.from({ length: this.partitions }, (_, p) => {
+        const x = backlog.partitions.find((q) => q.partition === p);
+        return { partition: p, committed: x?.committed ?? null, logEnd: x?.logEnd ?? 0n, left: x?.lag ?? 0n };
+      });
+    }
+    const [ends, committed] = await Promise.all([this.h.client.endOffsets(from, this.partitions), this.h.client.committed(group, from, this.partitions)]);
+    return ends.map((logEnd, p) => {
+      const c = committed[p]!;
+      return { partition: p, committed: c, logEnd, left: c < 0n ? logEnd : logEnd > c ? logEnd - c : 0n };
+    });
+  }
+
   /** Topics, members (each with partitions), then the load; returns once every partition has committed progress. */
   async begin(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const { from, to, dlq } = this.names;
-    await this.h.client.createTopics([from, dlq], PARTITIONS);
-    await this.h.client.createTopics([to], PARTITIONS, this.o.outputConfigs);
+    await this.h.client.createTopics([from, dlq], this.partitions);
+    await this.h.client.createTopics([to], this.partitions, this.o.outputConfigs);
     for (const s of this.o.slots) this.startMember(s);
     const joined = await this.waitFor(
       'every member to get partitions',
       () => {
         const all = [...this.members.values()].map((m) => m.partitions);
-        return all.every((p) => p.length > 0) && new Set(all.flat()).size === PARTITIONS;
+        return all.every((p) => p.length > 0) && new Set(all.flat()).size === this.partitions;
       },
       180_000,
     );
-    if (!joined) throw new Error(`the members did not share the ${PARTITIONS} partitions within 180 s:\n${[...this.members.values()].map((m) => `${m.name}: ${m.lastLines(8)}`).join('\n')}`);
+    if (!joined) throw new Error(`the members did not share the ${this.partitions} partitions within 180 s:\n${[...this.members.values()].map((m) => `${m.name}: ${m.lastLines(8)}`).join('\n')}`);
     this.t0 = Date.now();
     if (this.o.rate > 0) {
       const images = this.h.images;
       const warm = this.o.warm ?? true;
       const value = this.o.value ?? ((id: string, n: number) => JSON.stringify({ id, url: loadUrl(images, id, n) }));
-      this.#load = new SteadyLoad({ brokers: this.h.brokers, topic: from, partitions: PARTITIONS, rate: this.o.rate, id: (n) => `${this.o.tag}-${n}`, value });
+      this.#load = new SteadyLoad({ brokers: this.h.brokers, topic: from, partitions: this.partitions, rate: this.o.rate, id: (n) => `${this.o.tag}-${n}`, value });
       this.#load.start();
       if (warm) {
-        const ready = await this.waitFor('progress on every partition', async () => (await this.h.client.committed(this.names.group, from, PARTITIONS)).every((c) => c > 0n), 120_000);
-        if (!ready) throw new Error('no committed progress on every partition within 120 s of steady load');
-        this.log(`warm: ${this.#load.sent.length} records in, every partition committed`);
+        // A share group: its start offset moved past the first record of every partition.
+        const ready = await this.waitFor('progress on every partition', async () => (await this.progress()).every((x) => x.committed !== null && x.committed > 0n), 120_000);
+        if (!ready) throw new Error(`no ${this.o.groupType === 'share' ? 'share start offset past 0' : 'committed progress'} on every partition within 120 s of steady load`);
+        this.log(`warm: ${this.#load.sent.length} records in, every partition ${this.o.groupType === 'share' ? 'has acknowledged records (share start offset past 0)' : 'committed'}`);
       }
     }
   }
@@ -219,19 +268,29 @@ export class PipelineRun {
         this.log(`load stopped: ${this.#load.sent.length} records acknowledged (${this.#load.failedRequests} failed produce requests, retried)`);
         this.arrivals.push(...this.#load.sent.map((s) => ({ id: s.id, partition: s.partition, at: s.ackedAt })));
       }
-      const ends = await this.h.client.endOffsets(from, PARTITIONS);
+      const ends = await this.h.client.endOffsets(from, this.partitions);
       const total = Number(ends.reduce((a, b) => a + b, 0n));
       let committed: bigint[] = [];
+      let shareProgress: PartitionProgress[] = [];
+      const share = this.o.groupType === 'share';
       const caughtUp = await this.waitFor(
-        'the group to commit every input record',
+        share ? 'the share group to acknowledge every input record (backlog 0)' : 'the group to commit every input record',
         async () => {
-          committed = await this.h.client.committed(group, from, PARTITIONS);
+          if (share) {
+            // The broker's backlog, record by record: the start offset alone lags behind acknowledgements past it.
+            shareProgress = await this.progress();
+            return shareProgress.every((x) => ends[x.partition] === 0n || (x.logEnd >= ends[x.partition]! && x.left === 0n));
+          }
+          committed = await this.h.client.committed(group, from, this.partitions);
           // An empty partition has nothing to commit.
           return committed.every((c, p) => ends[p] === 0n || c >= ends[p]!);
         },
         Math.max(180_000, total * 20),
       );
-      this.check('the members catch up with the input (no stall)', caughtUp, caughtUp ? '' : `committed ${committed.join(',')} of ${ends.join(',')}`);
+      const detail = share
+        ? `backlog ${shareProgress.map((x) => x.left).join(',')} (start offsets ${shareProgress.map((x) => x.committed ?? '-').join(',')} of ${ends.join(',')})`
+        : `committed ${committed.join(',')} of ${ends.join(',')}`;
+      this.check('the members catch up with the input (no stall)', caughtUp, caughtUp ? '' : detail);
     } catch (err) {
       errorText ??= (err as Error).stack ?? String(err);
     }
@@ -266,8 +325,8 @@ export class PipelineRun {
     );
     this.check('every dead letter has a stable error code', acc.unknownCodes.length === 0, acc.unknownCodes.join(', '));
     const faults = this.events.filter((e) => e.fault).length;
-    const bound = Math.max(1, faults) * this.o.slots.length * MAX_IN_FLIGHT;
-    this.check('duplicates stay within the in-flight windows (faults × members × --max-in-flight)', acc.duplicates <= bound, `${acc.duplicates} duplicates, bound ${bound}`);
+    const { bound, rule } = this.o.duplicateBound?.(this.events) ?? { bound: Math.max(1, faults) * this.o.slots.length * MAX_IN_FLIGHT, rule: 'faults × members × --max-in-flight' };
+    this.check(`duplicates stay within the in-flight windows (${rule})`, acc.duplicates <= bound, `${acc.duplicates} duplicates, bound ${bound}`);
     if (this.o.params.guarantee === 'exactly-once') this.check('a read_committed reader sees each id exactly once', acc.duplicates === 0, `${acc.duplicates} duplicates`);
     if (this.afterAccounting) {
       const outcome = new Map<string, string | undefined>();
@@ -299,6 +358,7 @@ export class PipelineRun {
       seed: this.o.params.seed,
       guarantee: this.o.params.guarantee,
       groupProtocol: this.o.params.groupProtocol,
+      ...(this.o.groupType ? { groupType: this.o.groupType } : {}),
       trials: scenario.trials,
       elapsedMs: Date.now() - this.t0,
       records: acc.records,

@@ -12,7 +12,15 @@ export interface RunResults {
   machine: { cpus: number; loadBefore: number[]; node: string };
   cluster: { nodes: number; kafka: string; heap: string; startMs: number; rssBytes: number[]; rssAfterBytes: number[] };
   scenarios: ScenarioResult[];
+  /**
+   * Later runs of some of the scenarios only (`--scenarios a,b --report`), merged into this run: their results replaced
+   * those scenarios' (or were added), and each keeps its own command, seed and machine here.
+   */
+  parts?: RunPart[];
 }
+
+/** A run of some scenarios merged into the run of its combination: what it was, and which scenarios' results it gave. */
+export type RunPart = Omit<RunResults, 'scenarios' | 'parts'> & { scenarios: string[] };
 
 /** What docs/reliability.json holds: one run per delivery guarantee and group protocol (at-least-once classic first). */
 export interface Report {
@@ -34,6 +42,8 @@ export function runProtocol(r: RunResults): GroupProtocol {
 const protocolOf = (s: ScenarioResult): GroupProtocol => s.groupProtocol ?? 'classic';
 /** How the report names a group protocol. */
 const groupsName = (p: GroupProtocol) => (p === 'classic' ? 'classic' : 'consumer (KIP-848)');
+/** The groups a scenario's members ran in: a share group, or consumer groups of the run's protocol. */
+const scenarioGroups = (s: ScenarioResult) => (s.groupType === 'share' ? 'share (KIP-932)' : groupsName(protocolOf(s)));
 
 /** "exactly-once, consumer groups": a run's combination, for logs. */
 export function runLabel(r: RunResults): string {
@@ -44,11 +54,23 @@ const order = (r: RunResults) => GUARANTEES.indexOf(runGuarantee(r)) * GROUP_PRO
 
 /**
  * The report with `run` in it: it replaces the earlier run of the same guarantee and group protocol; the runs of the
- * other combinations are kept. `previous` may be an older docs/reliability.json that held a single run.
+ * other combinations are kept. A run of only some of that run's scenarios replaces those (and adds the new ones) and
+ * keeps the others, as a part of the run. `previous` may be an older docs/reliability.json that held a single run.
  */
 export function mergeRun(previous: Report | RunResults | undefined, run: RunResults): Report {
   const earlier = previous === undefined ? [] : 'runs' in previous ? previous.runs : [previous];
-  const runs = [...earlier.filter((r) => runGuarantee(r) !== runGuarantee(run) || runProtocol(r) !== runProtocol(run)), run];
+  const same = (r: RunResults) => runGuarantee(r) === runGuarantee(run) && runProtocol(r) === runProtocol(run);
+  const base = earlier.find(same);
+  const names = new Set(run.scenarios.map((s) => s.scenario));
+  let merged: RunResults = run;
+  if (base && base.scenarios.some((s) => !names.has(s.scenario))) {
+    const { scenarios, parts: _, ...meta } = run;
+    const kept = base.scenarios.map((s) => scenarios.find((x) => x.scenario === s.scenario) ?? s);
+    const added = scenarios.filter((s) => !base.scenarios.some((b) => b.scenario === s.scenario));
+    const parts = (base.parts ?? []).map((p) => ({ ...p, scenarios: p.scenarios.filter((n) => !names.has(n)) })).filter((p) => p.scenarios.length > 0);
+    merged = { ...base, scenarios: [...kept, ...added], parts: [...parts, { ...meta, scenarios: [...names] }] };
+  }
+  const runs = [...earlier.filter((r) => !same(r)), merged];
   runs.sort((a, b) => order(a) - order(b));
   return { runs };
 }
@@ -79,7 +101,14 @@ export function renderReport(report: Report): string {
     out.push(
       `- **${runGuarantee(r)}, ${groupsName(runProtocol(r))} groups**: \`${r.command}\` (seed ${r.seed}), run on ${r.startedAt.slice(0, 10)}, ` +
         `${r.machine.cpus} cores shared with other work (load average ${r.machine.loadBefore.map((l) => l.toFixed(1)).join(', ')} at the start), Node ${r.machine.node}; ` +
-        `the whole run took ${Math.round(r.elapsedMs / 60_000)} min.`,
+        `the whole run took ${Math.round(r.elapsedMs / 60_000)} min.` +
+        (r.parts ?? [])
+          .map(
+            (p) =>
+              ` Its ${p.scenarios.join(', ')} ${p.scenarios.length === 1 ? 'row comes' : 'rows come'} from a later run of ${p.scenarios.length === 1 ? 'that scenario' : 'those scenarios'} alone: \`${p.command}\` (seed ${p.seed}), ` +
+              `run on ${p.startedAt.slice(0, 10)}, load average ${p.machine.loadBefore.map((l) => l.toFixed(1)).join(', ')} at the start, Node ${p.machine.node}; it took ${Math.round(p.elapsedMs / 60_000)} min.`,
+          )
+          .join(''),
     );
   }
   for (const g of GUARANTEES) {
@@ -95,7 +124,7 @@ export function renderReport(report: Report): string {
   out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of all) {
     out.push(
-      `| [${s.scenario}](#${anchor(s)}) | ${s.guarantee} | ${groupsName(protocolOf(s))} | ${s.trials} | ${s.records} | ${s.lost} | ${s.duplicates} | ${s1(s.longestStall.ms)} | ` +
+      `| [${s.scenario}](#${anchor(s)}) | ${s.guarantee} | ${scenarioGroups(s)} | ${s.trials} | ${s.records} | ${s.lost} | ${s.duplicates} | ${s1(s.longestStall.ms)} | ` +
         `${s.events.some((e) => e.fault) ? `${s1(s.recovery.maxMs)} / ${s1(s.recovery.medianMs)}` : '–'} | ${s.seed} | ${s.passed ? 'passed' : '**FAILED**'} |`,
     );
   }
@@ -125,7 +154,10 @@ export function renderReport(report: Report): string {
   }
   out.push(
     '- Members: `lagless run palette` processes (`--workers 1 --max-in-flight 200 --session-timeout 6s`, with `--guarantee exactly-once` in the exactly-once runs and `--group-protocol consumer` in the KIP-848 runs, where the brokers set a 10 s session and 1 s heartbeats), each in its own network namespace joined to the brokers\' namespace by a veth pair; ' +
-      'the brokers and the image server listen on an address of the runner\'s own namespace, and nothing else is routed.',
+      'the brokers and the image server listen on an address of the runner\'s own namespace, and nothing else is routed.' +
+      (all.some((s) => s.groupType === 'share')
+        ? ' The share-group members (3, on topics of 2 partitions: more members than partitions) run with `--group-type share` instead of `--session-timeout` (a share group, KIP-932: the brokers set a 10 s session, 1 s heartbeats and a 15 s acquisition lock; at-least-once only, so that scenario has a row in the at-least-once, classic run only).'
+        : ''),
     `- Load: ${[...new Set(runs.map((r) => r.rate))].join(' / ')} records/s round-robin over 8 partitions, from the local image server (20–40 ms per request): mostly small generated PNGs (the faults are about Kafka, not CPU), every 10th a photo, every 20th URL a 404 (a dead letter).`,
     '- Kill moments inside commits and rebalances come from a preload in the member processes (`faults/lib/inject.ts`) that watches the Kafka client\'s diagnostics channels and kill -9s its own process right after the request starts. ' +
       'A commit is an OffsetCommit in at-least-once, and the EndTxn that commits a transaction (its outputs and, through TxnOffsetCommit, its offsets) in exactly-once.',

@@ -27,6 +27,8 @@ export async function runFaults(o: RunFaultsOptions): Promise<RunResults> {
   const chosen = o.scenarios.map((n) => {
     const s = findScenario(n);
     if (!s) throw new Error(`no scenario "${n}"`);
+    const why = s.unsupported?.({ guarantee: o.guarantee, groupProtocol: o.groupProtocol });
+    if (why) throw new Error(`scenario ${n} cannot run with --guarantee ${o.guarantee} --group-protocol ${o.groupProtocol}: ${why}`);
     return s;
   });
   const started = Date.now();

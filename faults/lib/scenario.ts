@@ -10,6 +10,9 @@ export type Guarantee = 'at-least-once' | 'exactly-once';
 export type GroupProtocol = 'classic' | 'consumer';
 export const GROUP_PROTOCOLS: readonly GroupProtocol[] = ['classic', 'consumer'];
 
+/** A scenario whose members run in a share group (`lagless run --group-type share`, KIP-932) instead of a consumer group. */
+export type GroupType = 'share';
+
 export interface ScenarioParams {
   seed: number;
   /** Steady-load time; the trials are spread over it (a scenario runs longer when its trials need it). */
@@ -46,6 +49,8 @@ export interface ScenarioResult {
   guarantee: Guarantee;
   /** Absent in results from before the option existed: classic. */
   groupProtocol?: GroupProtocol;
+  /** Set when the members ran in a share group (the group protocol then does not apply to them). */
+  groupType?: GroupType;
   trials: number;
   /** Wall time of the scenario, load start to accounting (ms). */
   elapsedMs: number;
@@ -75,6 +80,11 @@ export interface Scenario {
   defaults: { trials: number; durationMs: number };
   /** Member slots (namespaces) it needs. */
   slots: number;
+  /**
+   * Why the scenario cannot run with this guarantee and group protocol (undefined: it can). A run that chose it by
+   * name is refused with this reason; a run of every scenario leaves it out and says so.
+   */
+  unsupported?(p: Pick<ScenarioParams, 'guarantee' | 'groupProtocol'>): string | undefined;
   run(h: Harness, p: ScenarioParams, rng: Rng): Promise<ScenarioResult>;
 }
 

@@ -8,8 +8,9 @@ import { fuzzImages, fuzzRecords } from './fuzz.ts';
 import { leaderKill } from './leader-kill.ts';
 import { memberKill } from './member-kill.ts';
 import { memberPartition } from './member-partition.ts';
+import { shareGroup } from './share-group.ts';
 
-export const SCENARIOS: readonly Scenario[] = [leaderKill, memberKill, memberPartition, brokerPause, coordinatorFaults, coldStart, hostileJob, fuzzRecords, fuzzImages];
+export const SCENARIOS: readonly Scenario[] = [leaderKill, memberKill, memberPartition, brokerPause, coordinatorFaults, coldStart, hostileJob, fuzzRecords, fuzzImages, shareGroup];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

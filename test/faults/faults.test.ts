@@ -50,7 +50,6 @@ test('fault subset: nothing lost under a leader kill, member kills (random, mid-
 // Its own cluster and time budget: the share group's node kill and restart take a minute on their own.
 test('fault subset, share group: nothing lost and the backlog back to 0 under kill -9 and SIGTERM of members and a node kill', {
   skip: why ? `SKIPPED LOUDLY: ${why}` : false,
-  todo: 'a share member that loses a partition while it holds a record of it closes that share session (releasing the record: another member redoes it) and never sends the ACCEPT: its SIGTERM then waits --close-timeout and exits 1 (SHUTDOWN_INCOMPLETE)',
 }, async (t) => {
   const workDir = await mkdtemp(join(tmpdir(), 'lagless-faults-test-'));
   t.after(() => rm(workDir, { recursive: true, force: true }));

@@ -406,7 +406,7 @@ function shareSection(r: LoadedResult): Section {
   const rate = (s: ShareSummary['share']) => (s ? `${f1(s.median)} (${f1(s.min)}–${f1(s.max)})` : '-');
   const ratio = (x: number | null) => (x === null ? '-' : `${x.toFixed(2)}×`);
   const failed = (s: ShareSummary) => [s.failed.share ? `${s.failed.share} share` : '', s.failed.consumer ? `${s.failed.consumer} consumer` : ''].filter(Boolean).join(', ');
-  const rows = summary.map((s) => [jobName(s.job), String(s.partitions), String(s.replicas), rate(s.share), rate(s.consumer), ratio(s.ratio) + (failed(s) ? ` (failed runs: ${failed(s)})` : '')]);
+  const rows = summary.map((s) => [jobName(s.job), String(s.partitions), String(s.replicas), rate(s.share), rate(s.consumer), ratio(s.ratio) + (failed(s) ? ` (failed runs: ${failed(s)})` : ''), ratio(s.steady?.ratio ?? null)]);
   const warned = (['share', 'consumer'] as const).map((g) => {
     const codes = Object.entries((d.warnings?.[g] ?? {}) as Record<string, { lines: number; runs: number }>);
     return `${g} group: ${codes.length ? codes.map(([code, v]) => `\`${code}\` (${v.lines} line${v.lines === 1 ? '' : 's'} in ${v.runs} run${v.runs === 1 ? '' : 's'})`).join(', ') : 'none'}`;
@@ -420,10 +420,12 @@ function shareSection(r: LoadedResult): Section {
       `backlog of ${int(Number(o.records ?? 0))} records; a consumer group gives a partition to one member at a time, a share group gives every member`,
       `records of every partition. The I/O job waits ${o.ioMs} ms per record with ${o.maxConcurrency} at once per member (about ${int((Number(o.maxConcurrency) * 1000) / Number(o.ioMs))} records/s each);`,
       `the CPU job hashes for about ${o.cpuMs} ms of main-thread CPU per record. msg/s runs from the first output to the last (the output`,
-      `topic's log ends polled every 50 ms); medians (and ranges) of ${o.rounds} round(s), share and consumer of the same replicas run side`,
-      'by side and alternate which goes first. The method in full is in `bench/share.ts`.',
+      `topic's log ends polled every 50 ms), so it includes the later members joining and the rebalances they cause; "steady" is the`,
+      'same ratio of the rates from the last assignment a replica logged (every member in) to the last output. Medians (and',
+      `ranges) of ${o.rounds} round(s); share and consumer of the same replicas run side by side and alternate which goes first. The`,
+      'method in full is in `bench/share.ts`.',
       '',
-      ...table(['job', 'partitions', 'replicas', 'share msg/s', 'consumer msg/s', 'share/consumer'], rows),
+      ...table(['job', 'partitions', 'replicas', 'share msg/s', 'consumer msg/s', 'share/consumer', 'steady share/consumer'], rows),
       '',
       `Warnings the replicas logged: ${warned.join('; ')}.`,
       '',

@@ -21,8 +21,9 @@
 // towards its floor over the last seconds of the drain; a share member's lag is not sampled yet).
 // Throughput is measured from outside: this process polls the log ends of the output and dead-letter topics every
 // 50 ms; msg/s = records / (the first poll that sees all records out - the first poll that sees an output), i.e. first
-// output to last, which leaves out the processes' start but not the later members' joining. Start to done (spawn to
-// last output) is in the JSON too. Share and consumer with the same replicas run next to each other; the pairs rotate
+// output to last, which leaves out the processes' start but not the later members' joining; "steady" is the same from
+// the first poll after the last assignment a replica logged (every member in, no rebalance under way) to the last
+// output, when a fifth of the records or more was left by then. Start to done (spawn to last output) is in the JSON too. Share and consumer with the same replicas run next to each other; the pairs rotate
 // and the first of a pair alternates every round. Prints one table per job and topic (medians over --rounds) and the
 // warnings the replicas logged; writes JSON to bench/results/share-<date>.json.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -107,7 +108,9 @@ const METHOD =
   `draining the whole pre-produced backlog into an output topic of its own. The parent polls the log ends of the output and ` +
   `dead-letter topics every ${POLL_MS} ms; msg/s = records / (time of the first poll seeing outputs + dead letters = records - time of the first ` +
   `poll seeing an output): first output to last, without the processes' start (firstOutputSeconds, from the spawn) but with later ` +
-  `members joining; totalSeconds runs from the spawn. Then SIGTERM; replicaOutputs come from each replica's stopped summary. ` +
+  `members joining; totalSeconds runs from the spawn. steadyPerSecond = the records left at the first poll after the last assignment ` +
+  `any replica logged (settledSeconds: every member in, no rebalance under way) / the time from that poll to the last; null when less ` +
+  `than a fifth was left. Then SIGTERM; replicaOutputs come from each replica's stopped summary. ` +
   `cpuMsPerRecord = all replicas' user+system CPU from their start, per record.`;
 
 const describeJob = (o: Pick<ShareBenchOptions, 'ioMs' | 'cpuMs' | 'maxConcurrency'>) => (job: ShareBenchJob) =>
@@ -160,7 +163,7 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
   ];
   const run: ShareRun = {
     round, job, partitions, groupType: c.groupType, replicas: c.replicas, position, records: o.records,
-    seconds: 0, perSecond: 0, firstOutputSeconds: 0, totalSeconds: 0, assignedSeconds: [], replicaOutputs: [],
+    seconds: 0, perSecond: 0, firstOutputSeconds: 0, settledSeconds: null, steadyPerSecond: null, totalSeconds: 0, assignedSeconds: [], replicaOutputs: [],
     outputs: 0, deadLetters: 0, cpuMsPerRecord: null, warnings: {}, exits: [],
   };
   // One read before the spawn: the admin client's first requests for new topics (metadata) take a while.
@@ -181,6 +184,9 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
   procs.forEach((p, i) => p.stderr!.on('data', (d: Buffer) => (stderr[i] += d.toString())));
   const tail = (i: number) => stderr[i]!.slice(-2000);
   const timeoutMs = runTimeoutMs(o, job);
+  /** Every poll: when, and outputs + dead letters then. */
+  const samples: { at: number; done: number }[] = [];
+  let doneAt: number | undefined;
   try {
     let firstOutput: number | undefined;
     for (;;) {
@@ -193,6 +199,7 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
       run.outputs = ends.get(to) ?? 0;
       run.deadLetters = ends.get(dlq) ?? 0;
       const done = run.outputs + run.deadLetters;
+      samples.push({ at, done });
       if (firstOutput === undefined && done > 0) firstOutput = at;
       if (firstOutput !== undefined && done >= o.records) {
         const cpu = procs.map((p) => procCpuMs(p.pid!));
@@ -202,6 +209,7 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
         run.perSecond = o.records / run.seconds;
         run.firstOutputSeconds = (firstOutput - spawned) / 1000;
         run.totalSeconds = (at - spawned) / 1000;
+        doneAt = at;
         break;
       }
       await sleep(Math.max(0, polled + POLL_MS - performance.now()));
@@ -218,6 +226,7 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
       for (const [code, n] of Object.entries(l.warnings)) run.warnings[code] = (run.warnings[code] ?? 0) + n;
       for (const [code, m] of Object.entries(l.messages)) ctx.messages[code] ??= m;
     }
+    if (doneAt !== undefined) Object.assign(run, steadyRate(logs, samples, spawnedAt, spawned, doneAt, o.records));
     // The outputs are not read again: their topics go.
     await admin.deleteTopics({ topics: [to, dlq] }).catch(() => {});
     env.topics = env.topics.filter((t) => t !== to && t !== dlq);
@@ -225,6 +234,31 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
   if (!run.error && run.outputs + run.deadLetters > o.records) o.log(`  note: ${contenderName(c)} wrote ${run.outputs + run.deadLetters - o.records} more outputs than records (duplicates)`);
   if (!run.error && run.deadLetters > 0) o.log(`  note: ${contenderName(c)} dead-lettered ${run.deadLetters} records`);
   return run;
+}
+
+/**
+ * The rate once the group settled: from the first poll after the last assignment any replica logged (wall clock, as
+ * the logs say) before the drain was done, to the drain done. The log's clock is mapped to performance.now() through
+ * the spawn's two readings.
+ */
+export function steadyRate(
+  logs: readonly { assignments: readonly number[] }[],
+  samples: readonly { at: number; done: number }[],
+  spawnedAt: number,
+  spawned: number,
+  doneAt: number,
+  records: number,
+): { settledSeconds: number | null; steadyPerSecond: number | null } {
+  const doneWall = spawnedAt + (doneAt - spawned);
+  const last = Math.max(-Infinity, ...logs.flatMap((l) => l.assignments.filter((a) => a <= doneWall)));
+  if (!Number.isFinite(last)) return { settledSeconds: null, steadyPerSecond: null };
+  const settled = spawned + (last - spawnedAt);
+  const from = samples.find((s) => s.at >= settled);
+  const left = from ? records - from.done : 0;
+  return {
+    settledSeconds: Math.max(0, last - spawnedAt) / 1000,
+    steadyPerSecond: from && left >= records / 5 && doneAt > from.at ? left / ((doneAt - from.at) / 1000) : null,
+  };
 }
 
 function validate(o: ShareBenchOptions): void {

@@ -38,13 +38,15 @@ export interface ReplicaLog {
   messages: Record<string, string>;
   /** When it first got partitions (ms since the epoch), or null if it never did. */
   assignedAt: number | null;
+  /** When it was given an assignment, empty or not (ms since the epoch): each rebalance it took part in. */
+  assignments: number[];
   /** Outputs it wrote, from its "stopped" summary; null without one (it did not stop cleanly). */
   outputs: number | null;
 }
 
 /** Reads a replica's stderr in `--log-format json`; lines that are not JSON objects are left out. */
 export function parseReplicaLog(stderr: string): ReplicaLog {
-  const out: ReplicaLog = { warnings: {}, messages: {}, assignedAt: null, outputs: null };
+  const out: ReplicaLog = { warnings: {}, messages: {}, assignedAt: null, assignments: [], outputs: null };
   for (const line of stderr.split('\n')) {
     if (!line.startsWith('{')) continue;
     let e: Record<string, unknown>;
@@ -57,7 +59,11 @@ export function parseReplicaLog(stderr: string): ReplicaLog {
       out.warnings[e.code] = (out.warnings[e.code] ?? 0) + 1;
       out.messages[e.code] ??= String(e.msg ?? '');
     }
-    if (e.event === 'assignment' && out.assignedAt === null && Array.isArray(e.partitions) && e.partitions.length > 0) out.assignedAt = Date.parse(String(e.time));
+    if (e.event === 'assignment') {
+      const at = Date.parse(String(e.time));
+      if (!out.assignments.includes(at)) out.assignments.push(at);
+      if (out.assignedAt === null && Array.isArray(e.partitions) && e.partitions.length > 0) out.assignedAt = at;
+    }
     if (e.event === 'stopped' && typeof e.outputs === 'number') out.outputs = e.outputs;
   }
   return out;
@@ -79,6 +85,16 @@ export interface ShareRun {
   perSecond: number;
   /** Seconds from the spawn of the replicas to the first output seen. */
   firstOutputSeconds: number;
+  /**
+   * Seconds from the spawn to the last assignment any replica logged before the drain was done: from then on, every
+   * member was in the group and no rebalance was under way. Null if none was logged.
+   */
+  settledSeconds: number | null;
+  /**
+   * msg/s from the first poll after `settledSeconds` to the last output: the rate with every member working, without
+   * the joining and rebalances before it. Null when less than a fifth of the records was left by then.
+   */
+  steadyPerSecond: number | null;
   /** Seconds from the spawn to the last output seen (start to done: process start, joining, draining). */
   totalSeconds: number;
   /** Seconds from the spawn until each replica first had partitions (null: never; the idle members of a consumer group). */
@@ -116,6 +132,8 @@ export interface ShareSummary {
   consumer: Spread | null;
   /** Median share msg/s over median consumer msg/s; null without both. */
   ratio: number | null;
+  /** The same of steadyPerSecond (the runs that have one). */
+  steady: { share: Spread | null; consumer: Spread | null; ratio: number | null };
   runs: { share: number; consumer: number };
   failed: { share: number; consumer: number };
 }
@@ -129,6 +147,8 @@ export function summarize(runs: readonly ShareRun[], jobs: readonly ShareBenchJo
         const ok = (g: GroupType) => of(g).filter((x) => x.error === undefined);
         const share = spread(ok('share').map((x) => x.perSecond));
         const consumer = spread(ok('consumer').map((x) => x.perSecond));
+        const steadyOf = (g: GroupType) => spread(ok(g).flatMap((x) => (x.steadyPerSecond === null ? [] : [x.steadyPerSecond])));
+        const steady = { share: steadyOf('share'), consumer: steadyOf('consumer') };
         out.push({
           job,
           partitions: p,
@@ -136,6 +156,7 @@ export function summarize(runs: readonly ShareRun[], jobs: readonly ShareBenchJo
           share,
           consumer,
           ratio: share && consumer ? share.median / consumer.median : null,
+          steady: { ...steady, ratio: steady.share && steady.consumer ? steady.share.median / steady.consumer.median : null },
           runs: { share: ok('share').length, consumer: ok('consumer').length },
           failed: { share: of('share').length - ok('share').length, consumer: of('consumer').length - ok('consumer').length },
         });
@@ -162,7 +183,7 @@ const num = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x
 const cellOf = (s: Spread | null, failed: number) => (s ? `${num(s.median)} (${num(s.min)}-${num(s.max)})` : failed ? `- (${failed} failed)` : '-');
 export const ratioText = (x: number | null): string => (x === null ? '-' : `${x.toFixed(2)}x`);
 
-/** One table per job and topic: replicas × {share, consumer} msg/s (median, range) and share/consumer. */
+/** One table per job and topic: replicas × {share, consumer} msg/s (median, range), share/consumer, and the same ratio of the steady rates. */
 export function formatTables(summaries: readonly ShareSummary[], describeJob: (job: ShareBenchJob) => string): string[] {
   const lines: string[] = [];
   const blocks = new Map<string, ShareSummary[]>();
@@ -173,8 +194,8 @@ export function formatTables(summaries: readonly ShareSummary[], describeJob: (j
   for (const block of blocks.values()) {
     const { job, partitions } = block[0]!;
     lines.push('', `${describeJob(job)}, ${partitions} partition${partitions === 1 ? '' : 's'}: msg/s, median (min-max)`);
-    const header = ['replicas', 'share', 'consumer', 'share/consumer'];
-    const rows = block.map((s) => [String(s.replicas), cellOf(s.share, s.failed.share), cellOf(s.consumer, s.failed.consumer), ratioText(s.ratio)]);
+    const header = ['replicas', 'share', 'consumer', 'share/consumer', 'steady share/consumer'];
+    const rows = block.map((s) => [String(s.replicas), cellOf(s.share, s.failed.share), cellOf(s.consumer, s.failed.consumer), ratioText(s.ratio), ratioText(s.steady.ratio)]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
     lines.push(line(header), ...rows.map(line));

@@ -1,7 +1,7 @@
 // The share benchmark's pure parts: the order of the contenders, what a replica's log says, the summary and tables, the command line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseShareArgs } from '../../bench/share.ts';
+import { parseShareArgs, steadyRate } from '../../bench/share.ts';
 import { contenderName, formatTables, parseReplicaLog, roundOrder, summarize, warningTotals, type GroupType, type ShareRun } from '../../bench/share/plan.ts';
 
 test('roundOrder: share and consumer of the same replicas run side by side; the pairs rotate and the first of a pair alternates', () => {
@@ -33,8 +33,21 @@ test('parseReplicaLog: warning codes, the first assignment with partitions, the 
   assert.deepEqual(l.warnings, { GROUP_HEARTBEAT_FAILED: 1, LAG_SAMPLING_FAILED: 2 });
   assert.equal(l.messages.LAG_SAMPLING_FAILED, 'sampling lag failed: not readable yet', 'the first message of a code');
   assert.equal(l.assignedAt, Date.parse('2026-12-08T03:47:22.446Z'), 'an empty assignment is not one');
+  assert.deepEqual(l.assignments, [Date.parse('2026-12-08T03:47:20.000Z'), Date.parse('2026-12-08T03:47:22.446Z')], 'every rebalance, empty or not');
   assert.equal(l.outputs, 200);
-  assert.deepEqual(parseReplicaLog(''), { warnings: {}, messages: {}, assignedAt: null, outputs: null });
+  assert.deepEqual(parseReplicaLog(''), { warnings: {}, messages: {}, assignedAt: null, assignments: [], outputs: null });
+});
+
+test('steadyRate: from the first poll after the last assignment before the end; none when too little was left', () => {
+  // Spawned at wall 10 000 (performance.now() 500); a poll every 100 ms; 10 records a poll after 1 s.
+  const samples = Array.from({ length: 40 }, (_, i) => ({ at: 500 + i * 100, done: Math.max(0, (i - 10) * 10) }));
+  const doneAt = samples.at(-1)!.at;
+  // The last assignment at wall 11 950 is at performance.now() 2450: the first poll after it is at 2500, with 100 done.
+  const r = steadyRate([{ assignments: [11_000] }, { assignments: [11_950, 99_000] }], samples, 10_000, 500, doneAt, 290);
+  assert.equal(r.settledSeconds, 1.95);
+  assert.equal(r.steadyPerSecond, 190 / ((doneAt - 2500) / 1000), 'an assignment after the end (the stop) is left out');
+  assert.deepEqual(steadyRate([{ assignments: [] }], samples, 10_000, 500, doneAt, 290), { settledSeconds: null, steadyPerSecond: null });
+  assert.equal(steadyRate([{ assignments: [13_700] }], samples, 10_000, 500, doneAt, 290).steadyPerSecond, null, 'less than a fifth left');
 });
 
 const run = (groupType: GroupType, replicas: number, round: number, perSecond: number, extra: Partial<ShareRun> = {}): ShareRun => ({
@@ -48,6 +61,8 @@ const run = (groupType: GroupType, replicas: number, round: number, perSecond: n
   seconds: 400 / perSecond,
   perSecond,
   firstOutputSeconds: 2,
+  settledSeconds: 1,
+  steadyPerSecond: perSecond * 1.1,
   totalSeconds: 2 + 400 / perSecond,
   assignedSeconds: [],
   replicaOutputs: [],
@@ -76,13 +91,14 @@ test('summarize: medians per job, topic and replicas, share over consumer; faile
   assert.deepEqual(two.consumer, { median: 39, min: 38, max: 40 });
   assert.equal(two.ratio, 76 / 39);
   assert.deepEqual(two.failed, { share: 0, consumer: 1 });
+  assert.equal(two.steady.ratio, (76 * 1.1) / (39 * 1.1));
   const one = s.find((x) => x.replicas === 1)!;
   assert.equal(one.consumer, null);
   assert.equal(one.ratio, null, 'no ratio without both');
   const table = formatTables(s, () => 'I/O job');
   assert.ok(table.includes('I/O job, 1 partition: msg/s, median (min-max)'));
-  assert.match(table.find((l) => l.startsWith('2 '))!, /76\.0 \(60\.0-80\.0\)\s+39\.0 \(38\.0-40\.0\)\s+1\.95x$/);
-  assert.match(table.find((l) => l.startsWith('1 '))!, /40\.0 \(40\.0-40\.0\)\s+-\s+-$/);
+  assert.match(table.find((l) => l.startsWith('2 '))!, /76\.0 \(60\.0-80\.0\)\s+39\.0 \(38\.0-40\.0\)\s+1\.95x\s+1\.95x$/);
+  assert.match(table.find((l) => l.startsWith('1 '))!, /40\.0 \(40\.0-40\.0\)\s+-\s+-\s+-$/);
   assert.deepEqual(warningTotals(runs), { share: { LAG_SAMPLING_FAILED: { lines: 1, runs: 1 } }, consumer: {} });
 });
 

@@ -30,6 +30,8 @@ test('the share bench runs both jobs at a tiny size; 2 share members beat 2 cons
     assert.equal(run.replicaOutputs.reduce<number>((a, x) => a + (x ?? NaN), 0), 320, `${what}: the replicas' stopped summaries add up`);
     assert.deepEqual(run.exits, [0, 0], `${what}: both replicas stopped cleanly on SIGTERM`);
     assert.ok(run.totalSeconds > run.firstOutputSeconds, what);
+    assert.ok(run.settledSeconds !== null && run.settledSeconds < run.totalSeconds, `${what}: the last assignment before the end, from the replicas' logs`);
+    assert.ok(run.steadyPerSecond === null || run.steadyPerSecond > 0, what);
   }
   // A consumer group gives the one partition to one member: the other writes nothing.
   for (const run of r.runs.filter((x) => x.groupType === 'consumer')) assert.ok(run.replicaOutputs.includes(0), `consumer ${run.job}: an idle member`);

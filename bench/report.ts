@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { AutoscaleFigures, ScaleEvent, TimelinePoint } from './lib/autoscale-report.ts';
 import { renderTimelineSvg } from './lib/timeline-svg.ts';
 import type { PeerSummary } from './peers/plan.ts';
-import type { ShareSummary } from './share/plan.ts';
+import { othersCpu, type ShareRun, type ShareSummary } from './share/plan.ts';
 import { coord as n, escapeXml as esc } from './lib/svg.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -412,6 +412,7 @@ function shareSection(r: LoadedResult): Section {
     return `${g} group: ${codes.length ? codes.map(([code, v]) => `\`${code}\` (${v.lines} line${v.lines === 1 ? '' : 's'} in ${v.runs} run${v.runs === 1 ? '' : 's'})`).join(', ') : 'none'}`;
   });
   const key = summary.find((s) => s.job === 'io' && s.partitions === 1 && s.replicas === 2 && s.ratio !== null);
+  const others = othersCpu((d.runs ?? []) as ShareRun[]);
   return {
     lines: [
       '## Share groups',
@@ -427,6 +428,7 @@ function shareSection(r: LoadedResult): Section {
       '',
       ...table(['job', 'partitions', 'replicas', 'share msg/s', 'consumer msg/s', 'share/consumer', 'steady share/consumer'], rows),
       '',
+      ...(others ? [`Other processes on the machine used ${pct(others.median)} of its CPU during a run (median; ${pct(others.min)}–${pct(others.max)}): the CPU job's rates depend on it, the I/O job's hardly.`, ''] : []),
       `Warnings the replicas logged: ${warned.join('; ')}.`,
       '',
       ...sources([r]),

@@ -35,9 +35,9 @@ import { parseArgs } from 'node:util';
 import { createAdmin } from '../src/kafka/index.ts';
 import { benchLog, finishBench } from './lib/cli.ts';
 import { provenance } from './lib/provenance.ts';
-import { closeEnv, createTopics, loopbackBrokers, openEnv, procCpuMs, produceUrls, uniq, type BenchEnv } from './pipeline/env.ts';
+import { closeEnv, createTopics, loopbackBrokers, machineBusyMs, openEnv, procCpuMs, produceUrls, uniq, type BenchEnv } from './pipeline/env.ts';
 import { calibrate } from './share/cpu-job.ts';
-import { contenderName, formatTables, JOBS, parseReplicaLog, roundOrder, summarize, warningTotals, type Contender, type ShareBenchJob, type ShareRun, type ShareSummary } from './share/plan.ts';
+import { contenderName, formatTables, JOBS, othersCpu, parseReplicaLog, roundOrder, summarize, warningTotals, type Contender, type ShareBenchJob, type ShareRun, type ShareSummary } from './share/plan.ts';
 
 export { JOBS, roundOrder, summarize, formatTables, parseReplicaLog, type ShareRun, type ShareSummary, type ShareBenchJob } from './share/plan.ts';
 
@@ -111,7 +111,9 @@ const METHOD =
   `members joining; totalSeconds runs from the spawn. steadyPerSecond = the records left at the first poll after the last assignment ` +
   `any replica logged (settledSeconds: every member in, no rebalance under way) / the time from that poll to the last; null when less ` +
   `than a fifth was left. Then SIGTERM; replicaOutputs come from each replica's stopped summary. ` +
-  `cpuMsPerRecord = all replicas' user+system CPU from their start, per record.`;
+  `cpuMsPerRecord = all replicas' user+system CPU from their start, per record. othersCpuShare = the machine's busy CPU time ` +
+  `(/proc/stat) from the spawn to the last output, less the replicas', this process's and (when this bench started it) the broker's, ` +
+  `over cores × that time: what other processes took.`;
 
 const describeJob = (o: Pick<ShareBenchOptions, 'ioMs' | 'cpuMs' | 'maxConcurrency'>) => (job: ShareBenchJob) =>
   job === 'io' ? `I/O job (${o.ioMs} ms wait per record, ${o.maxConcurrency} at once per member)` : `CPU job (~${o.cpuMs} ms of main-thread CPU per record)`;
@@ -164,7 +166,7 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
   const run: ShareRun = {
     round, job, partitions, groupType: c.groupType, replicas: c.replicas, position, records: o.records,
     seconds: 0, perSecond: 0, firstOutputSeconds: 0, settledSeconds: null, steadyPerSecond: null, totalSeconds: 0, assignedSeconds: [], replicaOutputs: [],
-    outputs: 0, deadLetters: 0, cpuMsPerRecord: null, warnings: {}, exits: [],
+    outputs: 0, deadLetters: 0, cpuMsPerRecord: null, othersCpuShare: null, warnings: {}, exits: [],
   };
   // One read before the spawn: the admin client's first requests for new topics (metadata) take a while.
   await logEnds(admin, watch);
@@ -176,6 +178,8 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
     ...ctx.replicaArgs,
   ];
   const childEnv = { ...process.env, BENCH_SHARE_IO_MS: String(o.ioMs), BENCH_SHARE_CPU_ITERATIONS: String(ctx.cpuIterations) };
+  // The machine's, this process's and the broker's CPU at the spawn: what other processes used is the rest.
+  const cpuAtSpawn = { machine: machineBusyMs(), self: process.cpuUsage(), broker: env.owned ? procCpuMs(env.owned.pid) : 0 };
   const spawnedAt = Date.now();
   const spawned = performance.now();
   const procs = Array.from({ length: c.replicas }, () => spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT, env: childEnv }));
@@ -203,7 +207,15 @@ async function runOnce(ctx: RunContext, from: string, job: ShareBenchJob, partit
       if (firstOutput === undefined && done > 0) firstOutput = at;
       if (firstOutput !== undefined && done >= o.records) {
         const cpu = procs.map((p) => procCpuMs(p.pid!));
-        run.cpuMsPerRecord = cpu.every((x) => x !== undefined) ? cpu.reduce((a, x) => a + x!, 0) / o.records : null;
+        const replicasMs = cpu.every((x) => x !== undefined) ? cpu.reduce((a, x) => a + x!, 0) : undefined;
+        run.cpuMsPerRecord = replicasMs === undefined ? null : replicasMs / o.records;
+        const machine = machineBusyMs();
+        const self = process.cpuUsage(cpuAtSpawn.self);
+        const broker = env.owned ? procCpuMs(env.owned.pid) : 0;
+        if (replicasMs !== undefined && machine !== undefined && cpuAtSpawn.machine !== undefined && broker !== undefined && cpuAtSpawn.broker !== undefined) {
+          const others = machine - cpuAtSpawn.machine - replicasMs - (self.user + self.system) / 1000 - (broker - cpuAtSpawn.broker);
+          run.othersCpuShare = Math.max(0, others) / (cpus().length * (at - spawned));
+        }
         run.seconds = (at - firstOutput) / 1000;
         if (run.seconds === 0) throw new Error(`drained between two polls ${POLL_MS} ms apart: too few --records to measure`);
         run.perSecond = o.records / run.seconds;
@@ -350,7 +362,7 @@ export async function runShareBench(options: Partial<ShareBenchOptions> = {}, ar
             o.log(
               run.error
                 ? `  ${contenderName(c)}: FAILED: ${run.error.split('\n')[0]}`
-                : `  ${contenderName(c)}: ${run.perSecond.toFixed(1)} msg/s over ${run.seconds.toFixed(1)} s (first output ${run.firstOutputSeconds.toFixed(1)} s after the spawn); per replica ${run.replicaOutputs.map((x) => x ?? '?').join('/')}${codes ? `; warnings ${codes}` : ''}`,
+                : `  ${contenderName(c)}: ${run.perSecond.toFixed(1)} msg/s over ${run.seconds.toFixed(1)} s (first output ${run.firstOutputSeconds.toFixed(1)} s after the spawn${run.othersCpuShare === null ? '' : `; other processes ${Math.round(run.othersCpuShare * 100)}% of the CPU`}); per replica ${run.replicaOutputs.map((x) => x ?? '?').join('/')}${codes ? `; warnings ${codes}` : ''}`,
             );
           }
         }
@@ -366,13 +378,16 @@ export async function runShareBench(options: Partial<ShareBenchOptions> = {}, ar
   result.summary = summarize(result.runs, o.only, o.partitions, o.replicas);
   result.warnings = { ...warningTotals(result.runs), messages: ctx.messages };
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  const others = othersCpu(result.runs);
+  const pctOf = (x: number) => `${Math.round(x * 100)}%`;
   const warned = (['share', 'consumer'] as const).map((g) => `${g}: ${Object.entries(result.warnings[g]).map(([k, v]) => `${k} (${v.lines} lines in ${v.runs} runs)`).join(', ') || 'none'}`);
   result.table = [
     `${o.records.toLocaleString('en-US')} records per run, ${o.rounds} round(s); msg/s from the first output to the last (output topic log ends polled every ${POLL_MS} ms)`,
     ...formatTables(result.summary, describeJob(o)),
     '',
     `warnings the replicas logged: ${warned.join('; ')}`,
-    `load average before: ${load(result.machine.loadBefore)}, after: ${load(result.machine.loadAfter)} (${result.machine.cores} cores, ${result.machine.cpu ?? 'unknown CPU'})`,
+    `load average before: ${load(result.machine.loadBefore)}, after: ${load(result.machine.loadAfter)} (${result.machine.cores} cores, ${result.machine.cpu ?? 'unknown CPU'})` +
+      (others ? `; other processes used ${pctOf(others.median)} of the CPU during a run (median; ${pctOf(others.min)}-${pctOf(others.max)})` : ''),
   ];
   result.seconds = (performance.now() - started) / 1000;
   return result;

@@ -106,6 +106,12 @@ export interface ShareRun {
   deadLetters: number;
   /** CPU time of all the replicas (user + system, from their start) per record, ms; null where unread. */
   cpuMsPerRecord: number | null;
+  /**
+   * The share of the machine's CPU (all cores) that other processes used from the spawn to the last output: busy time
+   * of /proc/stat less the replicas, this process and the broker when this bench started it. On a shared machine,
+   * what to look at when a run stands out. Null where unread.
+   */
+  othersCpuShare: number | null;
   /** Warnings and errors the replicas logged, by code (summed over the replicas). */
   warnings: Record<string, number>;
   /** The replicas' exits after SIGTERM: code, or the signal's name when one had to be killed. */
@@ -164,6 +170,11 @@ export function summarize(runs: readonly ShareRun[], jobs: readonly ShareBenchJo
     }
   }
   return out;
+}
+
+/** The range and median of the runs' othersCpuShare, or null when none was read. */
+export function othersCpu(runs: readonly ShareRun[]): Spread | null {
+  return spread(runs.flatMap((r) => (r.othersCpuShare === null ? [] : [r.othersCpuShare])));
 }
 
 /** Warnings of all runs, by group type and code: how many lines, in how many runs. */

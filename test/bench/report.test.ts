@@ -82,7 +82,7 @@ test('a peers result renders as a table of contenders (msg/s median, % of bare, 
 function shareResult(date: string): ShareBenchResult {
   const run = (groupType: 'share' | 'consumer', replicas: number, round: number, perSecond: number, warnings: Record<string, number> = {}): ShareRun => ({
     round, job: 'io', partitions: 1, groupType, replicas, position: 0, records: 1600, seconds: 1600 / perSecond, perSecond, firstOutputSeconds: 2, settledSeconds: 2.5, steadyPerSecond: perSecond, totalSeconds: 2 + 1600 / perSecond,
-    assignedSeconds: [], replicaOutputs: [], outputs: 1600, deadLetters: 0, cpuMsPerRecord: 1, warnings, exits: [0],
+    assignedSeconds: [], replicaOutputs: [], outputs: 1600, deadLetters: 0, cpuMsPerRecord: 1, othersCpuShare: round === 0 ? 0.1 : 0.3, warnings, exits: [0],
   });
   const runs = [
     run('share', 1, 0, 39), run('consumer', 1, 0, 40), run('share', 2, 0, 78, { LAG_SAMPLING_FAILED: 2 }), run('consumer', 2, 0, 39),
@@ -117,6 +117,7 @@ test('a share result renders as a table of replicas × {share, consumer} msg/s w
   assert.ok(r.markdown.includes('## Share groups'), 'a section for the share bench');
   assert.match(section, /^\| I\/O \(200 ms wait\) \| 1 \| 1 \| 40\.0 \(39\.0–41\.0\) \| 39\.0 \(38\.0–40\.0\) \| 1\.03× \| 1\.03× \|$/m);
   assert.match(section, /^\| I\/O \(200 ms wait\) \| 1 \| 2 \| 76\.0 \(74\.0–78\.0\) \| 40\.0 \(39\.0–41\.0\) \| 1\.90× \| 1\.90× \|$/m);
+  assert.match(section, /Other processes on the machine used 20% of its CPU during a run \(median; 10%–30%\)/);
   assert.match(section, /Warnings the replicas logged: share group: `LAG_SAMPLING_FAILED` \(4 lines in 2 runs\); consumer group: none\./);
   assert.match(section, /share-2026-12-09T10-00-00-000Z\.json` \| 2026-12-09 \| 2 cores \(Test CPU\)/, 'its provenance');
   const h = r.headlines.find((x) => x.anchor === 'share-groups');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseShareArgs, steadyRate } from '../../bench/share.ts';
-import { contenderName, formatTables, parseReplicaLog, roundOrder, summarize, warningTotals, type GroupType, type ShareRun } from '../../bench/share/plan.ts';
+import { contenderName, formatTables, othersCpu, parseReplicaLog, roundOrder, summarize, warningTotals, type GroupType, type ShareRun } from '../../bench/share/plan.ts';
 
 test('roundOrder: share and consumer of the same replicas run side by side; the pairs rotate and the first of a pair alternates', () => {
   const names = (round: number) => roundOrder([1, 2, 4], round).map(contenderName);
@@ -69,6 +69,7 @@ const run = (groupType: GroupType, replicas: number, round: number, perSecond: n
   outputs: 400,
   deadLetters: 0,
   cpuMsPerRecord: null,
+  othersCpuShare: null,
   warnings: {},
   exits: [0],
   ...extra,
@@ -99,6 +100,8 @@ test('summarize: medians per job, topic and replicas, share over consumer; faile
   assert.ok(table.includes('I/O job, 1 partition: msg/s, median (min-max)'));
   assert.match(table.find((l) => l.startsWith('2 '))!, /76\.0 \(60\.0-80\.0\)\s+39\.0 \(38\.0-40\.0\)\s+1\.95x\s+1\.95x$/);
   assert.match(table.find((l) => l.startsWith('1 '))!, /40\.0 \(40\.0-40\.0\)\s+-\s+-\s+-$/);
+  assert.equal(othersCpu(runs), null, 'none read');
+  assert.deepEqual(othersCpu([run('share', 1, 0, 40, { othersCpuShare: 0.3 }), run('share', 1, 1, 40, { othersCpuShare: 0.1 }), run('share', 1, 2, 40)]), { median: 0.2, min: 0.1, max: 0.3 });
   assert.deepEqual(warningTotals(runs), { share: { LAG_SAMPLING_FAILED: { lines: 1, runs: 1 } }, consumer: {} });
 });
 

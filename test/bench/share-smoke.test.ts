@@ -32,6 +32,7 @@ test('the share bench runs both jobs at a tiny size; 2 share members beat 2 cons
     assert.ok(run.totalSeconds > run.firstOutputSeconds, what);
     assert.ok(run.settledSeconds !== null && run.settledSeconds < run.totalSeconds, `${what}: the last assignment before the end, from the replicas' logs`);
     assert.ok(run.steadyPerSecond === null || run.steadyPerSecond > 0, what);
+    assert.ok(run.othersCpuShare === null || (run.othersCpuShare >= 0 && run.othersCpuShare <= 1), `${what}: the others' share of the CPU, ${run.othersCpuShare}`);
   }
   // A consumer group gives the one partition to one member: the other writes nothing.
   for (const run of r.runs.filter((x) => x.groupType === 'consumer')) assert.ok(run.replicaOutputs.includes(0), `consumer ${run.job}: an idle member`);

@@ -1,6 +1,6 @@
 // `npm run bench -- report`: writes docs/performance.md, its charts (docs/performance/*.svg) and the README's figures from the JSON results
 // in bench/results, so that no figure in the docs is pasted by hand. For each kind of result (palette, pipeline,
-// peers, eos, autoscale, autoscale-replicas) it takes the latest file (for the pipeline bench, the latest file that
+// peers, eos, autoscale, autoscale-replicas, share) it takes the latest file (for the pipeline bench, the latest file that
 // ran each stage); every figure names its file, date, machine, command and commit. Deterministic: the same results
 // give the same page (test/bench/report.test.ts checks that the committed page is what this writes).
 //
@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import type { AutoscaleFigures, ScaleEvent, TimelinePoint } from './lib/autoscale-report.ts';
 import { renderTimelineSvg } from './lib/timeline-svg.ts';
 import type { PeerSummary } from './peers/plan.ts';
+import { othersCpu, type ShareRun, type ShareSummary } from './share/plan.ts';
 import { coord as n, escapeXml as esc } from './lib/svg.ts';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -396,6 +397,47 @@ function autoscaleSection(r: LoadedResult, heading: string, anchor: string): Sec
   };
 }
 
+/** The share bench: replicas as a share group and as a consumer group, per job and topic, and the warnings they logged. */
+function shareSection(r: LoadedResult): Section {
+  const d = r.data;
+  const o = d.options ?? {};
+  const summary = d.summary as ShareSummary[];
+  const jobName = (job: string) => (job === 'io' ? `I/O (${o.ioMs} ms wait)` : `CPU (~${o.cpuMs} ms)`);
+  const rate = (s: ShareSummary['share']) => (s ? `${f1(s.median)} (${f1(s.min)}–${f1(s.max)})` : '-');
+  const ratio = (x: number | null) => (x === null ? '-' : `${x.toFixed(2)}×`);
+  const failed = (s: ShareSummary) => [s.failed.share ? `${s.failed.share} share` : '', s.failed.consumer ? `${s.failed.consumer} consumer` : ''].filter(Boolean).join(', ');
+  const rows = summary.map((s) => [jobName(s.job), String(s.partitions), String(s.replicas), rate(s.share), rate(s.consumer), ratio(s.ratio) + (failed(s) ? ` (failed runs: ${failed(s)})` : ''), ratio(s.steady?.ratio ?? null)]);
+  const warned = (['share', 'consumer'] as const).map((g) => {
+    const codes = Object.entries((d.warnings?.[g] ?? {}) as Record<string, { lines: number; runs: number }>);
+    return `${g} group: ${codes.length ? codes.map(([code, v]) => `\`${code}\` (${v.lines} line${v.lines === 1 ? '' : 's'} in ${v.runs} run${v.runs === 1 ? '' : 's'})`).join(', ') : 'none'}`;
+  });
+  const key = summary.find((s) => s.job === 'io' && s.partitions === 1 && s.replicas === 2 && s.ratio !== null);
+  const others = othersCpu((d.runs ?? []) as ShareRun[]);
+  return {
+    lines: [
+      '## Share groups',
+      '',
+      `The same \`lagless run\` replicas (separate processes) as a share group (\`--group-type share\`) and as a consumer group drain one`,
+      `backlog of ${int(Number(o.records ?? 0))} records; a consumer group gives a partition to one member at a time, a share group gives every member`,
+      `records of every partition. The I/O job waits ${o.ioMs} ms per record with ${o.maxConcurrency} at once per member (about ${int((Number(o.maxConcurrency) * 1000) / Number(o.ioMs))} records/s each);`,
+      `the CPU job hashes for about ${o.cpuMs} ms of main-thread CPU per record. msg/s runs from the first output to the last (the output`,
+      `topic's log ends polled every 50 ms), so it includes the later members joining and the rebalances they cause; "steady" is the`,
+      'same ratio of the rates from the last assignment a replica logged (every member in) to the last output. Medians (and',
+      `ranges) of ${o.rounds} round(s); share and consumer of the same replicas run side by side and alternate which goes first. The`,
+      'method in full is in `bench/share.ts`.',
+      '',
+      ...table(['job', 'partitions', 'replicas', 'share msg/s', 'consumer msg/s', 'share/consumer', 'steady share/consumer'], rows),
+      '',
+      ...(others ? [`Other processes on the machine used ${pct(others.median)} of its CPU during a run (median; ${pct(others.min)}–${pct(others.max)}): the CPU job's rates depend on it, the I/O job's hardly.`, ''] : []),
+      `Warnings the replicas logged: ${warned.join('; ')}.`,
+      '',
+      ...sources([r]),
+    ],
+    headlines: key ? [{ anchor: 'share-groups', figure: `share group vs consumer group, 2 replicas on 1 partition, ${o.ioMs} ms of I/O per record`, value: `${key.ratio!.toFixed(1)}× the msg/s`, target: '' }] : [],
+    charts: new Map(),
+  };
+}
+
 function otherSection(kinds: [string, LoadedResult[]][]): Section {
   return {
     lines: [
@@ -449,6 +491,7 @@ export function renderPerformance(dir = RESULTS_DIR): Rendered {
   take('eos', eosSection);
   take('autoscale', (r) => autoscaleSection(r, 'Autoscaling', 'autoscaling'));
   take('autoscale-replicas', (r) => autoscaleSection(r, 'Autoscaling replicas', 'autoscaling-replicas'));
+  take('share', shareSection);
   const others = [...byKind.entries()].filter(([k]) => !done.has(k));
   if (others.length) sections.push(otherSection(others));
   const headlines = sections.flatMap((s) => s.headlines);

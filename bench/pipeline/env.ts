@@ -116,6 +116,17 @@ export function procCpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU time the whole machine spent busy so far (user, nice, system, irq, softirq of /proc/stat, all cores), ms. */
+export function machineBusyMs(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...: in USER_HZ (100 a second).
+    return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface CpuMark {
   self: number;
   broker: number | undefined;

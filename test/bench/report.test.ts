@@ -1,6 +1,6 @@
 // `npm run bench -- report`: docs/performance.md, its charts and the README's figures are what the report writes from
-// bench/results; it takes the latest result of each kind, renders a peers result (PeersBenchResult), and names the
-// provenance of every figure.
+// bench/results; it takes the latest result of each kind, renders a peers result (PeersBenchResult) and a share result
+// (ShareBenchResult), and names the provenance of every figure.
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { CHART_DIR, PAGE, README, RESULTS_DIR, loadResults, renderPerformance, renderReadme } from '../../bench/report.ts';
 import { summarize, type PeerRun } from '../../bench/peers/plan.ts';
 import type { PeersBenchResult } from '../../bench/peers.ts';
+import { summarize as summarizeShare, warningTotals, type ShareRun } from '../../bench/share/plan.ts';
+import type { ShareBenchResult } from '../../bench/share.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -75,6 +77,52 @@ test('a peers result renders as a table of contenders (msg/s median, % of bare, 
   assert.match(r.charts.get(`${CHART_DIR}/peers.svg`)!, /<svg[\s\S]*noop[\s\S]*93,000 msg\/s \(93% of bare\)/);
   const h = r.headlines.find((x) => x.anchor === 'against-other-clients');
   assert.deepEqual(h && [h.value, h.target], ['93% of its msg/s', '≥ 90%'], 'the headline, held to the product\'s target');
+});
+
+function shareResult(date: string): ShareBenchResult {
+  const run = (groupType: 'share' | 'consumer', replicas: number, round: number, perSecond: number, warnings: Record<string, number> = {}): ShareRun => ({
+    round, job: 'io', partitions: 1, groupType, replicas, position: 0, records: 1600, seconds: 1600 / perSecond, perSecond, firstOutputSeconds: 2, settledSeconds: 2.5, steadyPerSecond: perSecond, totalSeconds: 2 + 1600 / perSecond,
+    assignedSeconds: [], replicaOutputs: [], outputs: 1600, deadLetters: 0, cpuMsPerRecord: 1, othersCpuShare: round === 0 ? 0.1 : 0.3, warnings, exits: [0],
+  });
+  const runs = [
+    run('share', 1, 0, 39), run('consumer', 1, 0, 40), run('share', 2, 0, 78, { LAG_SAMPLING_FAILED: 2 }), run('consumer', 2, 0, 39),
+    run('share', 1, 1, 41), run('consumer', 1, 1, 38), run('share', 2, 1, 74, { LAG_SAMPLING_FAILED: 2 }), run('consumer', 2, 1, 41),
+  ];
+  return {
+    bench: 'share',
+    date,
+    command: 'npm run bench -- share --only io --partitions 1 --replicas 1,2',
+    commit: '0123456789abcdef0123456789abcdef01234567',
+    machine: { cpu: 'Test CPU', cores: 2, memoryGb: 24, node: 'v24.21.0', loadBefore: [1, 1, 1], loadAfter: [1, 1, 1], brokerOwned: true },
+    options: { records: 1600, rounds: 2, only: ['io'], partitions: [1], replicas: [1, 2], ioMs: 200, cpuMs: 10, maxConcurrency: 8, maxInFlight: 8 },
+    method: 'fixture',
+    jobs: { io: 'I/O job' },
+    cpuIterations: null,
+    replicaArgs: [],
+    produceSeconds: 0.1,
+    runs,
+    summary: summarizeShare(runs, ['io'], [1], [1, 2]),
+    warnings: { ...warningTotals(runs), messages: { LAG_SAMPLING_FAILED: 'sampling lag failed' } },
+    table: [],
+    seconds: 100,
+  };
+}
+
+test('a share result renders as a table of replicas × {share, consumer} msg/s with share/consumer, the warnings logged, and a headline', (t) => {
+  const dir = resultsCopy(t);
+  for (const f of readdirSync(dir)) if (f.startsWith('share-')) rmSync(join(dir, f));
+  writeFileSync(join(dir, 'share-2026-12-09T10-00-00-000Z.json'), JSON.stringify(shareResult('2026-12-09T10:00:00.000Z')));
+  const r = renderPerformance(dir);
+  const section = r.markdown.slice(r.markdown.indexOf('## Share groups'));
+  assert.ok(r.markdown.includes('## Share groups'), 'a section for the share bench');
+  assert.match(section, /^\| I\/O \(200 ms wait\) \| 1 \| 1 \| 40\.0 \(39\.0–41\.0\) \| 39\.0 \(38\.0–40\.0\) \| 1\.03× \| 1\.03× \|$/m);
+  assert.match(section, /^\| I\/O \(200 ms wait\) \| 1 \| 2 \| 76\.0 \(74\.0–78\.0\) \| 40\.0 \(39\.0–41\.0\) \| 1\.90× \| 1\.90× \|$/m);
+  assert.match(section, /Other processes on the machine used 20% of its CPU during a run \(median; 10%–30%\)/);
+  assert.match(section, /Warnings the replicas logged: share group: `LAG_SAMPLING_FAILED` \(4 lines in 2 runs\); consumer group: none\./);
+  assert.match(section, /share-2026-12-09T10-00-00-000Z\.json` \| 2026-12-09 \| 2 cores \(Test CPU\)/, 'its provenance');
+  const h = r.headlines.find((x) => x.anchor === 'share-groups');
+  assert.deepEqual(h && [h.value, h.target], ['1.9× the msg/s', ''], 'the headline: share/consumer with 2 replicas on 1 partition, I/O job');
+  assert.doesNotMatch(r.markdown, /## Other results[\s\S]*\| share \|/, 'not listed among the unknown kinds');
 });
 
 test('results of a kind the report does not know are listed, not dropped; a missing commit or command says so', (t) => {

@@ -355,8 +355,9 @@ describe('deploy/kubernetes', () => {
     const resources = stringList(kustomization, 'resources', 'kustomization.yaml');
     for (const r of resources) assert.ok(exists(K8S + r), `kustomization.yaml: ${r} does not exist`);
     const files = readdirSync(new URL(K8S, ROOT)).filter((f) => /\.ya?ml$/.test(f));
-    // The Prometheus ScaledObject is the documented alternative: KEDA refuses two ScaledObjects on one Deployment.
-    const alternatives = ['keda-scaledobject-prometheus.yaml'];
+    // The Prometheus ScaledObject and the share-group one are documented alternatives: KEDA refuses two ScaledObjects
+    // on one Deployment.
+    const alternatives = ['keda-scaledobject-prometheus.yaml', 'keda-scaledobject-share.yaml'];
     for (const f of files) {
       loadYaml(K8S + f);
       if (f !== 'kustomization.yaml' && !alternatives.includes(f)) assert.ok(resources.includes(f), `kustomization.yaml does not list ${f}`);

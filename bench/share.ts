@@ -9,7 +9,7 @@
 // share group gives records of every partition to every member. Two jobs (bench/share/):
 //   io   each record waits --io-ms (200 ms), as a download would: a member's capacity is its concurrency bound
 //        (--max-concurrency 8 --max-in-flight 8: about 8 / 0.2 s = 40 records/s), not the CPU
-//   cpu  each record hashes on the main thread for about --cpu-ms (10 ms) of CPU: a fixed number of SHA-256 rounds,
+//   cpu  each record hashes on the main thread for about --cpu-ms (10 ms) of CPU: a fixed number of integer hash rounds,
 //        calibrated once at the start of the run (so a member that gets less of a core takes longer); a member's
 //        capacity is one core, and the machine's cores bound them all
 // One backlog of --records records (about 100 bytes each) is produced once per partition count, on one broker
@@ -90,7 +90,7 @@ export interface ShareBenchResult {
   options: Omit<ShareBenchOptions, 'log' | 'jsonOut' | 'brokers'>;
   method: string;
   jobs: Partial<Record<ShareBenchJob, string>>;
-  /** The CPU job's SHA-256 rounds per record (--cpu-ms of this machine's CPU, calibrated at the start). */
+  /** The CPU job's hash rounds per record (--cpu-ms of this machine's CPU, calibrated at the start). */
   cpuIterations: number | null;
   /** The flags every replica got (besides topics and group). */
   replicaArgs: string[];
@@ -307,7 +307,7 @@ export async function runShareBench(options: Partial<ShareBenchOptions> = {}, ar
   }
   const started = performance.now();
   const cpuIterations = o.only.includes('cpu') ? calibrate(o.cpuMs) : 0;
-  if (cpuIterations) o.log(`cpu job: ${cpuIterations} SHA-256 rounds per record (~${o.cpuMs} ms of CPU here)`);
+  if (cpuIterations) o.log(`cpu job: ${cpuIterations} hash rounds per record (~${o.cpuMs} ms of CPU here)`);
   const replicaArgs = [
     '--max-concurrency', String(o.maxConcurrency), '--max-in-flight', String(o.maxInFlight), '--catch-up', '1s',
     '--status-every', '0', '--log-format', 'json', '--drain-timeout', '5s',

@@ -78,6 +78,26 @@ export function loadUrl(images: { url: string; imageUrl(image: number, query?: R
   return `${images.url}/solid/${colour}?w=48&h=48&id=${id}`;
 }
 
+/**
+ * kill -9 of a node mid-run: waits for new leaders of the input partitions it led (a check named `check`), keeps it
+ * down `downMs`, restarts it and waits until every replica of the pipeline's topics is back in sync.
+ */
+export async function killAndRestartNode(run: PipelineRun, node: number, o: { note: string; check: string; downMs: number }): Promise<void> {
+  const h = run.h;
+  const { from, to, dlq } = run.names;
+  run.event('kill -9', `node ${node}`, { note: o.note });
+  await h.signalNode(node, 'kill');
+  const moved = await run.waitFor(`new leaders for the partitions of node ${node}`, async () => (await h.client.partitions([from])).every((x) => x.leader >= 0 && x.leader !== node), 60_000);
+  run.check(o.check, moved);
+  await sleep(o.downMs);
+  run.event('restart', `node ${node}`, { fault: false });
+  const restartedAt = Date.now();
+  await h.restartNode(node);
+  run.log(`node ${node} answers again after ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
+  await h.client.waitInSync([from, to, dlq], 180_000);
+  run.log(`node ${node} back in sync after ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
+}
+
 export class PipelineRun {
   readonly h: Harness;
   readonly o: PipelineOptions;

@@ -1,6 +1,5 @@
 // Scenario share-group: members of a share group (KIP-932, `lagless run --group-type share`), more of them than input partitions, under steady load: kill -9 and SIGTERM of members at seeded moments (each restarted at once), and kill -9 of the node leading the most input partitions with its restart.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_IN_FLIGHT, runPipelineScenario } from '../lib/pipeline.ts';
+import { killAndRestartNode, MAX_IN_FLIGHT, runPipelineScenario } from '../lib/pipeline.ts';
 import type { FaultEvent, Scenario } from '../lib/scenario.ts';
 
 const SLOTS = [1, 2, 3];
@@ -45,7 +44,7 @@ export const shareGroup: Scenario = {
         : undefined,
   run: (h, p, rng) =>
     runPipelineScenario(h, shareGroup, p, { slots: SLOTS, partitions: INPUT_PARTITIONS, rate: p.rate, groupType: 'share', duplicateBound: (events) => shareDuplicateBound(events, SLOTS.length) }, async (run) => {
-      const { from, to, dlq, group } = run.names;
+      const { from, group } = run.names;
       // Two kills for each SIGTERM, in a seeded order; the node kill comes after a seeded one of the middle third.
       const faults: MemberFault[] = Array.from({ length: p.trials }, (_, i) => (i % 3 === 2 ? 'sigterm' : 'kill'));
       for (let i = faults.length - 1; i > 0; i -= 1) {
@@ -77,18 +76,12 @@ export const shareGroup: Scenario = {
           await run.until(shift + spacing * (i + 0.75));
           const { node, partitions } = await h.client.busiestLeader(from);
           const coordinator = await h.client.coordinator('group', group).catch(() => undefined);
-          run.event('kill -9', `node ${node}`, { note: `leader of input partitions ${partitions.join(',')}${coordinator === node ? '; coordinator of the share group' : ''}` });
-          await h.signalNode(node, 'kill');
+          await killAndRestartNode(run, node, {
+            note: `leader of input partitions ${partitions.join(',')}${coordinator === node ? '; coordinator of the share group' : ''}`,
+            check: `the input partitions led by node ${node} get new leaders`,
+            downMs: rng.between(5000, 15_000),
+          });
           counts.node += 1;
-          const moved = await run.waitFor(`new leaders for the partitions of node ${node}`, async () => (await h.client.partitions([from])).every((x) => x.leader >= 0 && x.leader !== node), 60_000);
-          run.check(`the input partitions led by node ${node} get new leaders`, moved);
-          await sleep(rng.between(5000, 15_000));
-          run.event('restart', `node ${node}`, { fault: false });
-          const restartedAt = Date.now();
-          await h.restartNode(node);
-          run.log(`node ${node} answers again after ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
-          await h.client.waitInSync([from, to, dlq], 180_000);
-          run.log(`node ${node} back in sync after ${((Date.now() - restartedAt) / 1000).toFixed(1)} s`);
         }
         shift = Math.max(shift, run.elapsed() - spacing * (i + 1));
       }

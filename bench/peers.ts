@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createAdmin, readGroupLag } from '../src/kafka/index.ts';
 import { closeEnv, createTopics, loopbackBrokers, openEnv, procCpuMs, produceUrls, uniq, type BenchEnv } from './pipeline/env.ts';
-import { benchLog, finishBench } from './lib/cli.ts';
+import { benchLog, finishBench, writeBenchResult } from './lib/cli.ts';
 import { CONTENDERS, DESCRIPTIONS, formatTable, roundOrder, summarize, type Contender, type PeerRun, type PeerSummary } from './peers/plan.ts';
 
 export { CONTENDERS, roundOrder, summarize, formatTable, median, type Contender, type PeerRun, type PeerSummary } from './peers/plan.ts';
@@ -325,10 +325,7 @@ export async function runPeersBench(options: Partial<PeersBenchOptions> = {}, co
 }
 
 export function writeResult(r: PeersBenchResult, out: string | undefined): string {
-  const file = out ? resolve(out) : join(ROOT, `bench/results/peers-${r.date.replace(/[:.]/g, '-')}.json`);
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, JSON.stringify(r, null, 1) + '\n');
-  return file;
+  return writeBenchResult('peers', r, out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -27,13 +27,13 @@
 // and the first of a pair alternates every round. Prints one table per job and topic (medians over --rounds) and the
 // warnings the replicas logged; writes JSON to bench/results/share-<date>.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createAdmin } from '../src/kafka/index.ts';
-import { benchLog, finishBench } from './lib/cli.ts';
+import { benchLog, finishBench, writeBenchResult } from './lib/cli.ts';
 import { provenance } from './lib/provenance.ts';
 import { closeEnv, createTopics, loopbackBrokers, machineBusyMs, openEnv, procCpuMs, produceUrls, uniq, type BenchEnv } from './pipeline/env.ts';
 import { calibrate } from './share/cpu-job.ts';
@@ -394,10 +394,7 @@ export async function runShareBench(options: Partial<ShareBenchOptions> = {}, ar
 }
 
 export function writeResult(r: ShareBenchResult, out: string | undefined): string {
-  const file = out ? resolve(out) : join(ROOT, `bench/results/share-${r.date.replace(/[:.]/g, '-')}.json`);
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, JSON.stringify(r, null, 1) + '\n');
-  return file;
+  return writeBenchResult('share', r, out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,19 @@
 // What the benchmarks' command lines share: progress lines on stderr with the time of day, and the end of a run
 // (a RangeError from the options is a usage error, exit 2; the table goes to stdout, the JSON file is named on stderr).
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+
+/** Writes a bench result as JSON to `out`, or to bench/results/<kind>-<date>.json; returns the file. */
+export function writeBenchResult(kind: string, r: { date: string }, out: string | undefined): string {
+  const file = out ? resolve(out) : join(ROOT, `bench/results/${kind}-${r.date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, JSON.stringify(r, null, 1) + '\n');
+  return file;
+}
+
 /** A progress line on stderr, stamped HH:MM:SS. */
 export const benchLog = (line: string): void => {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
